@@ -1,0 +1,3 @@
+from kpiwatch.cli import main
+
+main()

@@ -1,0 +1,18 @@
+"""The ``kpiwatch`` command: Faust's CLI bound to kpiwatch's app, plus kpiwatch's own commands.
+
+``kpiwatch worker`` runs a worker; ``kpiwatch --help`` lists everything.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    from kpiwatch.settings import ConfigError
+
+    try:
+        from streams.agents import app
+    except ConfigError as error:
+        sys.exit(str(error))
+    app.main()

@@ -1,0 +1,193 @@
+"""The canonical events: what every source format is turned into, and all later stages
+consume. One frozen model per event type in KPIS.md section 1, joined in the
+`CanonicalEvent` union on the field `type`.
+
+`device`, `channel` and `is_bot` are derived at the edge by `parse_message` and are not
+taken from the input; the defaults here only serve code that builds events directly.
+"""
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from models.channels import Channel
+from models.devices import Device
+from models.fields import (
+    CurrencyCode,
+    Identifier,
+    Label,
+    Money,
+    Quantity,
+    Text,
+    UrlText,
+    UserAgentText,
+    UtcTimestamp,
+)
+
+
+class EventBase(BaseModel):
+    """Fields every event carries."""
+
+    # Sources send numeric ids (Segment userId 42); as text they compare equal everywhere.
+    model_config = ConfigDict(frozen=True, extra="ignore", coerce_numbers_to_str=True)
+
+    event_id: Identifier
+    timestamp: UtcTimestamp
+    user_id: Identifier | None = None
+    anonymous_id: Identifier | None = None
+    session_id: Identifier | None = None
+    cart_id: Identifier | None = None
+    url: UrlText | None = None
+    referrer: UrlText | None = None
+    utm_source: Text | None = None
+    utm_medium: Text | None = None
+    utm_campaign: Text | None = None
+    user_agent: UserAgentText | None = None
+    device: Device = Device.OTHER
+    channel: Channel = Channel.OTHER
+    is_bot: bool = False
+
+    @model_validator(mode="after")
+    def _has_user_key(self) -> "EventBase":
+        if self.anonymous_id is None and self.user_id is None:
+            raise PydanticCustomError("missing_user_key", "anonymous_id or user_id is required")
+        return self
+
+    @property
+    def user_key(self) -> str:
+        """The device-level identity users are counted by: `anonymous_id` when present,
+        else `user_id` (as GA4's client id)."""
+        return self.anonymous_id if self.anonymous_id is not None else self.user_id  # type: ignore[return-value]
+
+
+class LineItem(BaseModel):
+    """One product line of an order."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", coerce_numbers_to_str=True)
+
+    product_id: Identifier
+    price: Money | None = None
+    quantity: Quantity = 1
+
+
+class PageView(EventBase):
+    type: Literal["page_view"] = "page_view"
+
+
+class ProductView(EventBase):
+    type: Literal["product_view"] = "product_view"
+    product_id: Identifier
+
+
+class Search(EventBase):
+    type: Literal["search"] = "search"
+    query: Text | None = None
+
+
+class Signup(EventBase):
+    type: Literal["signup"] = "signup"
+
+
+class NewsletterSignup(EventBase):
+    type: Literal["newsletter_signup"] = "newsletter_signup"
+
+
+class CartChange(EventBase):
+    """A product added to or removed from a cart. `currency` is None when the source did
+    not say (Segment's Product Added has no currency); the revenue stage reports such
+    values as unconverted."""
+
+    product_id: Identifier
+    price: Money | None = None
+    quantity: Quantity = 1
+    currency: CurrencyCode | None = None
+
+
+class CartAdd(CartChange):
+    type: Literal["cart_add"] = "cart_add"
+
+
+class CartRemove(CartChange):
+    type: Literal["cart_remove"] = "cart_remove"
+
+
+class CheckoutStarted(EventBase):
+    type: Literal["checkout_started"] = "checkout_started"
+
+
+class CheckoutStep(EventBase):
+    """A checkout step completed; `step` is the source's own name or number, lowercased
+    ("shipping", "payment", "2"), mapped to the configured steps by the KPI stage."""
+
+    type: Literal["checkout_step"] = "checkout_step"
+    step: Label
+
+
+class PaymentFailed(EventBase):
+    """A payment attempt that failed. `payment_method` is the raw method, lowercased: the
+    KPI stage maps it to the configured list."""
+
+    type: Literal["payment_failed"] = "payment_failed"
+    payment_method: Label | None = None
+    reason: Text | None = None
+
+
+class OrderCompleted(EventBase):
+    """A placed order. `revenue` excludes shipping and tax (Segment `revenue`, GA4
+    `value`); orders are deduplicated by `order_id` downstream."""
+
+    type: Literal["order_completed"] = "order_completed"
+    order_id: Identifier
+    revenue: Money
+    currency: CurrencyCode
+    items: tuple[LineItem, ...] = ()
+    payment_method: Label | None = None
+    shipping: Money | None = None
+    tax: Money | None = None
+    coupon: Text | None = None
+
+
+class OrderRefunded(EventBase):
+    type: Literal["order_refunded"] = "order_refunded"
+    order_id: Identifier
+    amount: Money
+    currency: CurrencyCode
+
+
+CanonicalEvent = Annotated[
+    PageView
+    | ProductView
+    | Search
+    | Signup
+    | NewsletterSignup
+    | CartAdd
+    | CartRemove
+    | CheckoutStarted
+    | CheckoutStep
+    | PaymentFailed
+    | OrderCompleted
+    | OrderRefunded,
+    Field(discriminator="type"),
+]
+
+EVENT_MODELS: dict[str, type[EventBase]] = {
+    model.model_fields["type"].default: model
+    for model in (
+        PageView,
+        ProductView,
+        Search,
+        Signup,
+        NewsletterSignup,
+        CartAdd,
+        CartRemove,
+        CheckoutStarted,
+        CheckoutStep,
+        PaymentFailed,
+        OrderCompleted,
+        OrderRefunded,
+    )
+}
+"""The model of each canonical type name."""
+
+CANONICAL_TYPES: frozenset[str] = frozenset(EVENT_MODELS)

@@ -1,0 +1,32 @@
+"""The bounds past which an event is bad input rather than business."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ParseLimits:
+    """Limits `parse_message` enforces. The defaults are meant for production."""
+
+    max_event_bytes: int = 32_768
+    """Largest message read. Real events are under 4 KiB, a GA4 batch of 25 events under
+    32 KiB; anything bigger is a bug or an attack, and refusing it before JSON decoding
+    keeps one message from stalling a worker."""
+
+    future_skew: timedelta = timedelta(minutes=5)
+    """How far ahead of now an event may be stamped: client clocks drift a little, but an
+    event from the future would open windows that never settle (KPIS.md section 3)."""
+
+    replay_horizon: timedelta = timedelta(days=7)
+    """How old an event may be. Older events are clients flushing stale queues or replays
+    gone wrong, and would reopen windows settled long ago."""
+
+    max_quantity: int = 10_000
+    """Most units of one product in one line. A shop's biggest legitimate orders stay in
+    the hundreds; beyond this it is a typo or a test, and it would swamp units sold."""
+
+    max_amount: Decimal = Decimal(1_000_000_000)
+    """Largest money amount in any field, in the event's own currency. One bogus "1e15"
+    would otherwise dominate revenue for the whole day. A shop pricing in a currency
+    with tiny units (VND, IDR: 10^9 is about 40,000 USD) may need to raise it."""

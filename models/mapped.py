@@ -1,0 +1,83 @@
+"""What a source adapter hands to the parser, and the small readers adapters share.
+
+An adapter turns one decoded message into canonical field dicts (`MappedEvent`) without
+judging the values: validation, enrichment and limits happen once, in `models.parse`.
+It does judge the message's shape (is `properties` an object?), and raises
+`InvalidEvent` when the shape is wrong.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from models.rejections import InvalidEvent, RejectReason
+
+
+@dataclass(slots=True)
+class MappedEvent:
+    """Canonical fields of one event, and where each came from in the source message.
+
+    `field_paths` maps a canonical field ("revenue") to its source spelling
+    ("properties.revenue"), so rejections name the field the sender knows. For events
+    that came out of a batch, `origin` ("events[2].") prefixes every path except those
+    starting with "/", which are message-level ("/client_id"). Nested fields are looked
+    up as "items.product_id"; unlisted fields keep their canonical name.
+    """
+
+    fields: dict[str, Any]
+    field_paths: Mapping[str, str]
+    origin: str = ""
+
+    def source_path(self, location: tuple[str | int, ...]) -> str:
+        """The source spelling of a canonical field location, e.g. ("items", 0, "price")
+        becomes "properties.products[0].price" for Segment."""
+        if not location:
+            return self.origin.rstrip(".") or "message"
+        head = str(location[0])
+        path = self.field_paths.get(head, head)
+        path = path[1:] if path.startswith("/") else self.origin + path
+        for part in location[1:]:
+            if isinstance(part, int):
+                path += f"[{part}]"
+            else:
+                path += "." + self.field_paths.get(f"{head}.{part}", str(part))
+        return path
+
+
+def object_at(message: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
+    """`message[key]` when it is an object, {} when absent or null."""
+    value = message.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidEvent(RejectReason.WRONG_TYPE, f"{path}: must be an object, got {type_name(value)}")
+    return value
+
+
+def list_at(message: Mapping[str, Any], key: str, path: str) -> list[Any]:
+    """`message[key]` when it is a list, [] when absent or null."""
+    value = message.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidEvent(RejectReason.WRONG_TYPE, f"{path}: must be a list, got {type_name(value)}")
+    return value
+
+
+def required(value: Any, path: str) -> Any:
+    """`value`, or a missing_field rejection naming `path` when it is absent."""
+    if value is None:
+        raise InvalidEvent(RejectReason.MISSING_FIELD, f"{path}: required")
+    return value
+
+
+def type_name(value: Any) -> str:
+    """The JSON name of a decoded value's type, for rejection details."""
+    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}.get(
+        type(value), "null" if value is None else type(value).__name__
+    )
+
+
+def preview(value: Any, limit: int = 80) -> str:
+    """A short, escaped rendering of a bad value for a rejection detail."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

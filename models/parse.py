@@ -1,0 +1,226 @@
+"""Where raw bytes become canonical events: the one edge of kpiwatch.
+
+`parse_message` takes a message as it came off a topic, recognises its format (Segment,
+GA4 export or Measurement Protocol, canonical), maps it, derives the channel, device and
+bot flag, validates it against the canonical models and the `ParseLimits`, and returns
+the events and the rejections. Everything downstream trusts its output.
+
+`encode_canonical` and `decode_canonical` write and read the internal canonical topic.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from models import canonical, ga4, segment
+from models.channels import classify_channel, utm_from_url
+from models.devices import detect_device, is_bot
+from models.events import EVENT_MODELS, CanonicalEvent, EventBase
+from models.limits import ParseLimits
+from models.mapped import MappedEvent, preview, type_name
+from models.rejections import RejectReason, Rejection
+
+SOURCE_FORMATS = (segment, canonical, ga4)
+"""Adapters in the order they are tried; the first whose `matches` accepts the message
+maps it. Segment goes first: its call types ("track") would otherwise read as an
+unknown canonical type."""
+
+_REASON_BY_ERROR = {
+    "missing": RejectReason.MISSING_FIELD,
+    "missing_user_key": RejectReason.MISSING_USER_KEY,
+    "unknown_currency": RejectReason.UNKNOWN_CURRENCY,
+    "greater_than_equal": RejectReason.INVALID_VALUE,
+    "greater_than": RejectReason.INVALID_VALUE,
+    "less_than_equal": RejectReason.INVALID_VALUE,
+    "string_too_short": RejectReason.INVALID_VALUE,
+    "string_too_long": RejectReason.INVALID_VALUE,
+    "timezone_aware": RejectReason.INVALID_VALUE,
+    "finite_number": RejectReason.INVALID_VALUE,
+    "int_from_float": RejectReason.INVALID_VALUE,
+    "datetime_from_date_parsing": RejectReason.INVALID_VALUE,
+    "datetime_object_invalid": RejectReason.INVALID_VALUE,
+}
+"""Pydantic error types that are not wrong_type. Text that fails to parse as the number
+or date it should hold (pydantic's "*_parsing" errors) is an invalid value too: numbers
+and dates are accepted as strings, so the type was right."""
+
+_AMOUNT_FIELDS = ("price", "revenue", "shipping", "tax", "amount")
+_BOUNDED_AMOUNTS = {
+    model: tuple(name for name in _AMOUNT_FIELDS if name in model.model_fields) for model in EVENT_MODELS.values()
+}
+_LONGEST_DETAIL = 300
+
+_canonical_events: TypeAdapter[CanonicalEvent] = TypeAdapter(CanonicalEvent)
+
+
+@dataclass(slots=True)
+class ParseOutcome:
+    """What one message became. A Segment or canonical message yields exactly one event
+    or one rejection; a GA4 batch (or a GA4 cart event listing several products) may
+    yield several of each."""
+
+    events: list[CanonicalEvent] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+def parse_message(raw: bytes, *, now: datetime, limits: ParseLimits) -> ParseOutcome:
+    """Turn one raw message into canonical events and rejections. Never raises for any
+    input bytes.
+
+    `now` is the time the message is judged against (future and stale timestamps, GA4
+    events sent without one). Pass the Kafka record's timestamp, not the wall clock, so
+    that a replay judges every message exactly as the first run did. It must be
+    timezone-aware.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    try:
+        return _parse(raw, now, limits)
+    except Exception as error:  # noqa: BLE001 -- one poison message must not stop a worker
+        return _rejected(RejectReason.PARSER_ERROR, f"message: {type(error).__name__}: {error}")
+
+
+def encode_canonical(event: EventBase) -> bytes:
+    """Compact JSON of a canonical event, for the internal canonical topic. Amounts are
+    written as strings so they read back as the same `Decimal`."""
+    return orjson.dumps(event, default=_json_default, option=orjson.OPT_UTC_Z)
+
+
+def decode_canonical(raw: bytes) -> CanonicalEvent:
+    """Read back an event written by `encode_canonical`. Meant for the internal topic,
+    whose events were validated on the way in; raises on anything else."""
+    return _canonical_events.validate_json(raw)
+
+
+def _parse(raw: bytes, now: datetime, limits: ParseLimits) -> ParseOutcome:
+    # Measured before decoding: a huge message costs nothing to refuse.
+    if len(raw) > limits.max_event_bytes:
+        return _rejected(
+            RejectReason.TOO_LARGE, f"message: {len(raw)} bytes, more than max_event_bytes={limits.max_event_bytes}"
+        )
+    try:
+        message = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        return _rejected(RejectReason.NOT_JSON, f"message: {error}")
+    if not isinstance(message, dict):
+        return _rejected(RejectReason.NOT_OBJECT, f"message: must be a JSON object, got {type_name(message)}")
+    adapter = next((adapter for adapter in SOURCE_FORMATS if adapter.matches(message)), None)
+    if adapter is None:
+        return _rejected(
+            RejectReason.UNKNOWN_FORMAT,
+            "message: not Segment (messageId, type), GA4 (event_name, or client_id and events) "
+            "or canonical (event_id, type)",
+        )
+    outcome = ParseOutcome()
+    for mapped in adapter.map_message(message, now):
+        accepted = mapped if isinstance(mapped, Rejection) else _accept(mapped, now, limits)
+        if isinstance(accepted, Rejection):
+            outcome.rejections.append(accepted)
+        else:
+            outcome.events.append(accepted)
+    return outcome
+
+
+def _accept(mapped: MappedEvent, now: datetime, limits: ParseLimits) -> EventBase | Rejection:
+    fields = mapped.fields
+    _derive_edge_fields(fields)
+    try:
+        event = EVENT_MODELS[fields["type"]].model_validate(fields)
+    except ValidationError as error:
+        return _rejection_from(error, mapped)
+    if event.timestamp > now + limits.future_skew:
+        return Rejection(
+            RejectReason.FUTURE_TIMESTAMP,
+            f"{mapped.source_path(('timestamp',))}: {event.timestamp.isoformat()} is more than "
+            f"future_skew={limits.future_skew} ahead of {now.isoformat()}",
+        )
+    if event.timestamp < now - limits.replay_horizon:
+        return Rejection(
+            RejectReason.TOO_OLD,
+            f"{mapped.source_path(('timestamp',))}: {event.timestamp.isoformat()} is more than "
+            f"replay_horizon={limits.replay_horizon} before {now.isoformat()}",
+        )
+    return _out_of_bounds(event, mapped, limits) or event
+
+
+def _derive_edge_fields(fields: dict[str, Any]) -> None:
+    """Fill in what kpiwatch derives rather than trusts: campaign tags left in the landing
+    URL, the channel, the device and the bot flag."""
+    url = fields.get("url")
+    if fields.get("utm_source") is None and fields.get("utm_medium") is None:
+        fields.update(utm_from_url(url))
+    fields["channel"] = classify_channel(
+        utm_source=fields.get("utm_source"),
+        utm_medium=fields.get("utm_medium"),
+        referrer=fields.get("referrer"),
+        url=url,
+    )
+    user_agent = fields.get("user_agent")
+    fields["device"] = detect_device(fields.get("device"), user_agent)
+    fields["is_bot"] = is_bot(user_agent)
+
+
+def _out_of_bounds(event: EventBase, mapped: MappedEvent, limits: ParseLimits) -> Rejection | None:
+    """An invalid_value rejection for the first amount or quantity past the limits."""
+    checks: list[tuple[tuple[str | int, ...], Any, Any, str]] = [
+        ((name,), getattr(event, name), limits.max_amount, "max_amount") for name in _BOUNDED_AMOUNTS[type(event)]
+    ]
+    if "quantity" in type(event).model_fields:
+        checks.append((("quantity",), event.quantity, limits.max_quantity, "max_quantity"))  # type: ignore[attr-defined]
+    for index, item in enumerate(getattr(event, "items", ())):
+        checks.append((("items", index, "price"), item.price, limits.max_amount, "max_amount"))
+        checks.append((("items", index, "quantity"), item.quantity, limits.max_quantity, "max_quantity"))
+    for location, value, limit, limit_name in checks:
+        if value is not None and value > limit:
+            detail = f"{mapped.source_path(location)}: must be <= {limit} ({limit_name}), got {value}"
+            return Rejection(RejectReason.INVALID_VALUE, detail)
+    return None
+
+
+def _rejection_from(error: ValidationError, mapped: MappedEvent) -> Rejection:
+    first = error.errors(include_url=False)[0]
+    kind, location, value = first["type"], first["loc"], first.get("input")
+    if kind == "missing_user_key":
+        paths = " or ".join(mapped.source_path((name,)) for name in ("anonymous_id", "user_id"))
+        return Rejection(RejectReason.MISSING_USER_KEY, f"{paths}: at least one is required")
+    # A JSON null where a value is required is as good as missing.
+    if kind == "missing" or value is None:
+        return Rejection(RejectReason.MISSING_FIELD, f"{mapped.source_path(location)}: required")
+    reason = _REASON_BY_ERROR.get(kind)
+    if reason is None:
+        reason = RejectReason.INVALID_VALUE if kind.endswith("_parsing") else RejectReason.WRONG_TYPE
+    return Rejection(reason, _cap(f"{mapped.source_path(location)}: {_describe(first)}, got {preview(value)}"))
+
+
+def _describe(error: Any) -> str:
+    context = error.get("ctx") or {}
+    match error["type"]:
+        case "greater_than_equal":
+            return f"must be >= {context['ge']}"
+        case "string_too_short":
+            return "must not be empty"
+        case "string_too_long":
+            return f"must be at most {context['max_length']} characters"
+        case _:
+            message: str = error["msg"]
+            return message[:1].lower() + message[1:]
+
+
+def _rejected(reason: RejectReason, detail: str) -> ParseOutcome:
+    return ParseOutcome(rejections=[Rejection(reason, _cap(detail))])
+
+
+def _cap(detail: str) -> str:
+    return detail if len(detail) <= _LONGEST_DETAIL else detail[: _LONGEST_DETAIL - 3] + "..."
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, BaseModel):
+        return value.__dict__
+    raise TypeError(f"cannot encode {type(value).__name__}")

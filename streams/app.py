@@ -1,0 +1,42 @@
+"""The Faust application every agent hangs off.
+
+``faust -A streams.app worker`` (or ``kpiwatch worker``) looks for an attribute named ``app``
+here; importing :mod:`streams.agents` registers the agents on it.
+
+Guarantees we rely on, and the ones we deliberately do not:
+- at-least-once processing (Faust's default). ``exactly_once`` has open duplicate bugs;
+  replays are made harmless by offset-guarded table updates instead (streams/applied_once.py).
+- every agent runs with concurrency 1, so an offset is never committed past an event that is
+  still in flight.
+- Faust flushes the producer (changelog writes included) before it commits source offsets.
+"""
+
+from __future__ import annotations
+
+import faust
+
+from kpiwatch.settings import Settings, load_settings
+
+
+def create_app(settings: Settings) -> faust.App:
+    return faust.App(
+        settings.app_id,
+        broker=settings.faust_broker,
+        store="memory://",
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=1,
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        web_bind=settings.web_host,
+        processing_guarantee="at_least_once",
+        consumer_auto_offset_reset="earliest",
+        broker_commit_every=1000,
+        broker_commit_interval=1.0,
+        table_standby_replicas=0,
+        # A monitor must not log a whole traceback per malformed event: agents never raise.
+        web_in_thread=False,
+    )
+
+
+settings = load_settings()
+app = create_app(settings)

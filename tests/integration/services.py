@@ -1,0 +1,164 @@
+"""Factories for the real services: the local stack, workers, producers, Prometheus queries."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kpiwatch.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+# Ports of their own, so a running demo on the defaults does not collide with the tests.
+TEST_STACK_ENV = {
+    "KPIWATCH_RUN_DIR": str(REPO / ".run" / "test"),
+    "KPIWATCH_KAFKA_PORT": "29092",
+    "KPIWATCH_KAFKA_CONTROLLER_PORT": "29093",
+    "KPIWATCH_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:29092",
+    "KPIWATCH_REDIS_PORT": "26379",
+    "KPIWATCH_REDIS_URL": "redis://127.0.0.1:26379/0",
+    "KPIWATCH_PROMETHEUS_PORT": "29090",
+    "KPIWATCH_SCRAPE_INTERVAL_SECONDS": "1",
+}
+
+
+def stack_settings_for_tests() -> Settings:
+    return Settings(**{k.removeprefix("KPIWATCH_").lower(): v for k, v in TEST_STACK_ENV.items()})
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def unique_names() -> dict[str, str]:
+    """Env for a worker with its own app id and topics: tests never share consumer state."""
+    suffix = uuid.uuid4().hex[:8]
+    return {
+        "KPIWATCH_APP_ID": f"test-{suffix}",
+        "KPIWATCH_TOPIC_CLICKSTREAM": f"clickstream-{suffix}",
+        "KPIWATCH_TOPIC_CART": f"cart-{suffix}",
+        "KPIWATCH_TOPIC_PURCHASE": f"purchase-{suffix}",
+        "KPIWATCH_TOPIC_CANONICAL": f"events-{suffix}",
+        "KPIWATCH_TOPIC_DEAD_LETTER": f"dead-letter-{suffix}",
+    }
+
+
+@dataclass
+class Worker:
+    """A real ``kpiwatch worker`` process."""
+
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen | None = None
+    port: int = field(default_factory=free_port)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> Worker:
+        env = {**os.environ, **self.env, "KPIWATCH_WEB_PORT": str(self.port)}
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "kpiwatch", "worker", "--loglevel", "info"],
+            env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(self.url + "/metrics", timeout=1):
+                    return self
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"worker not serving /metrics after {timeout} s:\n{self.log_tail()}")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def metrics_text(self) -> str:
+        with urllib.request.urlopen(self.url + "/metrics", timeout=5) as response:
+            return response.read().decode()
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def produce(bootstrap: str, topic: str, records: Iterable[tuple[bytes | None, bytes]]) -> int:
+    """Produce (key, value) records with an idempotent producer; returns how many."""
+
+    async def run() -> int:
+        from aiokafka import AIOKafkaProducer
+
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True,
+                                    linger_ms=5)
+        await producer.start()
+        count = 0
+        try:
+            for key, value in records:
+                await producer.send(topic, value, key=key)
+                count += 1
+            await producer.flush()
+        finally:
+            await producer.stop()
+        return count
+
+    return asyncio.run(run())
+
+
+def create_topics(bootstrap: str, names: Iterable[str], partitions: int) -> None:
+    async def run() -> None:
+        from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(n, partitions, 1) for n in names])
+        finally:
+            await admin.close()
+
+    asyncio.run(run())
+
+
+def prometheus_query(base_url: str, promql: str) -> list[dict]:
+    url = f"{base_url}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+    with urllib.request.urlopen(url, timeout=5) as response:
+        body = json.load(response)
+    assert body["status"] == "success", body
+    return body["data"]["result"]
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.5, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}; last value: {last!r}")
