@@ -1,9 +1,10 @@
 """Every metric kpiwatch exports, declared once: name, type, labels, meaning, example PromQL.
 
 Values that live in Faust tables are exported per source partition (label ``partition``), so
-that summing across workers stays exact while partitions move between them in a rebalance:
-during a handover two workers may briefly report the same partition, and ``max by`` over
-``partition`` keeps one. The PromQL in each spec shows the pattern.
+that a sum across workers stays exact while partitions move between them in a rebalance: during
+a handover two workers may briefly report the same partition, and ``max by (..., partition)``
+keeps one. Every spec's PromQL shows the pattern. Labels are bounded: stream (configured topic
+names), type (canonical event types), reason (RejectReason codes), partition.
 """
 
 from __future__ import annotations
@@ -21,12 +22,33 @@ class MetricSpec:
     promql: str
 
 
-EVENTS_CONSUMED = MetricSpec(
-    name="kpiwatch_events_consumed_total",
+EVENTS = MetricSpec(
+    name="kpiwatch_events_total",
     type="counter",
-    labels=("stream", "partition"),
-    help="Input messages consumed, by input stream and source partition (each counted once).",
-    promql="sum by (stream) (max by (stream, partition) (kpiwatch_events_consumed_total))",
+    labels=("stream", "type", "partition"),
+    help="Valid, deduplicated events by input stream and canonical type.",
+    promql="sum by (stream, type) (max by (stream, type, partition) (kpiwatch_events_total))",
+)
+BOT_EVENTS = MetricSpec(
+    name="kpiwatch_bot_events_total",
+    type="counter",
+    labels=("partition",),
+    help="Valid events from bot user agents (tagged, excluded from KPIs).",
+    promql="sum(max by (partition) (kpiwatch_bot_events_total))",
+)
+INVALID_EVENTS = MetricSpec(
+    name="kpiwatch_invalid_events_total",
+    type="counter",
+    labels=("stream", "reason", "partition"),
+    help="Rejected messages sent to the dead-letter topic, by source stream and reason code.",
+    promql="sum by (reason) (max by (stream, reason, partition) (kpiwatch_invalid_events_total))",
+)
+DUPLICATE_EVENTS = MetricSpec(
+    name="kpiwatch_duplicate_events_total",
+    type="counter",
+    labels=("key", "partition"),
+    help="Duplicates dropped: key=event_id (a repeated event) or order_id (a repeated order).",
+    promql="sum by (key) (max by (key, partition) (kpiwatch_duplicate_events_total))",
 )
 
-CATALOG: tuple[MetricSpec, ...] = (EVENTS_CONSUMED,)
+CATALOG: tuple[MetricSpec, ...] = (EVENTS, BOT_EVENTS, INVALID_EVENTS, DUPLICATE_EVENTS)

@@ -1,11 +1,10 @@
 """Adapter for messages already in the canonical shape (the canonical model's own JSON),
 as sent by producers that speak kpiwatch natively."""
 
-from datetime import datetime
 from typing import Any
 
 from models.events import CANONICAL_TYPES
-from models.mapped import MappedEvent
+from models.mapped import MappedEvent, Received
 from models.rejections import InvalidEvent, RejectReason, Rejection
 
 _SAME_NAMES: dict[str, str] = {}
@@ -19,7 +18,7 @@ def matches(message: dict[str, Any]) -> bool:
     return "event_id" in message and isinstance(message.get("type"), str)
 
 
-def map_message(message: dict[str, Any], now: datetime) -> list[MappedEvent | Rejection]:
+def map_message(message: dict[str, Any], received: Received) -> list[MappedEvent | Rejection]:
     """The message itself, minus the fields `parse_message` derives. A `device` field is
     kept as a hint, as a source's device field would be."""
     if message["type"] not in CANONICAL_TYPES:

@@ -6,23 +6,21 @@
 - a Measurement Protocol request: `{client_id, user_id, timestamp_micros, events: [{name,
   params}]}`, which may carry several events and yields one result per event.
 
-GA4 has no message id. An event's id is its `event_id` param when sent, else a hash of
-its content, so a client retrying an identical payload produces the same id and is
-deduplicated downstream. Two identical events sent on purpose without a timestamp would
-be deduplicated too; senders that care set `event_id`.
+GA4 has no message id. An event's id is its `event_id` param when sent, else
+"ga4-<hash of the message bytes>" (".<n>" added for the n-th event of a batch), so a
+client retrying an identical payload produces the same ids and is deduplicated
+downstream. Two identical payloads sent on purpose would be deduplicated too; senders
+that care set `event_id`.
 
 A cart event lists its products in `items`; each item becomes one canonical cart event
 (ids suffixed ":1", ":2", ... after the first), because a canonical cart event is one
 product.
 """
 
-import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any, Mapping
 
-import orjson
-
-from models.mapped import MappedEvent, list_at, object_at, preview, required, type_name
+from models.mapped import MappedEvent, Received, list_at, object_at, preview, required, type_name
 from models.rejections import InvalidEvent, RejectReason, Rejection
 
 EVENT_TYPES: dict[str, tuple[str, dict[str, str]]] = {
@@ -123,16 +121,16 @@ def matches(message: dict[str, Any]) -> bool:
     )
 
 
-def map_message(message: dict[str, Any], now: datetime) -> list[MappedEvent | Rejection]:
+def map_message(message: dict[str, Any], received: Received) -> list[MappedEvent | Rejection]:
     try:
         if "event_name" in message:
-            return _map_export_event(message)
-        return _map_batch(message, now)
+            return _map_export_event(message, received)
+        return _map_batch(message, received)
     except InvalidEvent as invalid:
         return [invalid.rejection]
 
 
-def _map_export_event(message: dict[str, Any]) -> list[MappedEvent | Rejection]:
+def _map_export_event(message: dict[str, Any], received: Received) -> list[MappedEvent | Rejection]:
     event_type, implied = _event_type(message.get("event_name"), "event_name")
     params = _flat_params(message.get("event_params"), "event_params")
     ecommerce = object_at(message, "ecommerce", "ecommerce")
@@ -146,7 +144,7 @@ def _map_export_event(message: dict[str, Any]) -> list[MappedEvent | Rejection]:
     anonymous_id = message.get("user_pseudo_id")
     fields: dict[str, Any] = {
         "type": event_type,
-        "event_id": params.get("event_id") or _content_id(message),
+        "event_id": params.get("event_id") or f"ga4-{received.digest}",
         "timestamp": _from_micros(required(message.get("event_timestamp"), "event_timestamp"), "event_timestamp"),
         "anonymous_id": anonymous_id,
         "user_id": message.get("user_id"),
@@ -162,7 +160,7 @@ def _map_export_event(message: dict[str, Any]) -> list[MappedEvent | Rejection]:
     return _typed_events(fields, event_type, implied, params, items, EXPORT_FIELD_PATHS[event_type], "items", "")
 
 
-def _map_batch(message: dict[str, Any], now: datetime) -> list[MappedEvent | Rejection]:
+def _map_batch(message: dict[str, Any], received: Received) -> list[MappedEvent | Rejection]:
     anonymous_id = message.get("client_id") or message.get("app_instance_id")
     batch_timestamp = message.get("timestamp_micros")
     device = object_at(message, "device", "device")
@@ -175,17 +173,11 @@ def _map_batch(message: dict[str, Any], now: datetime) -> list[MappedEvent | Rej
             event_type, implied = _event_type(event.get("name"), origin + "name")
             params = object_at(event, "params", origin + "params")
             timestamp_micros = event.get("timestamp_micros") or batch_timestamp
-            identity = {
-                "client_id": anonymous_id,
-                "user_id": message.get("user_id"),
-                "timestamp_micros": timestamp_micros,
-                "event": event,
-            }
             fields: dict[str, Any] = {
                 "type": event_type,
-                "event_id": params.get("event_id") or _content_id(identity),
+                "event_id": params.get("event_id") or f"ga4-{received.digest}.{index}",
                 # Without a timestamp GA4 uses the time it received the request: `now`.
-                "timestamp": now if timestamp_micros is None else _from_micros(timestamp_micros, origin + "timestamp_micros"),
+                "timestamp": received.now if timestamp_micros is None else _from_micros(timestamp_micros, origin + "timestamp_micros"),
                 "anonymous_id": anonymous_id,
                 "user_id": message.get("user_id"),
                 "session_id": _session_id(anonymous_id, params.get("session_id")),
@@ -330,8 +322,3 @@ def _session_id(anonymous_id: Any, ga_session_id: Any) -> str | None:
     if ga_session_id is None or anonymous_id is None:
         return None
     return f"{anonymous_id}.{ga_session_id}"
-
-
-def _content_id(content: Any) -> str:
-    digest = hashlib.blake2b(orjson.dumps(content, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
-    return f"ga4-{digest}"

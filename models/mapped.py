@@ -6,7 +6,10 @@ It does judge the message's shape (is `properties` an object?), and raises
 `InvalidEvent` when the shape is wrong.
 """
 
+import hashlib
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
 from typing import Any, Mapping
 
 from models.rejections import InvalidEvent, RejectReason
@@ -41,6 +44,21 @@ class MappedEvent:
             else:
                 path += "." + self.field_paths.get(f"{head}.{part}", str(part))
         return path
+
+
+class Received:
+    """What an adapter knows about a message besides its content."""
+
+    def __init__(self, raw: bytes, now: datetime) -> None:
+        self.raw = raw
+        self.now = now
+        """The time the message is judged at (see `parse_message`)."""
+
+    @cached_property
+    def digest(self) -> str:
+        """A hash of the message's bytes: identical payloads, such as a client's retries,
+        get identical digests."""
+        return hashlib.blake2b(self.raw, digest_size=16).hexdigest()
 
 
 def object_at(message: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:

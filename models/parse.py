@@ -17,11 +17,10 @@ import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from models import canonical, ga4, segment
-from models.channels import classify_channel, utm_from_url
-from models.devices import detect_device, is_bot
+from models.edge_fields import derive_edge_fields
 from models.events import EVENT_MODELS, CanonicalEvent, EventBase
 from models.limits import ParseLimits
-from models.mapped import MappedEvent, preview, type_name
+from models.mapped import MappedEvent, Received, preview, type_name
 from models.rejections import RejectReason, Rejection
 
 SOURCE_FORMATS = (segment, canonical, ga4)
@@ -116,7 +115,7 @@ def _parse(raw: bytes, now: datetime, limits: ParseLimits) -> ParseOutcome:
             "or canonical (event_id, type)",
         )
     outcome = ParseOutcome()
-    for mapped in adapter.map_message(message, now):
+    for mapped in adapter.map_message(message, Received(raw, now)):
         accepted = mapped if isinstance(mapped, Rejection) else _accept(mapped, now, limits)
         if isinstance(accepted, Rejection):
             outcome.rejections.append(accepted)
@@ -127,7 +126,7 @@ def _parse(raw: bytes, now: datetime, limits: ParseLimits) -> ParseOutcome:
 
 def _accept(mapped: MappedEvent, now: datetime, limits: ParseLimits) -> EventBase | Rejection:
     fields = mapped.fields
-    _derive_edge_fields(fields)
+    derive_edge_fields(fields)
     try:
         event = EVENT_MODELS[fields["type"]].model_validate(fields)
     except ValidationError as error:
@@ -145,23 +144,6 @@ def _accept(mapped: MappedEvent, now: datetime, limits: ParseLimits) -> EventBas
             f"replay_horizon={limits.replay_horizon} before {now.isoformat()}",
         )
     return _out_of_bounds(event, mapped, limits) or event
-
-
-def _derive_edge_fields(fields: dict[str, Any]) -> None:
-    """Fill in what kpiwatch derives rather than trusts: campaign tags left in the landing
-    URL, the channel, the device and the bot flag."""
-    url = fields.get("url")
-    if fields.get("utm_source") is None and fields.get("utm_medium") is None:
-        fields.update(utm_from_url(url))
-    fields["channel"] = classify_channel(
-        utm_source=fields.get("utm_source"),
-        utm_medium=fields.get("utm_medium"),
-        referrer=fields.get("referrer"),
-        url=url,
-    )
-    user_agent = fields.get("user_agent")
-    fields["device"] = detect_device(fields.get("device"), user_agent)
-    fields["is_bot"] = is_bot(user_agent)
 
 
 def _out_of_bounds(event: EventBase, mapped: MappedEvent, limits: ParseLimits) -> Rejection | None:

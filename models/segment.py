@@ -5,10 +5,9 @@ are page views. Identify, group and alias calls carry no KPI event and are rejec
 unknown_type, as are track events we do not map.
 """
 
-from datetime import datetime
 from typing import Any
 
-from models.mapped import MappedEvent, list_at, object_at, preview
+from models.mapped import MappedEvent, Received, list_at, object_at, preview
 from models.rejections import InvalidEvent, RejectReason, Rejection
 
 CALL_TYPES = frozenset({"track", "page", "screen", "identify", "group", "alias"})
@@ -83,7 +82,7 @@ def matches(message: dict[str, Any]) -> bool:
     return "messageId" in message or message.get("type") in CALL_TYPES
 
 
-def map_message(message: dict[str, Any], now: datetime) -> list[MappedEvent | Rejection]:
+def map_message(message: dict[str, Any], received: Received) -> list[MappedEvent | Rejection]:
     try:
         return [_map(message)]
     except InvalidEvent as invalid:

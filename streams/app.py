@@ -18,8 +18,19 @@ import faust
 from kpiwatch.settings import Settings, load_settings
 
 
+class KpiwatchApp(faust.App):
+    async def on_first_start(self) -> None:
+        # Runs before the consumer joins the group (see streams/admin.py for why).
+        from streams.admin import ensure_topics
+        from streams.topics import all_topic_names
+
+        await ensure_topics(settings.kafka_bootstrap_servers, all_topic_names(),
+                            settings.topic_partitions)
+        await super().on_first_start()
+
+
 def create_app(settings: Settings) -> faust.App:
-    return faust.App(
+    return KpiwatchApp(
         settings.app_id,
         broker=settings.faust_broker,
         store="memory://",
@@ -33,8 +44,6 @@ def create_app(settings: Settings) -> faust.App:
         broker_commit_every=1000,
         broker_commit_interval=1.0,
         table_standby_replicas=0,
-        # A monitor must not log a whole traceback per malformed event: agents never raise.
-        web_in_thread=False,
     )
 
 

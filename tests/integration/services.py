@@ -82,11 +82,11 @@ class Worker:
             if self.process.poll() is not None:
                 raise RuntimeError(f"worker exited with {self.process.returncode}:\n{self.log_tail()}")
             try:
-                with urllib.request.urlopen(self.url + "/metrics", timeout=1):
+                with urllib.request.urlopen(self.url + "/health", timeout=1):
                     return self
             except OSError:
                 time.sleep(0.3)
-        raise RuntimeError(f"worker not serving /metrics after {timeout} s:\n{self.log_tail()}")
+        raise RuntimeError(f"worker not ready (/health) after {timeout} s:\n{self.log_tail()}")
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.process is not None and self.process.poll() is None:

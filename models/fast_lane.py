@@ -1,0 +1,571 @@
+"""The fast lane of `parse_message`: well-formed messages of the usual shapes, decoded
+and type-checked in one pass by msgspec, then built into the canonical pydantic models
+without running pydantic's validators a second time.
+
+It is an optimisation, not a second definition of a valid event. It accepts a message
+only when every value it reads is in its plain, common form and within the limits, and
+declines (returns None) everything else, good or bad: the careful lane in
+`models.parse` then decides, and words any rejection. The field mapping mirrors the
+adapters (`models.segment`, `models.ga4`, `models.canonical`) line for line;
+tests/unit/models/test_fast_lane.py checks on generated messages that both lanes build
+identical events.
+"""
+
+import re
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Any
+
+import msgspec
+
+from models import ga4, segment
+from models.currencies import ISO_4217_CODES
+from models.edge_fields import derive_edge_fields
+from models.events import EVENT_MODELS, EventBase, LineItem
+from models.fields import IDENTIFIER_CAP, LABEL_CAP, TEXT_CAP, URL_CAP, USER_AGENT_CAP
+from models.limits import ParseLimits
+from models.mapped import Received
+
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=IDENTIFIER_CAP)]
+# Amounts stay as decoded and are turned into Decimal the way pydantic does it.
+Amount = int | float | str
+
+
+class _Struct(msgspec.Struct, gc=False):
+    """Decoded JSON holds no reference cycles, so the garbage collector can skip these."""
+
+
+class _Page(_Struct):
+    url: str | None = None
+    referrer: str | None = None
+
+
+class _Campaign(_Struct):
+    source: str | None = None
+    medium: str | None = None
+    name: str | None = None
+
+
+class _SegmentDevice(_Struct):
+    type: str | None = None
+
+
+class _Context(_Struct):
+    page: _Page | None = None
+    campaign: _Campaign | None = None
+    device: _SegmentDevice | None = None
+    userAgent: str | None = None
+
+
+class _Item(_Struct):
+    """A product line: Segment's `products`, GA4's `items` or canonical `items`."""
+
+    product_id: Id | None = None
+    item_id: Id | None = None
+    item_name: Id | None = None
+    price: Amount | None = None
+    quantity: int | None = None
+
+
+class _Properties(_Struct):
+    product_id: Id | None = None
+    price: Amount | None = None
+    quantity: int | None = None
+    currency: str | None = None
+    cart_id: Id | None = None
+    session_id: Id | None = None
+    url: str | None = None
+    referrer: str | None = None
+    query: str | None = None
+    step: int | str | None = None
+    payment_method: str | None = None
+    reason: str | None = None
+    error: str | None = None
+    order_id: Id | None = None
+    revenue: Amount | None = None
+    total: Amount | None = None
+    shipping: Amount | None = None
+    tax: Amount | None = None
+    coupon: str | None = None
+    products: list[_Item] | None = None
+
+
+class _GA4Params(_Struct):
+    event_id: Id | None = None
+    page_location: str | None = None
+    page_referrer: str | None = None
+    session_id: int | str | None = None
+    ga_session_id: int | str | None = None
+    source: str | None = None
+    medium: str | None = None
+    campaign: str | None = None
+    search_term: str | None = None
+    currency: str | None = None
+    value: Amount | None = None
+    transaction_id: Id | None = None
+    payment_type: str | None = None
+    payment_method: str | None = None
+    reason: str | None = None
+    shipping: Amount | None = None
+    tax: Amount | None = None
+    coupon: str | None = None
+    items: list[_Item] | None = None
+
+
+class _GA4Event(_Struct):
+    name: str | None = None
+    params: _GA4Params | None = None
+    timestamp_micros: int | None = None
+
+
+class _BigQueryValue(_Struct):
+    string_value: str | None = None
+    int_value: int | str | None = None
+    double_value: float | None = None
+    float_value: float | None = None
+
+
+class _BigQueryParam(_Struct):
+    key: str
+    value: _BigQueryValue | None = None
+
+
+class _Ecommerce(_Struct):
+    transaction_id: Id | None = None
+    purchase_revenue: Amount | None = None
+    refund_value: Amount | None = None
+    shipping_value: Amount | None = None
+    tax_value: Amount | None = None
+
+
+class _GA4Device(_Struct):
+    category: str | None = None
+
+
+class _TrafficSource(_Struct):
+    manual_source: str | None = None
+    manual_medium: str | None = None
+    manual_campaign_name: str | None = None
+    source: str | None = None
+    medium: str | None = None
+    name: str | None = None
+
+
+class _Message(_Struct):
+    """Every top-level field the fast lane reads, of every shape at once: one decode pass
+    serves all formats, and fields of the other shapes are simply absent."""
+
+    type: str | None = None
+    messageId: Id | None = None
+    event: str | None = None
+    userId: Id | None = None
+    anonymousId: Id | None = None
+    timestamp: str | None = None
+    originalTimestamp: str | None = None
+    properties: _Properties | None = None
+    context: _Context | None = None
+
+    event_id: Id | None = None
+    user_id: Id | None = None
+    anonymous_id: Id | None = None
+    session_id: Id | None = None
+    cart_id: Id | None = None
+    url: str | None = None
+    referrer: str | None = None
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    user_agent: str | None = None
+    device: str | _GA4Device | None = None
+    product_id: Id | None = None
+    price: Amount | None = None
+    quantity: int | None = None
+    currency: str | None = None
+    query: str | None = None
+    step: str | None = None
+    payment_method: str | None = None
+    reason: str | None = None
+    order_id: Id | None = None
+    revenue: Amount | None = None
+    amount: Amount | None = None
+    shipping: Amount | None = None
+    tax: Amount | None = None
+    coupon: str | None = None
+    items: list[_Item] | None = None
+
+    event_name: str | None = None
+    event_timestamp: int | str | None = None
+    user_pseudo_id: Id | None = None
+    event_params: list[_BigQueryParam] | _GA4Params | None = None
+    ecommerce: _Ecommerce | None = None
+    collected_traffic_source: _TrafficSource | None = None
+    traffic_source: _TrafficSource | None = None
+
+    client_id: Id | None = None
+    app_instance_id: Id | None = None
+    timestamp_micros: int | None = None
+    events: list[_GA4Event] | None = None
+
+
+class _Declined(Exception):
+    """Raised anywhere in the fast lane to hand the message to the careful lane."""
+
+
+_decoder = msgspec.json.Decoder(_Message)
+_EMPTY_PROPERTIES = _Properties()
+_EMPTY_CONTEXT = _Context()
+_EMPTY_PAGE = _Page()
+_EMPTY_CAMPAIGN = _Campaign()
+_EMPTY_PARAMS = _GA4Params()
+_EMPTY_TRAFFIC = _TrafficSource()
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)")
+_PLAIN_DECIMAL = re.compile(r"\d{1,15}(?:\.\d{1,12})?")
+_TEXT_CAPS = {
+    "url": URL_CAP,
+    "referrer": URL_CAP,
+    "user_agent": USER_AGENT_CAP,
+    "utm_source": TEXT_CAP,
+    "utm_medium": TEXT_CAP,
+    "utm_campaign": TEXT_CAP,
+    "query": TEXT_CAP,
+    "reason": TEXT_CAP,
+    "coupon": TEXT_CAP,
+}
+_AMOUNT_FIELDS = ("price", "revenue", "shipping", "tax", "amount")
+_SPECIFIC_FIELDS = {
+    event_type: tuple(name for name in model.model_fields if name not in EventBase.model_fields and name != "type")
+    for event_type, model in EVENT_MODELS.items()
+}
+_ALL_FIELDS = {model: frozenset(model.model_fields) for model in (*EVENT_MODELS.values(), LineItem)}
+
+
+def parse_fast(raw: bytes, now: datetime, limits: ParseLimits) -> list[EventBase] | None:
+    """The events in `raw`, or None when the careful lane has to decide."""
+    try:
+        message = _decoder.decode(raw)
+        return [_build(fields, now, limits) for fields in _map(message, Received(raw, now))]
+    except (_Declined, msgspec.DecodeError):
+        return None
+
+
+def _map(message: _Message, received: Received) -> list[dict[str, Any]]:
+    """Canonical fields, as `models.parse.SOURCE_FORMATS` would pick the adapter."""
+    if message.messageId is not None or message.type in segment.CALL_TYPES:
+        return [_segment_fields(message)]
+    if message.event_id is not None and message.type is not None:
+        return [_canonical_fields(message)]
+    if message.event_name is not None:
+        return _ga4_export_fields(message, received)
+    if message.events is not None and (message.client_id is not None or message.app_instance_id is not None):
+        return _ga4_batch_fields(message, received)
+    raise _Declined
+
+
+def _segment_fields(message: _Message) -> dict[str, Any]:
+    if message.type in ("page", "screen"):
+        event_type, implied = "page_view", {}
+    elif message.type == "track" and message.event in segment.TRACK_EVENTS:
+        event_type, implied = segment.TRACK_EVENTS[message.event]
+    else:
+        raise _Declined
+    properties = message.properties or _EMPTY_PROPERTIES
+    context = message.context or _EMPTY_CONTEXT
+    page = context.page or _EMPTY_PAGE
+    campaign = context.campaign or _EMPTY_CAMPAIGN
+    fields: dict[str, Any] = {
+        "type": event_type,
+        "event_id": message.messageId,
+        "timestamp": message.timestamp or message.originalTimestamp,
+        "user_id": message.userId,
+        "anonymous_id": message.anonymousId,
+        "session_id": properties.session_id,
+        "cart_id": properties.cart_id,
+        "url": page.url or properties.url,
+        "referrer": page.referrer or properties.referrer,
+        "utm_source": campaign.source,
+        "utm_medium": campaign.medium,
+        "utm_campaign": campaign.name,
+        "user_agent": context.userAgent,
+        "device": context.device.type if context.device is not None else None,
+    }
+    for field, names in segment.PROPERTIES[event_type].items():
+        for name in names:
+            value = getattr(properties, name)
+            if value is not None:
+                fields[field] = value
+                break
+    if event_type == "order_completed":
+        fields["items"] = [_line_item(product.product_id, product) for product in properties.products or ()]
+    fields.update(implied)
+    return fields
+
+
+def _canonical_fields(message: _Message) -> dict[str, Any]:
+    if message.type not in EVENT_MODELS or isinstance(message.device, _GA4Device):
+        raise _Declined
+    fields = {name: getattr(message, name) for name in EventBase.model_fields if name not in ("channel", "is_bot")}
+    fields["type"] = message.type
+    for name in _SPECIFIC_FIELDS[message.type]:
+        value = getattr(message, name)
+        if value is not None:
+            fields[name] = value
+    if message.items is not None:
+        fields["items"] = [_line_item(item.product_id, item) for item in message.items]
+    return fields
+
+
+def _ga4_export_fields(message: _Message, received: Received) -> list[dict[str, Any]]:
+    event_type, implied = _ga4_event_type(message.event_name)
+    params = _export_params(message.event_params)
+    ecommerce = message.ecommerce
+    if ecommerce is not None:
+        params = msgspec.structs.replace(
+            params,
+            transaction_id=_first(params.transaction_id, ecommerce.transaction_id),
+            value=_first(params.value, ecommerce.purchase_revenue, ecommerce.refund_value),
+            shipping=_first(params.shipping, ecommerce.shipping_value),
+            tax=_first(params.tax, ecommerce.tax_value),
+        )
+    traffic = message.collected_traffic_source or _EMPTY_TRAFFIC
+    first_traffic = message.traffic_source or _EMPTY_TRAFFIC
+    if isinstance(message.device, str) or message.event_timestamp is None:
+        raise _Declined
+    fields: dict[str, Any] = {
+        "type": event_type,
+        "event_id": params.event_id or f"ga4-{received.digest}",
+        "timestamp": _from_micros(message.event_timestamp),
+        "anonymous_id": message.user_pseudo_id,
+        "user_id": message.user_id,
+        "session_id": _session_id(message.user_pseudo_id, params.ga_session_id),
+        "url": params.page_location,
+        "referrer": params.page_referrer,
+        "utm_source": traffic.manual_source or first_traffic.source,
+        "utm_medium": traffic.manual_medium or first_traffic.medium,
+        "utm_campaign": traffic.manual_campaign_name or first_traffic.name,
+        "device": message.device.category if message.device is not None else None,
+    }
+    return _ga4_typed_fields(fields, event_type, implied, params, message.items or [])
+
+
+def _ga4_batch_fields(message: _Message, received: Received) -> list[dict[str, Any]]:
+    anonymous_id = message.client_id or message.app_instance_id
+    if not message.events or isinstance(message.device, str):
+        raise _Declined
+    device = message.device.category if message.device is not None else None
+    events: list[dict[str, Any]] = []
+    for index, event in enumerate(message.events):
+        event_type, implied = _ga4_event_type(event.name)
+        params = event.params or _EMPTY_PARAMS
+        timestamp_micros = event.timestamp_micros or message.timestamp_micros
+        fields: dict[str, Any] = {
+            "type": event_type,
+            "event_id": params.event_id or f"ga4-{received.digest}.{index}",
+            "timestamp": received.now if timestamp_micros is None else _from_micros(timestamp_micros),
+            "anonymous_id": anonymous_id,
+            "user_id": message.user_id,
+            "session_id": _session_id(anonymous_id, params.session_id),
+            "url": params.page_location,
+            "referrer": params.page_referrer,
+            "utm_source": params.source,
+            "utm_medium": params.medium,
+            "utm_campaign": params.campaign,
+            "user_agent": message.user_agent,
+            "device": device,
+        }
+        events.extend(_ga4_typed_fields(fields, event_type, implied, params, params.items or []))
+    return events
+
+
+def _ga4_typed_fields(
+    fields: dict[str, Any], event_type: str, implied: dict[str, str], params: _GA4Params, items: list[_Item]
+) -> list[dict[str, Any]]:
+    fields.update(implied)
+    for field, names in ga4.PARAMS.get(event_type, {}).items():
+        for name in names:
+            value = getattr(params, name)
+            if value is not None:
+                fields[field] = value
+                break
+    if event_type == "product_view":
+        if not items:
+            raise _Declined
+        fields["product_id"] = _ga4_product_id(items[0])
+    elif event_type == "order_completed":
+        fields["items"] = [_line_item(_ga4_product_id(item), item) for item in items]
+    elif event_type in ("cart_add", "cart_remove"):
+        if not items:
+            raise _Declined
+        per_item = []
+        for index, item in enumerate(items):
+            item_fields = fields | {"product_id": _ga4_product_id(item), "price": item.price, "quantity": item.quantity}
+            if index:
+                item_fields["event_id"] = f"{fields['event_id']}:{index}"
+            per_item.append(item_fields)
+        return per_item
+    return [fields]
+
+
+def _build(fields: dict[str, Any], now: datetime, limits: ParseLimits) -> EventBase:
+    """The canonical event for fields that pass every check `models.parse` makes."""
+    model = EVENT_MODELS[fields["type"]]
+    for name, cap in _TEXT_CAPS.items():
+        value = fields.get(name)
+        if value is not None and len(value) > cap:
+            fields[name] = value[:cap]
+    timestamp = _timestamp(fields["timestamp"])
+    if not now - limits.replay_horizon <= timestamp <= now + limits.future_skew:
+        raise _Declined
+    if fields["event_id"] is None or (fields.get("anonymous_id") is None and fields.get("user_id") is None):
+        raise _Declined
+    session_id = fields.get("session_id")
+    if session_id is not None and len(session_id) > IDENTIFIER_CAP:
+        raise _Declined
+    derive_edge_fields(fields)
+    values = {name: fields.get(name) for name in model.model_fields}
+    values["timestamp"] = timestamp
+    for name in _AMOUNT_FIELDS:
+        if values.get(name) is not None:
+            values[name] = _amount(values[name], limits)
+    if "quantity" in values:
+        values["quantity"] = _quantity(values["quantity"], limits)
+    if "currency" in values and values["currency"] is not None and values["currency"] not in ISO_4217_CODES:
+        raise _Declined
+    for name in ("step", "payment_method"):
+        if name in values and values[name] is not None:
+            values[name] = _label(values[name])
+    if "items" in values:
+        values["items"] = tuple(_trusted(LineItem, _line_values(item, limits)) for item in values["items"] or ())
+    for name in ("product_id", "order_id", "step"):
+        if name in values and values[name] is None:
+            raise _Declined
+    if model.model_fields.keys() - EventBase.model_fields.keys() >= {"revenue"} and values["currency"] is None:
+        raise _Declined
+    if "amount" in values and (values["amount"] is None or values["currency"] is None):
+        raise _Declined
+    if "revenue" in values and values["revenue"] is None:
+        raise _Declined
+    return _trusted(model, values)
+
+
+def _trusted(model: type, values: dict[str, Any]) -> Any:
+    """An instance of a pydantic model from values already in their validated form: what
+    `BaseModel.model_construct` does, without its per-field Python loop."""
+    instance = model.__new__(model)
+    object.__setattr__(instance, "__dict__", values)
+    object.__setattr__(instance, "__pydantic_fields_set__", set(_ALL_FIELDS[model]))
+    object.__setattr__(instance, "__pydantic_extra__", None)
+    object.__setattr__(instance, "__pydantic_private__", None)
+    return instance
+
+
+def _line_item(product_id: str | None, item: _Item) -> dict[str, Any]:
+    return {"product_id": product_id, "price": item.price, "quantity": item.quantity}
+
+
+def _line_values(line: dict[str, Any], limits: ParseLimits) -> dict[str, Any]:
+    if line["product_id"] is None:
+        raise _Declined
+    price = line["price"]
+    return {
+        "product_id": line["product_id"],
+        "price": None if price is None else _amount(price, limits),
+        "quantity": _quantity(line["quantity"], limits),
+    }
+
+
+def _amount(value: Amount, limits: ParseLimits) -> Decimal:
+    # pydantic turns a float into Decimal through its shortest repr: 19.99 -> "19.99".
+    if isinstance(value, int):
+        amount = Decimal(value)
+    elif isinstance(value, float):
+        amount = Decimal(repr(value))
+    elif _PLAIN_DECIMAL.fullmatch(value):
+        amount = Decimal(value)
+    else:
+        raise _Declined
+    if not amount.is_finite() or not 0 <= amount <= limits.max_amount:
+        raise _Declined
+    return amount
+
+
+def _quantity(value: int | None, limits: ParseLimits) -> int:
+    if value is None:
+        return 1
+    if not 1 <= value <= limits.max_quantity:
+        raise _Declined
+    return value
+
+
+def _label(value: int | str) -> str:
+    if isinstance(value, int):
+        return str(value)
+    # Only plain ASCII is normalised here; pydantic's Unicode case and space rules decide
+    # the rest.
+    if not (value.isascii() and value.isprintable()):
+        raise _Declined
+    label = value.strip().lower()[:LABEL_CAP]
+    if not label:
+        raise _Declined
+    return label
+
+
+def _timestamp(value: datetime | str | None) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if value is None or not _TIMESTAMP.fullmatch(value):
+        raise _Declined
+    try:
+        return datetime.fromisoformat(value).astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise _Declined from None
+
+
+def _from_micros(micros: int | str) -> datetime:
+    if isinstance(micros, str):
+        if not micros.isdigit():
+            raise _Declined
+        micros = int(micros)
+    try:
+        return _EPOCH + timedelta(microseconds=micros)
+    except OverflowError:
+        raise _Declined from None
+
+
+def _export_params(params: list[_BigQueryParam] | _GA4Params | None) -> _GA4Params:
+    if params is None:
+        return _EMPTY_PARAMS
+    if isinstance(params, _GA4Params):
+        return params
+    flat: dict[str, Any] = {}
+    for param in params:
+        value = param.value
+        if value is not None:
+            flat[param.key] = _first(value.string_value, value.int_value, value.double_value, value.float_value)
+        else:
+            flat[param.key] = None
+    try:
+        return msgspec.convert(flat, _GA4Params)
+    except msgspec.ValidationError:
+        raise _Declined from None
+
+
+def _ga4_event_type(name: str | None) -> tuple[str, dict[str, str]]:
+    if name not in ga4.EVENT_TYPES:
+        raise _Declined
+    return ga4.EVENT_TYPES[name]  # type: ignore[index]
+
+
+def _ga4_product_id(item: _Item) -> str | None:
+    return item.item_id if item.item_id is not None else item.item_name
+
+
+def _session_id(anonymous_id: str | None, ga_session_id: int | str | None) -> str | None:
+    if ga_session_id is None or anonymous_id is None:
+        return None
+    return f"{anonymous_id}.{ga_session_id}"
+
+
+def _first(*values: Any) -> Any:
+    return next((value for value in values if value is not None), None)
