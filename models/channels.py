@@ -190,9 +190,17 @@ def _untagged_source(referrer: str | None, url: str | None) -> tuple[str, str | 
     if referrer_host is None:
         # A referrer that is not a URL is junk, not a site: it must not read as direct.
         return "(not set)", "(not set)"
-    if url is not None and _host_of(url) == referrer_host:
+    if url is not None and _has_host(url, referrer_host):
         return "(direct)", "(none)"
     return referrer_host, "referral"
+
+
+def _has_host(url: str, host: str) -> bool:
+    """Whether `url` is on `host`: internal navigation. A prefix test rather than a full
+    parse, because landing URLs are all different and cannot be cached; a URL with a
+    user or odd spelling before its host reads as another site, which is harmless."""
+    after_scheme = url.partition("://")[2]
+    return after_scheme[: len(host)].lower() == host and after_scheme[len(host) : len(host) + 1] in ("", "/", "?", "#", ":")
 
 
 def _site_name(host: str) -> str:

@@ -12,11 +12,13 @@ identical events.
 """
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from models import ga4, segment
 from models.currencies import ISO_4217_CODES
@@ -155,8 +157,10 @@ class _Message(_Struct):
     """Every top-level field the fast lane reads, of every shape at once: one decode pass
     serves all formats, and fields of the other shapes are simply absent."""
 
-    type: str | None = None
-    messageId: Id | None = None
+    # Fields whose mere presence picks the format (see `models.parse.SOURCE_FORMATS`)
+    # default to UNSET, so that a present null still counts as present.
+    type: str | None | UnsetType = UNSET
+    messageId: Id | None | UnsetType = UNSET
     event: str | None = None
     userId: Id | None = None
     anonymousId: Id | None = None
@@ -165,7 +169,7 @@ class _Message(_Struct):
     properties: _Properties | None = None
     context: _Context | None = None
 
-    event_id: Id | None = None
+    event_id: Id | None | UnsetType = UNSET
     user_id: Id | None = None
     anonymous_id: Id | None = None
     session_id: Id | None = None
@@ -193,7 +197,7 @@ class _Message(_Struct):
     coupon: str | None = None
     items: list[_Item] | None = None
 
-    event_name: str | None = None
+    event_name: str | None | UnsetType = UNSET
     event_timestamp: int | str | None = None
     user_pseudo_id: Id | None = None
     event_params: list[_BigQueryParam] | _GA4Params | None = None
@@ -201,10 +205,10 @@ class _Message(_Struct):
     collected_traffic_source: _TrafficSource | None = None
     traffic_source: _TrafficSource | None = None
 
-    client_id: Id | None = None
-    app_instance_id: Id | None = None
+    client_id: Id | None | UnsetType = UNSET
+    app_instance_id: Id | None | UnsetType = UNSET
     timestamp_micros: int | None = None
-    events: list[_GA4Event] | None = None
+    events: list[_GA4Event] | None | UnsetType = UNSET
 
 
 class _Declined(Exception):
@@ -234,31 +238,66 @@ _TEXT_CAPS = {
     "coupon": TEXT_CAP,
 }
 _AMOUNT_FIELDS = ("price", "revenue", "shipping", "tax", "amount")
-_SPECIFIC_FIELDS = {
-    event_type: tuple(name for name in model.model_fields if name not in EventBase.model_fields and name != "type")
-    for event_type, model in EVENT_MODELS.items()
-}
+_LABEL_FIELDS = ("step", "payment_method")
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What `_build` needs to know about one canonical model, worked out once: pydantic's
+    `model_fields` costs a microsecond per access."""
+
+    model: type[EventBase]
+    defaults: dict[str, None]
+    specific_names: tuple[str, ...]
+    required: tuple[str, ...]
+    text_caps: tuple[tuple[str, int], ...]
+    amounts: tuple[str, ...]
+    labels: tuple[str, ...]
+    has_quantity: bool
+    has_currency: bool
+    has_items: bool
+
+    @classmethod
+    def of(cls, model: type[EventBase]) -> "_Shape":
+        fields = model.model_fields
+        return cls(
+            model=model,
+            defaults=dict.fromkeys(fields),
+            specific_names=tuple(name for name in fields if name not in EventBase.model_fields and name != "type"),
+            required=tuple(name for name, field in fields.items() if field.is_required()),
+            text_caps=tuple((name, cap) for name, cap in _TEXT_CAPS.items() if name in fields),
+            amounts=tuple(name for name in _AMOUNT_FIELDS if name in fields),
+            labels=tuple(name for name in _LABEL_FIELDS if name in fields),
+            has_quantity="quantity" in fields,
+            has_currency="currency" in fields,
+            has_items="items" in fields,
+        )
+
+
+_SHAPES = {event_type: _Shape.of(model) for event_type, model in EVENT_MODELS.items()}
 _ALL_FIELDS = {model: frozenset(model.model_fields) for model in (*EVENT_MODELS.values(), LineItem)}
+_COMMON_FIELDS = tuple(name for name in EventBase.model_fields if name not in ("channel", "is_bot"))
 
 
 def parse_fast(raw: bytes, now: datetime, limits: ParseLimits) -> list[EventBase] | None:
     """The events in `raw`, or None when the careful lane has to decide."""
     try:
         message = _decoder.decode(raw)
-        return [_build(fields, now, limits) for fields in _map(message, Received(raw, now))]
+        window = (now - limits.replay_horizon, now + limits.future_skew)
+        return [_build(fields, window, limits) for fields in _map(message, Received(raw, now))]
     except (_Declined, msgspec.DecodeError):
         return None
 
 
 def _map(message: _Message, received: Received) -> list[dict[str, Any]]:
     """Canonical fields, as `models.parse.SOURCE_FORMATS` would pick the adapter."""
-    if message.messageId is not None or message.type in segment.CALL_TYPES:
+    if message.messageId is not UNSET or message.type in segment.CALL_TYPES:
         return [_segment_fields(message)]
-    if message.event_id is not None and message.type is not None:
+    if message.event_id is not UNSET and isinstance(message.type, str):
         return [_canonical_fields(message)]
-    if message.event_name is not None:
+    if message.event_name is not UNSET:
         return _ga4_export_fields(message, received)
-    if message.events is not None and (message.client_id is not None or message.app_instance_id is not None):
+    if message.events is not UNSET and (message.client_id is not UNSET or message.app_instance_id is not UNSET):
         return _ga4_batch_fields(message, received)
     raise _Declined
 
@@ -276,7 +315,7 @@ def _segment_fields(message: _Message) -> dict[str, Any]:
     campaign = context.campaign or _EMPTY_CAMPAIGN
     fields: dict[str, Any] = {
         "type": event_type,
-        "event_id": message.messageId,
+        "event_id": message.messageId or None,
         "timestamp": message.timestamp or message.originalTimestamp,
         "user_id": message.userId,
         "anonymous_id": message.anonymousId,
@@ -305,13 +344,14 @@ def _segment_fields(message: _Message) -> dict[str, Any]:
 def _canonical_fields(message: _Message) -> dict[str, Any]:
     if message.type not in EVENT_MODELS or isinstance(message.device, _GA4Device):
         raise _Declined
-    fields = {name: getattr(message, name) for name in EventBase.model_fields if name not in ("channel", "is_bot")}
+    fields = {name: getattr(message, name) for name in _COMMON_FIELDS}
     fields["type"] = message.type
-    for name in _SPECIFIC_FIELDS[message.type]:
+    fields["event_id"] = message.event_id or None
+    for name in _SHAPES[message.type].specific_names:
         value = getattr(message, name)
         if value is not None:
             fields[name] = value
-    if message.items is not None:
+    if message.items is not None and _SHAPES[message.type].has_items:
         fields["items"] = [_line_item(item.product_id, item) for item in message.items]
     return fields
 
@@ -350,7 +390,7 @@ def _ga4_export_fields(message: _Message, received: Received) -> list[dict[str, 
 
 
 def _ga4_batch_fields(message: _Message, received: Received) -> list[dict[str, Any]]:
-    anonymous_id = message.client_id or message.app_instance_id
+    anonymous_id = message.client_id or message.app_instance_id or None
     if not message.events or isinstance(message.device, str):
         raise _Declined
     device = message.device.category if message.device is not None else None
@@ -407,46 +447,43 @@ def _ga4_typed_fields(
     return [fields]
 
 
-def _build(fields: dict[str, Any], now: datetime, limits: ParseLimits) -> EventBase:
-    """The canonical event for fields that pass every check `models.parse` makes."""
-    model = EVENT_MODELS[fields["type"]]
-    for name, cap in _TEXT_CAPS.items():
-        value = fields.get(name)
-        if value is not None and len(value) > cap:
-            fields[name] = value[:cap]
+def _build(fields: dict[str, Any], window: tuple[datetime, datetime], limits: ParseLimits) -> EventBase:
+    """The canonical event for fields that pass every check `models.parse` makes;
+    `window` is the oldest and newest timestamp accepted."""
+    shape = _SHAPES[fields["type"]]
     timestamp = _timestamp(fields["timestamp"])
-    if not now - limits.replay_horizon <= timestamp <= now + limits.future_skew:
+    if not window[0] <= timestamp <= window[1]:
         raise _Declined
-    if fields["event_id"] is None or (fields.get("anonymous_id") is None and fields.get("user_id") is None):
+    if fields.get("anonymous_id") is None and fields.get("user_id") is None:
         raise _Declined
     session_id = fields.get("session_id")
     if session_id is not None and len(session_id) > IDENTIFIER_CAP:
         raise _Declined
+    # Derived before the caps, as the careful lane derives before pydantic truncates.
     derive_edge_fields(fields)
-    values = {name: fields.get(name) for name in model.model_fields}
+    # The adapters below only ever set fields of the event's own model.
+    values = shape.defaults | fields
     values["timestamp"] = timestamp
-    for name in _AMOUNT_FIELDS:
-        if values.get(name) is not None:
+    for name, cap in shape.text_caps:
+        value = values[name]
+        if value is not None and len(value) > cap:
+            values[name] = value[:cap]
+    for name in shape.amounts:
+        if values[name] is not None:
             values[name] = _amount(values[name], limits)
-    if "quantity" in values:
+    if shape.has_quantity:
         values["quantity"] = _quantity(values["quantity"], limits)
-    if "currency" in values and values["currency"] is not None and values["currency"] not in ISO_4217_CODES:
+    if shape.has_currency and values["currency"] is not None and values["currency"] not in ISO_4217_CODES:
         raise _Declined
-    for name in ("step", "payment_method"):
-        if name in values and values[name] is not None:
+    for name in shape.labels:
+        if values[name] is not None:
             values[name] = _label(values[name])
-    if "items" in values:
+    if shape.has_items:
         values["items"] = tuple(_trusted(LineItem, _line_values(item, limits)) for item in values["items"] or ())
-    for name in ("product_id", "order_id", "step"):
-        if name in values and values[name] is None:
+    for name in shape.required:
+        if values[name] is None:
             raise _Declined
-    if model.model_fields.keys() - EventBase.model_fields.keys() >= {"revenue"} and values["currency"] is None:
-        raise _Declined
-    if "amount" in values and (values["amount"] is None or values["currency"] is None):
-        raise _Declined
-    if "revenue" in values and values["revenue"] is None:
-        raise _Declined
-    return _trusted(model, values)
+    return _trusted(shape.model, values)
 
 
 def _trusted(model: type, values: dict[str, Any]) -> Any:
@@ -513,7 +550,7 @@ def _label(value: int | str) -> str:
 
 def _timestamp(value: datetime | str | None) -> datetime:
     if isinstance(value, datetime):
-        return value
+        return value.astimezone(UTC)
     if value is None or not _TIMESTAMP.fullmatch(value):
         raise _Declined
     try:
@@ -551,7 +588,7 @@ def _export_params(params: list[_BigQueryParam] | _GA4Params | None) -> _GA4Para
         raise _Declined from None
 
 
-def _ga4_event_type(name: str | None) -> tuple[str, dict[str, str]]:
+def _ga4_event_type(name: str | None | UnsetType) -> tuple[str, dict[str, str]]:
     if name not in ga4.EVENT_TYPES:
         raise _Declined
     return ga4.EVENT_TYPES[name]  # type: ignore[index]

@@ -88,6 +88,12 @@ def required(value: Any, path: str) -> Any:
     return value
 
 
+def without_nulls(message: Mapping[str, Any]) -> dict[str, Any]:
+    """`message` without its null fields: a JSON null reads as "not sent", so a field
+    with a default gets its default and a required one is reported missing."""
+    return {key: value for key, value in message.items() if value is not None}
+
+
 def type_name(value: Any) -> str:
     """The JSON name of a decoded value's type, for rejection details."""
     return {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}.get(

@@ -7,7 +7,7 @@ unknown_type, as are track events we do not map.
 
 from typing import Any
 
-from models.mapped import MappedEvent, Received, list_at, object_at, preview
+from models.mapped import MappedEvent, Received, list_at, object_at, preview, without_nulls
 from models.rejections import InvalidEvent, RejectReason, Rejection
 
 CALL_TYPES = frozenset({"track", "page", "screen", "identify", "group", "alias"})
@@ -79,7 +79,8 @@ FIELD_PATHS: dict[str, dict[str, str]] = {
 
 
 def matches(message: dict[str, Any]) -> bool:
-    return "messageId" in message or message.get("type") in CALL_TYPES
+    call_type = message.get("type")
+    return "messageId" in message or (isinstance(call_type, str) and call_type in CALL_TYPES)
 
 
 def map_message(message: dict[str, Any], received: Received) -> list[MappedEvent | Rejection]:
@@ -120,7 +121,8 @@ def _map(message: dict[str, Any]) -> MappedEvent:
                 fields[field] = properties[name]
                 break
     if event_type == "order_completed":
-        fields["items"] = list_at(properties, "products", "properties.products")
+        products = list_at(properties, "products", "properties.products")
+        fields["items"] = [without_nulls(product) if isinstance(product, dict) else product for product in products]
     fields.update(implied)
     return MappedEvent(fields, FIELD_PATHS[event_type])
 

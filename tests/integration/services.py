@@ -162,3 +162,75 @@ def wait_for(predicate, timeout: float, interval: float = 0.5, what: str = "cond
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}; last value: {last!r}")
+
+
+def consume_all(bootstrap: str, topic: str, expect: int, timeout: float = 90.0,
+                idle: float = 3.0) -> list:
+    """Read ``topic`` from the beginning until ``expect`` records arrived and then ``idle``
+    seconds pass with nothing new (so extra records would be seen), or ``timeout``."""
+
+    async def run() -> list:
+        from aiokafka import AIOKafkaConsumer
+
+        consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
+                                    auto_offset_reset="earliest", enable_auto_commit=False)
+        await consumer.start()
+        records: list = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        last_new = loop.time()
+        try:
+            while loop.time() < deadline:
+                batch = await consumer.getmany(timeout_ms=500)
+                for messages in batch.values():
+                    records.extend(messages)
+                    last_new = loop.time()
+                if len(records) >= expect and loop.time() - last_new > idle:
+                    break
+        finally:
+            await consumer.stop()
+        return records
+
+    return asyncio.run(run())
+
+
+def committed_and_end_offsets(bootstrap: str, group: str, topics: list[str]) -> tuple[dict, dict]:
+    async def run():
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+        await consumer.start()
+        try:
+            committed = {
+                (tp.topic, tp.partition): meta.offset
+                for tp, meta in (await admin.list_consumer_group_offsets(group)).items()
+                if tp.topic in topics
+            }
+            partitions = [
+                TopicPartition(described["topic"], p["partition"])
+                for described in await admin.describe_topics(topics)
+                for p in described["partitions"]
+            ]
+            ends = {(tp.topic, tp.partition): offset
+                    for tp, offset in (await consumer.end_offsets(partitions)).items()}
+        finally:
+            await consumer.stop()
+            await admin.close()
+        return committed, ends
+
+    return asyncio.run(run())
+
+
+def metric_sum(text: str, name: str, **labels: str) -> float:
+    """Sum of a metric's samples in a /metrics text whose labels include ``labels``."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                total += sample.value
+    return total

@@ -1,0 +1,75 @@
+"""Ingestion on the real broker: malformed and duplicated input gets a clear, counted answer."""
+
+import random
+from collections import Counter
+
+import orjson
+
+from streams.dead_letters import DeadLetter
+from tests.integration.event_factory import bad_inputs, event_id, valid_events
+from tests.integration.services import (
+    committed_and_end_offsets,
+    consume_all,
+    metric_sum,
+    produce,
+    wait_for,
+)
+
+TOTAL = 10_000
+MALFORMED = TOTAL // 100  # 1 %
+DUPLICATES = TOTAL * 5 // 100  # 5 %
+
+
+def test_valid_events_arrive_once_bad_ones_in_dead_letters_offsets_committed(
+    worker_factory, stack_settings
+):
+    worker = worker_factory()
+    names = worker_factory.names
+    bootstrap = stack_settings.kafka_bootstrap_servers
+    inputs = [names["KPIWATCH_TOPIC_CLICKSTREAM"], names["KPIWATCH_TOPIC_CART"],
+              names["KPIWATCH_TOPIC_PURCHASE"]]
+    rng = random.Random(3)
+
+    valid = valid_events(TOTAL - MALFORMED - DUPLICATES)
+    bad = bad_inputs(MALFORMED)
+    # Client retries: the same bytes again, possibly to another topic and partition.
+    duplicates = [orjson.dumps(e) for e in rng.sample(valid, DUPLICATES)]
+    messages = [orjson.dumps(e) for e in valid] + [raw for raw, _ in bad] + duplicates
+    rng.shuffle(messages)
+    expected_reason = {raw: reason for raw, reason in bad}
+    assert len(messages) == TOTAL
+
+    by_topic: dict[str, list] = {t: [] for t in inputs}
+    for raw in messages:
+        by_topic[rng.choice(inputs)].append((None, raw))  # no key: spread over partitions
+    for topic, records in by_topic.items():
+        produce(bootstrap, topic, records)
+
+    canonical = consume_all(bootstrap, names["KPIWATCH_TOPIC_CANONICAL"], len(valid))
+    ids = Counter(orjson.loads(r.value)["event_id"] for r in canonical)
+    assert set(ids) == {event_id(e) for e in valid}
+    assert max(ids.values()) == 1, [i for i, n in ids.items() if n > 1][:5]
+
+    letters = consume_all(bootstrap, names["KPIWATCH_TOPIC_DEAD_LETTER"], MALFORMED)
+    assert len(letters) == MALFORMED
+    for record in letters:
+        letter = DeadLetter.from_headers(record.headers)
+        assert letter.reason == expected_reason[record.value], letter
+        assert letter.source_topic in inputs and letter.error
+
+    def all_committed():
+        committed, ends = committed_and_end_offsets(bootstrap, names["KPIWATCH_APP_ID"], inputs)
+        return committed == ends and sum(ends.values()) == TOTAL
+
+    wait_for(all_committed, timeout=30, what="committed offsets to reach the end of the input")
+
+    def counts():
+        text = worker.metrics_text()
+        return (metric_sum(text, "kpiwatch_invalid_events_total"),
+                metric_sum(text, "kpiwatch_duplicate_events_total", key="event_id"))
+
+    wait_for(lambda: counts() == (MALFORMED, DUPLICATES), timeout=30,
+             what="invalid and duplicate counts on /metrics")
+    text = worker.metrics_text()
+    for reason, count in Counter(expected_reason.values()).items():
+        assert metric_sum(text, "kpiwatch_invalid_events_total", reason=reason) == count
