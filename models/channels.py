@@ -145,11 +145,20 @@ def classify_channel(
     internal navigation and counts as no referrer. Accepts any values (non-strings are
     ignored) and never raises.
     """
-    source = _clean(utm_source)
-    medium = _clean(utm_medium)
-    if source is None and medium is None:
-        source, medium = _untagged_source(_text(referrer), _text(url))
-    return _channel_of(source or "(not set)", medium or "(not set)")
+    if isinstance(utm_source, str) or isinstance(utm_medium, str):
+        tagged = _tagged_channel(_shortened(utm_source), _shortened(utm_medium))
+        if tagged is not None:
+            return tagged
+    landing = url[:4096] if isinstance(url, str) else None
+    if landing is not None and (click := _CLICK_ID_PATTERN.search(landing)) is not None:
+        source, medium = CLICK_IDS[click.group(1)]
+        return _channel_of(source, medium or "(not set)")
+    if not isinstance(referrer, str) or not referrer:
+        return Channel.DIRECT
+    referrer_host, channel = _referrer_channel(referrer[:4096])
+    if referrer_host is not None and landing is not None and _has_host(landing, referrer_host):
+        return Channel.DIRECT
+    return channel
 
 
 def utm_from_url(url: Any) -> dict[str, str]:
@@ -181,18 +190,27 @@ def _channel_of(source: str, medium: str) -> Channel:
     return Channel.OTHER
 
 
-def _untagged_source(referrer: str | None, url: str | None) -> tuple[str, str | None]:
-    if url is not None and (click := _CLICK_ID_PATTERN.search(url)) is not None:
-        return CLICK_IDS[click.group(1)]
-    if referrer is None:
-        return "(direct)", "(none)"
-    referrer_host = _host_of(referrer)
-    if referrer_host is None:
+@lru_cache(maxsize=4096)
+def _tagged_channel(utm_source: str | None, utm_medium: str | None) -> Channel | None:
+    """The channel of campaign tags; None when both are blank, so the referrer decides."""
+    source = _clean(utm_source)
+    medium = _clean(utm_medium)
+    if source is None and medium is None:
+        return None
+    return _channel_of(source or "(not set)", medium or "(not set)")
+
+
+@lru_cache(maxsize=8192)
+def _referrer_channel(referrer: str) -> tuple[str | None, Channel]:
+    """The referrer's host and the channel it stands for."""
+    try:
+        host = urlsplit(referrer).hostname or None
+    except ValueError:
+        host = None
+    if host is None:
         # A referrer that is not a URL is junk, not a site: it must not read as direct.
-        return "(not set)", "(not set)"
-    if url is not None and _has_host(url, referrer_host):
-        return "(direct)", "(none)"
-    return referrer_host, "referral"
+        return None, Channel.OTHER
+    return host, _channel_of(host, "referral")
 
 
 def _has_host(url: str, host: str) -> bool:
@@ -211,20 +229,11 @@ def _site_name(host: str) -> str:
     return labels[-2] if len(labels) >= 2 else labels[0]
 
 
-@lru_cache(maxsize=8192)
-def _host_of(url: str) -> str | None:
-    try:
-        return urlsplit(url).hostname or None
-    except ValueError:
+def _shortened(value: Any) -> str | None:
+    return value[:_LONGEST_USEFUL_VALUE] if isinstance(value, str) else None
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None:
         return None
-
-
-def _text(value: Any) -> str | None:
-    return value[:4096] if isinstance(value, str) and value else None
-
-
-def _clean(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return None
-    value = value[:_LONGEST_USEFUL_VALUE].strip().lower()
-    return value or None
+    return value.strip().lower() or None
