@@ -17,9 +17,10 @@ import gc
 import random
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 
@@ -31,15 +32,35 @@ from models.parse import parse_carefully  # noqa: E402
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 USER_AGENTS = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1",
-    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Mobile Safari/537.36",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Safari/605.1.15",
-    "Mozilla/5.0 (iPad; CPU OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/130.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+    "Gecko) "
+    "Version/17.6 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/130.0.0.0 "
+    "Mobile Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/18.0 Safari/605.1.15",
+    "Mozilla/5.0 (iPad; CPU OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.6 Mobile/15E148 Safari/604.1",
     "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
 )
-REFERRERS = (None, None, "https://www.google.com/", "https://l.facebook.com/", "https://www.bing.com/", "https://blog.example.org/post")
-CAMPAIGNS = ({}, {}, {}, {"source": "google", "medium": "cpc", "name": "brand"}, {"source": "newsletter", "medium": "email", "name": "nov"})
+REFERRERS = (
+    None,
+    None,
+    "https://www.google.com/",
+    "https://l.facebook.com/",
+    "https://www.bing.com/",
+    "https://blog.example.org/post",
+)
+CAMPAIGNS = (
+    {},
+    {},
+    {},
+    {"source": "google", "medium": "cpc", "name": "brand"},
+    {"source": "newsletter", "medium": "email", "name": "nov"},
+)
 EVENT_MIX = (
     ("page_view", 55),
     ("product_view", 22),
@@ -82,22 +103,37 @@ def segment_message(rng: random.Random, event_type: str, n: int) -> dict[str, An
         "product_view": {"product_id": product, "price": 19.99},
         "search": {"query": "running shoes"},
         "cart_add": {"product_id": product, "price": 19.99, "quantity": 1, "cart_id": f"cart-{n}"},
-        "cart_remove": {"product_id": product, "price": 19.99, "quantity": 1, "cart_id": f"cart-{n}"},
+        "cart_remove": {
+            "product_id": product,
+            "price": 19.99,
+            "quantity": 1,
+            "cart_id": f"cart-{n}",
+        },
         "checkout_step": {"step": 2, "shipping_method": "dhl"},
         "order_completed": {
-            "order_id": f"o-{n}", "revenue": 39.98, "shipping": 4.95, "tax": 7.6, "currency": "EUR",
-            "payment_method": "card", "products": [{"product_id": product, "price": 19.99, "quantity": 2}],
+            "order_id": f"o-{n}",
+            "revenue": 39.98,
+            "shipping": 4.95,
+            "tax": 7.6,
+            "currency": "EUR",
+            "payment_method": "card",
+            "products": [{"product_id": product, "price": 19.99, "quantity": 2}],
         },
         "payment_failed": {"payment_method": "paypal", "reason": "declined"},
     }.get(event_type, {})
     message: dict[str, Any] = {
         "type": "page" if event_type == "page_view" else "track",
         "messageId": f"ajs-{n:012d}",
-        "timestamp": (NOW - timedelta(seconds=rng.randrange(600))).isoformat().replace("+00:00", "Z"),
+        "timestamp": (NOW - timedelta(seconds=rng.randrange(600)))
+        .isoformat()
+        .replace("+00:00", "Z"),
         "anonymousId": f"anon-{rng.randrange(20000)}",
         "properties": properties,
         "context": {
-            "page": {"url": f"https://shop.example.com/p/{product}", "referrer": rng.choice(REFERRERS)},
+            "page": {
+                "url": f"https://shop.example.com/p/{product}",
+                "referrer": rng.choice(REFERRERS),
+            },
             "campaign": rng.choice(CAMPAIGNS),
             "userAgent": rng.choice(USER_AGENTS),
         },
@@ -107,7 +143,9 @@ def segment_message(rng: random.Random, event_type: str, n: int) -> dict[str, An
     return message
 
 
-def ga4_params(rng: random.Random, event_type: str, n: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def ga4_params(
+    rng: random.Random, event_type: str, n: int
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     product = f"sku-{rng.randrange(5000)}"
     items = [{"item_id": product, "item_name": "Trail Shoe", "price": 89.0, "quantity": 1}]
     params: dict[str, Any] = {
@@ -116,14 +154,25 @@ def ga4_params(rng: random.Random, event_type: str, n: int) -> tuple[dict[str, A
         "ga_session_id": 1795000000 + rng.randrange(1000),
     }
     if event_type == "order_completed":
-        params |= {"transaction_id": f"T-{n}", "value": 89.0, "currency": "EUR", "shipping": 4.95, "tax": 14.2}
+        params |= {
+            "transaction_id": f"T-{n}",
+            "value": 89.0,
+            "currency": "EUR",
+            "shipping": 4.95,
+            "tax": 14.2,
+        }
     elif event_type in ("cart_add", "cart_remove"):
         params |= {"currency": "EUR", "value": 89.0}
     elif event_type == "search":
         params["search_term"] = "trail shoes"
     if not params["page_referrer"]:
         del params["page_referrer"]
-    return params, items if event_type in ("product_view", "cart_add", "cart_remove", "order_completed") else []
+    return params, items if event_type in (
+        "product_view",
+        "cart_add",
+        "cart_remove",
+        "order_completed",
+    ) else []
 
 
 def ga4_batch_message(rng: random.Random, event_type: str, n: int) -> dict[str, Any]:
@@ -143,10 +192,19 @@ def ga4_export_message(rng: random.Random, event_type: str, n: int) -> dict[str,
     params, items = ga4_params(rng, event_type, n)
     return {
         "event_name": GA4_NAMES[event_type],
-        "event_timestamp": int((NOW - timedelta(seconds=rng.randrange(600))).timestamp() * 1_000_000),
+        "event_timestamp": int(
+            (NOW - timedelta(seconds=rng.randrange(600))).timestamp() * 1_000_000
+        ),
         "user_pseudo_id": f"{rng.randrange(10**9)}.{rng.randrange(10**9)}",
         "event_params": [
-            {"key": key, "value": {"int_value": value} if isinstance(value, int) else {"string_value": value} if isinstance(value, str) else {"double_value": value}}
+            {
+                "key": key,
+                "value": {"int_value": value}
+                if isinstance(value, int)
+                else {"string_value": value}
+                if isinstance(value, str)
+                else {"double_value": value},
+            }
             for key, value in params.items()
         ],
         "items": items,
@@ -172,7 +230,12 @@ def canonical_message(rng: random.Random, event_type: str, n: int) -> dict[str, 
         "cart_add": {"product_id": product, "price": "19.99", "quantity": 1, "currency": "EUR"},
         "cart_remove": {"product_id": product, "price": "19.99", "quantity": 1, "currency": "EUR"},
         "checkout_step": {"step": "payment"},
-        "order_completed": {"order_id": f"o-{n}", "revenue": "39.98", "currency": "EUR", "items": [{"product_id": product, "price": "19.99", "quantity": 2}]},
+        "order_completed": {
+            "order_id": f"o-{n}",
+            "revenue": "39.98",
+            "currency": "EUR",
+            "items": [{"product_id": product, "price": "19.99", "quantity": 2}],
+        },
         "payment_failed": {"payment_method": "card", "reason": "insufficient_funds"},
     }.get(event_type, {})
     return message
@@ -188,10 +251,14 @@ BUILDERS: dict[str, Callable[[random.Random, str, int], dict[str, Any]]] = {
 
 def realistic_messages(count: int, seed: int = 7) -> list[bytes]:
     rng = random.Random(seed)
-    event_types, event_weights = zip(*EVENT_MIX)
-    shapes, shape_weights = zip(*SHAPE_MIX)
+    event_types, event_weights = zip(*EVENT_MIX, strict=True)
+    shapes, shape_weights = zip(*SHAPE_MIX, strict=True)
     return [
-        orjson.dumps(BUILDERS[rng.choices(shapes, shape_weights)[0]](rng, rng.choices(event_types, event_weights)[0], n))
+        orjson.dumps(
+            BUILDERS[rng.choices(shapes, shape_weights)[0]](
+                rng, rng.choices(event_types, event_weights)[0], n
+            )
+        )
         for n in range(count)
     ]
 
@@ -246,14 +313,19 @@ def main() -> None:
     baseline = rates["orjson.loads alone"][0]
     size = sum(map(len, messages)) / len(messages)
     events = rates["parse_message"][1]
-    print(f"{len(messages)} messages ({events} events), mean {size:.0f} bytes, best of {options.repeats}, one core")
+    print(
+        f"{len(messages)} messages ({events} events), mean {size:.0f} bytes, "
+        f"best of {options.repeats}, one core"
+    )
     print(f"{'orjson.loads alone':<40}{baseline:>12,.0f} messages/s")
     for name, label in (
         ("parse_message", "parse_message (msgspec fast lane)"),
         ("careful lane only", "careful lane only (orjson + pydantic)"),
     ):
         rate = rates[name][0]
-        print(f"{label:<40}{rate:>12,.0f} events/s   {baseline / rate:5.1f}x the cost of orjson.loads")
+        print(
+            f"{label:<40}{rate:>12,.0f} events/s   {baseline / rate:5.1f}x the cost of orjson.loads"
+        )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -94,6 +95,33 @@ class Settings(BaseSettings):
     )
     max_event_bytes: int = Field(
         32 * 1024, ge=1024, le=1024 * 1024, description="Larger messages go to the dead letters."
+    )
+
+    # KPI definitions
+    session_timeout: timedelta = Field(
+        timedelta(minutes=30),
+        description="A session without session_id ends after this much inactivity (GA4).",
+        examples=["PT30M"],
+    )
+    abandon_after: timedelta = Field(
+        timedelta(minutes=30),
+        description="A cart or checkout with no activity and no order for this long is abandoned.",
+        examples=["PT30M"],
+    )
+    base_currency: str = Field(
+        "EUR", pattern=r"^[A-Z]{3}$", description="ISO 4217 currency revenue is reported in.",
+        examples=["EUR", "USD"],
+    )
+    currency_rates: dict[str, Decimal] = Field(
+        default_factory=dict,
+        description="Base-currency value of one unit of another currency, as JSON; orders in "
+        "currencies without a rate are counted as unconverted, never summed.",
+        examples=['{"USD": "0.92", "GBP": "1.17"}'],
+    )
+    payment_methods: list[str] = Field(
+        ["card", "paypal", "apple_pay", "google_pay", "klarna", "bank_transfer"],
+        description="Payment methods reported by name, as JSON; any other is reported as other.",
+        examples=['["card", "paypal"]'],
     )
 
     # Local service stack

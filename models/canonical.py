@@ -5,7 +5,7 @@ from typing import Any
 
 from models.events import CANONICAL_TYPES
 from models.mapped import MappedEvent, Received, without_nulls
-from models.rejections import InvalidEvent, RejectReason, Rejection
+from models.rejections import InvalidEvent, Rejection, RejectReason
 
 _SAME_NAMES: dict[str, str] = {}
 _DERIVED_AT_THE_EDGE = ("channel", "is_bot")
@@ -22,11 +22,16 @@ def map_message(message: dict[str, Any], received: Received) -> list[MappedEvent
     """The message itself, minus the fields `parse_message` derives. A `device` field is
     kept as a hint, as a source's device field would be; a null is read as absent."""
     if message["type"] not in CANONICAL_TYPES:
-        error = InvalidEvent(RejectReason.UNKNOWN_TYPE, f"type: {message['type'][:80]!r} is not a canonical event type")
+        error = InvalidEvent(
+            RejectReason.UNKNOWN_TYPE,
+            f"type: {message['type'][:80]!r} is not a canonical event type",
+        )
         return [error.rejection]
     fields = without_nulls(message)
     for derived in _DERIVED_AT_THE_EDGE:
         fields.pop(derived, None)
     if isinstance(fields.get("items"), list):
-        fields["items"] = [without_nulls(item) if isinstance(item, dict) else item for item in fields["items"]]
+        fields["items"] = [
+            without_nulls(item) if isinstance(item, dict) else item for item in fields["items"]
+        ]
     return [MappedEvent(fields, _SAME_NAMES)]

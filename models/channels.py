@@ -113,14 +113,18 @@ class ChannelRule:
 _PAID_MEDIUM = re.compile(r".*cp.*|ppc|retargeting|paid.*")
 
 CHANNEL_RULES: tuple[ChannelRule, ...] = (
-    ChannelRule(Channel.DIRECT, frozenset({SourceKind.DIRECT}), re.compile(r"\(none\)|\(not set\)")),
+    ChannelRule(
+        Channel.DIRECT, frozenset({SourceKind.DIRECT}), re.compile(r"\(none\)|\(not set\)")
+    ),
     ChannelRule(Channel.PAID_SEARCH, frozenset({SourceKind.SEARCH}), _PAID_MEDIUM),
     ChannelRule(Channel.PAID_SOCIAL, frozenset({SourceKind.SOCIAL}), _PAID_MEDIUM),
     ChannelRule(Channel.DISPLAY, None, re.compile(r"display|banner|expandable|interstitial|cpm")),
     # GA4's "Paid Other": paid traffic from a source we cannot place.
     ChannelRule(Channel.OTHER, None, _PAID_MEDIUM),
     ChannelRule(Channel.ORGANIC_SOCIAL, frozenset({SourceKind.SOCIAL})),
-    ChannelRule(Channel.ORGANIC_SOCIAL, None, re.compile(r"social|social[- ]network|social[- ]media|sm")),
+    ChannelRule(
+        Channel.ORGANIC_SOCIAL, None, re.compile(r"social|social[- ]network|social[- ]media|sm")
+    ),
     ChannelRule(Channel.ORGANIC_SEARCH, frozenset({SourceKind.SEARCH})),
     ChannelRule(Channel.ORGANIC_SEARCH, None, re.compile(r"organic")),
     ChannelRule(Channel.EMAIL, frozenset({SourceKind.EMAIL})),
@@ -218,7 +222,15 @@ def _has_host(url: str, host: str) -> bool:
     parse, because landing URLs are all different and cannot be cached; a URL with a
     user or odd spelling before its host reads as another site, which is harmless."""
     after_scheme = url.partition("://")[2]
-    return after_scheme[: len(host)].lower() == host and after_scheme[len(host) : len(host) + 1] in ("", "/", "?", "#", ":")
+    return after_scheme[: len(host)].lower() == host and after_scheme[
+        len(host) : len(host) + 1
+    ] in (
+        "",
+        "/",
+        "?",
+        "#",
+        ":",
+    )
 
 
 def _site_name(host: str) -> str:

@@ -8,6 +8,7 @@ stay in: they are valid, rare, and the revenue stage reports any currency it can
 convert as unconverted.
 """
 
+# One string rather than 175 quoted codes: easier to compare with the ISO list.
 ISO_4217_CODES: frozenset[str] = frozenset(
     """
     AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BHD BIF BMD BND BOB BOV BRL BSD BTN
@@ -19,5 +20,5 @@ ISO_4217_CODES: frozenset[str] = frozenset(
     SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI
     UYU UYW UZS VED VES VND VUV WST XAF XAG XAU XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF
     XPT XSU XUA YER ZAR ZMW ZWG
-    """.split()
+    """.split()  # noqa: SIM905
 )

@@ -37,7 +37,10 @@ DEVICE_HINTS: dict[str, Device | None] = {
 
 USER_AGENT_DEVICES: tuple[tuple[re.Pattern[str], Device], ...] = (
     # TVs and consoles first: their user agents also say Linux or Android.
-    (re.compile(r"SmartTV|SMART-TV|Tizen|Web0S|AppleTV|CrKey|PlayStation|Xbox|Nintendo|BRAVIA"), Device.OTHER),
+    (
+        re.compile(r"SmartTV|SMART-TV|Tizen|Web0S|AppleTV|CrKey|PlayStation|Xbox|Nintendo|BRAVIA"),
+        Device.OTHER,
+    ),
     (re.compile(r"iPad|Tablet|Kindle|Silk/|PlayBook|\bSM-[TP]\d"), Device.TABLET),
     # Android tablets are Android browsers that do not say "Mobile".
     (re.compile(r"Android(?!.*Mobile)"), Device.TABLET),
@@ -93,7 +96,11 @@ def detect_device(device_hint: Any = None, user_agent: Any = None) -> Device:
     hint = device_hint.strip().lower() if isinstance(device_hint, str) else None
     if hint in DEVICE_HINTS and DEVICE_HINTS[hint] is not None:
         return DEVICE_HINTS[hint]
-    from_user_agent = _device_of(user_agent[:_LONGEST_USER_AGENT]) if isinstance(user_agent, str) else Device.OTHER
+    from_user_agent = (
+        _device_of(user_agent[:_LONGEST_USER_AGENT])
+        if isinstance(user_agent, str)
+        else Device.OTHER
+    )
     if hint in DEVICE_HINTS and from_user_agent is not Device.TABLET:
         return Device.MOBILE
     return from_user_agent

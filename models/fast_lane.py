@@ -263,7 +263,9 @@ class _Shape:
         return cls(
             model=model,
             defaults=dict.fromkeys(fields),
-            specific_names=tuple(name for name in fields if name not in EventBase.model_fields and name != "type"),
+            specific_names=tuple(
+                name for name in fields if name not in EventBase.model_fields and name != "type"
+            ),
             required=tuple(name for name, field in fields.items() if field.is_required()),
             text_caps=tuple((name, cap) for name, cap in _TEXT_CAPS.items() if name in fields),
             amounts=tuple(name for name in _AMOUNT_FIELDS if name in fields),
@@ -283,7 +285,7 @@ def parse_fast(raw: bytes, now: datetime, limits: ParseLimits) -> list[EventBase
     """The events in `raw`, or None when the careful lane has to decide."""
     try:
         message = _decoder.decode(raw)
-        window = (now - limits.replay_horizon, now + limits.future_skew)
+        window = limits.accepted_window(now)
         return [_build(fields, window, limits) for fields in _map(message, Received(raw, now))]
     except (_Declined, msgspec.DecodeError):
         return None
@@ -297,7 +299,9 @@ def _map(message: _Message, received: Received) -> list[dict[str, Any]]:
         return [_canonical_fields(message)]
     if message.event_name is not UNSET:
         return _ga4_export_fields(message, received)
-    if message.events is not UNSET and (message.client_id is not UNSET or message.app_instance_id is not UNSET):
+    if message.events is not UNSET and (
+        message.client_id is not UNSET or message.app_instance_id is not UNSET
+    ):
         return _ga4_batch_fields(message, received)
     raise _Declined
 
@@ -336,7 +340,9 @@ def _segment_fields(message: _Message) -> dict[str, Any]:
                 fields[field] = value
                 break
     if event_type == "order_completed":
-        fields["items"] = [_line_item(product.product_id, product) for product in properties.products or ()]
+        fields["items"] = [
+            _line_item(product.product_id, product) for product in properties.products or ()
+        ]
     fields.update(implied)
     return fields
 
@@ -402,7 +408,9 @@ def _ga4_batch_fields(message: _Message, received: Received) -> list[dict[str, A
         fields: dict[str, Any] = {
             "type": event_type,
             "event_id": params.event_id or f"ga4-{received.digest}.{index}",
-            "timestamp": received.now if timestamp_micros is None else _from_micros(timestamp_micros),
+            "timestamp": received.now
+            if timestamp_micros is None
+            else _from_micros(timestamp_micros),
             "anonymous_id": anonymous_id,
             "user_id": message.user_id,
             "session_id": _session_id(anonymous_id, params.session_id),
@@ -419,7 +427,11 @@ def _ga4_batch_fields(message: _Message, received: Received) -> list[dict[str, A
 
 
 def _ga4_typed_fields(
-    fields: dict[str, Any], event_type: str, implied: dict[str, str], params: _GA4Params, items: list[_Item]
+    fields: dict[str, Any],
+    event_type: str,
+    implied: dict[str, str],
+    params: _GA4Params,
+    items: list[_Item],
 ) -> list[dict[str, Any]]:
     fields.update(implied)
     for field, names in ga4.PARAMS.get(event_type, {}).items():
@@ -439,7 +451,11 @@ def _ga4_typed_fields(
             raise _Declined
         per_item = []
         for index, item in enumerate(items):
-            item_fields = fields | {"product_id": _ga4_product_id(item), "price": item.price, "quantity": item.quantity}
+            item_fields = fields | {
+                "product_id": _ga4_product_id(item),
+                "price": item.price,
+                "quantity": item.quantity,
+            }
             if index:
                 item_fields["event_id"] = f"{fields['event_id']}:{index}"
             per_item.append(item_fields)
@@ -447,7 +463,9 @@ def _ga4_typed_fields(
     return [fields]
 
 
-def _build(fields: dict[str, Any], window: tuple[datetime, datetime], limits: ParseLimits) -> EventBase:
+def _build(
+    fields: dict[str, Any], window: tuple[datetime, datetime], limits: ParseLimits
+) -> EventBase:
     """The canonical event for fields that pass every check `models.parse` makes;
     `window` is the oldest and newest timestamp accepted."""
     shape = _SHAPES[fields["type"]]
@@ -473,13 +491,19 @@ def _build(fields: dict[str, Any], window: tuple[datetime, datetime], limits: Pa
             values[name] = _amount(values[name], limits)
     if shape.has_quantity:
         values["quantity"] = _quantity(values["quantity"], limits)
-    if shape.has_currency and values["currency"] is not None and values["currency"] not in ISO_4217_CODES:
+    if (
+        shape.has_currency
+        and values["currency"] is not None
+        and values["currency"] not in ISO_4217_CODES
+    ):
         raise _Declined
     for name in shape.labels:
         if values[name] is not None:
             values[name] = _label(values[name])
     if shape.has_items:
-        values["items"] = tuple(_trusted(LineItem, _line_values(item, limits)) for item in values["items"] or ())
+        values["items"] = tuple(
+            _trusted(LineItem, _line_values(item, limits)) for item in values["items"] or ()
+        )
     for name in shape.required:
         if values[name] is None:
             raise _Declined
@@ -579,7 +603,9 @@ def _export_params(params: list[_BigQueryParam] | _GA4Params | None) -> _GA4Para
     for param in params:
         value = param.value
         if value is not None:
-            flat[param.key] = _first(value.string_value, value.int_value, value.double_value, value.float_value)
+            flat[param.key] = _first(
+                value.string_value, value.int_value, value.double_value, value.float_value
+            )
         else:
             flat[param.key] = None
     try:

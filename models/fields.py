@@ -49,10 +49,14 @@ Identifier = Annotated[str, StringConstraints(min_length=1, max_length=IDENTIFIE
 UrlText = Annotated[str, _truncate(URL_CAP)]
 UserAgentText = Annotated[str, _truncate(USER_AGENT_CAP)]
 Text = Annotated[str, _truncate(TEXT_CAP)]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1), _truncate(LABEL_CAP)]
+Label = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1), _truncate(LABEL_CAP)
+]
 Money = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 Quantity = Annotated[int, Field(ge=1)]
-CurrencyCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True), AfterValidator(_known_currency)]
+CurrencyCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_upper=True), AfterValidator(_known_currency)
+]
 UtcTimestamp = Annotated[AwareDatetime, AfterValidator(_as_utc)]
 """A timestamp with an explicit offset, stored in UTC. A naive one is rejected: guessing
 its zone could move an event hours into another window."""

@@ -17,11 +17,12 @@ A cart event lists its products in `items`; each item becomes one canonical cart
 product.
 """
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from models.mapped import MappedEvent, Received, list_at, object_at, preview, required, type_name
-from models.rejections import InvalidEvent, RejectReason, Rejection
+from models.rejections import InvalidEvent, Rejection, RejectReason
 
 EVENT_TYPES: dict[str, tuple[str, dict[str, str]]] = {
     "page_view": ("page_view", {}),
@@ -57,7 +58,11 @@ PARAMS: dict[str, dict[str, tuple[str, ...]]] = {
         "tax": ("tax",),
         "coupon": ("coupon",),
     },
-    "order_refunded": {"order_id": ("transaction_id",), "amount": ("value",), "currency": ("currency",)},
+    "order_refunded": {
+        "order_id": ("transaction_id",),
+        "amount": ("value",),
+        "currency": ("currency",),
+    },
 }
 """Canonical type -> canonical field -> event params to read it from, first present wins."""
 
@@ -104,7 +109,8 @@ _BATCH_PATHS = {
 
 def _typed_paths(common: dict[str, str], params_prefix: str) -> dict[str, dict[str, str]]:
     return {
-        event_type: common | {field: params_prefix + names[0] for field, names in PARAMS.get(event_type, {}).items()}
+        event_type: common
+        | {field: params_prefix + names[0] for field, names in PARAMS.get(event_type, {}).items()}
         for event_type, _ in EVENT_TYPES.values()
     }
 
@@ -145,7 +151,9 @@ def _map_export_event(message: dict[str, Any], received: Received) -> list[Mappe
     fields: dict[str, Any] = {
         "type": event_type,
         "event_id": params.get("event_id") or f"ga4-{received.digest}",
-        "timestamp": _from_micros(required(message.get("event_timestamp"), "event_timestamp"), "event_timestamp"),
+        "timestamp": _from_micros(
+            required(message.get("event_timestamp"), "event_timestamp"), "event_timestamp"
+        ),
         "anonymous_id": anonymous_id,
         "user_id": message.get("user_id"),
         "session_id": _session_id(anonymous_id, params.get("ga_session_id")),
@@ -157,7 +165,9 @@ def _map_export_event(message: dict[str, Any], received: Received) -> list[Mappe
         "device": object_at(message, "device", "device").get("category"),
     }
     items = list_at(message, "items", "items")
-    return _typed_events(fields, event_type, implied, params, items, EXPORT_FIELD_PATHS[event_type], "items", "")
+    return _typed_events(
+        fields, event_type, implied, params, items, EXPORT_FIELD_PATHS[event_type], "items", ""
+    )
 
 
 def _map_batch(message: dict[str, Any], received: Received) -> list[MappedEvent | Rejection]:
@@ -169,7 +179,10 @@ def _map_batch(message: dict[str, Any], received: Received) -> list[MappedEvent 
         origin = f"events[{index}]."
         try:
             if not isinstance(event, dict):
-                raise InvalidEvent(RejectReason.WRONG_TYPE, f"events[{index}]: must be an object, got {type_name(event)}")
+                raise InvalidEvent(
+                    RejectReason.WRONG_TYPE,
+                    f"events[{index}]: must be an object, got {type_name(event)}",
+                )
             event_type, implied = _event_type(event.get("name"), origin + "name")
             params = object_at(event, "params", origin + "params")
             timestamp_micros = event.get("timestamp_micros") or batch_timestamp
@@ -177,7 +190,9 @@ def _map_batch(message: dict[str, Any], received: Received) -> list[MappedEvent 
                 "type": event_type,
                 "event_id": params.get("event_id") or f"ga4-{received.digest}.{index}",
                 # Without a timestamp GA4 uses the time it received the request: `now`.
-                "timestamp": received.now if timestamp_micros is None else _from_micros(timestamp_micros, origin + "timestamp_micros"),
+                "timestamp": received.now
+                if timestamp_micros is None
+                else _from_micros(timestamp_micros, origin + "timestamp_micros"),
                 "anonymous_id": anonymous_id,
                 "user_id": message.get("user_id"),
                 "session_id": _session_id(anonymous_id, params.get("session_id")),
@@ -191,11 +206,17 @@ def _map_batch(message: dict[str, Any], received: Received) -> list[MappedEvent 
             }
             items = list_at(params, "items", origin + "params.items")
             paths = BATCH_FIELD_PATHS[event_type]
-            results.extend(_typed_events(fields, event_type, implied, params, items, paths, "params.items", origin))
+            results.extend(
+                _typed_events(
+                    fields, event_type, implied, params, items, paths, "params.items", origin
+                )
+            )
         except InvalidEvent as invalid:
             results.append(invalid.rejection)
     if not results:
-        results.append(Rejection(RejectReason.MISSING_FIELD, "events: must hold at least one event"))
+        results.append(
+            Rejection(RejectReason.MISSING_FIELD, "events: must hold at least one event")
+        )
     return results
 
 
@@ -220,7 +241,9 @@ def _typed_events(
         first_item = _item(items[0], f"{origin}{items_path}[0]") if items else {}
         fields["product_id"] = _product_id(first_item)
     elif event_type == "order_completed":
-        fields["items"] = [_line_item(item, f"{origin}{items_path}[{index}]") for index, item in enumerate(items)]
+        fields["items"] = [
+            _line_item(item, f"{origin}{items_path}[{index}]") for index, item in enumerate(items)
+        ]
     elif event_type in ("cart_add", "cart_remove"):
         return _cart_events(fields, items, paths, items_path, origin)
     return [MappedEvent(fields, paths, origin)]
@@ -234,7 +257,10 @@ def _cart_events(
     origin: str,
 ) -> list[MappedEvent | Rejection]:
     if not items:
-        raise InvalidEvent(RejectReason.MISSING_FIELD, f"{origin}{items_path}: must list the product added or removed")
+        raise InvalidEvent(
+            RejectReason.MISSING_FIELD,
+            f"{origin}{items_path}: must list the product added or removed",
+        )
     events: list[MappedEvent | Rejection] = []
     for index, item in enumerate(items):
         item_path = f"{items_path}[{index}]"
@@ -257,13 +283,19 @@ def _cart_events(
 
 def _line_item(item: Any, path: str) -> dict[str, Any]:
     item = _item(item, path)
-    line = {"product_id": _product_id(item), "price": item.get("price"), "quantity": item.get("quantity")}
+    line = {
+        "product_id": _product_id(item),
+        "price": item.get("price"),
+        "quantity": item.get("quantity"),
+    }
     return {key: value for key, value in line.items() if value is not None}
 
 
 def _item(item: Any, path: str) -> Mapping[str, Any]:
     if not isinstance(item, dict):
-        raise InvalidEvent(RejectReason.WRONG_TYPE, f"{path}: must be an object, got {type_name(item)}")
+        raise InvalidEvent(
+            RejectReason.WRONG_TYPE, f"{path}: must be an object, got {type_name(item)}"
+        )
     return item
 
 
@@ -276,9 +308,13 @@ def _event_type(name: Any, path: str) -> tuple[str, dict[str, str]]:
     if name is None:
         raise InvalidEvent(RejectReason.MISSING_FIELD, f"{path}: required")
     if not isinstance(name, str):
-        raise InvalidEvent(RejectReason.WRONG_TYPE, f"{path}: must be a string, got {type_name(name)}")
+        raise InvalidEvent(
+            RejectReason.WRONG_TYPE, f"{path}: must be a string, got {type_name(name)}"
+        )
     if name not in EVENT_TYPES:
-        raise InvalidEvent(RejectReason.UNKNOWN_TYPE, f"{path}: {preview(name)} is not a mapped GA4 event")
+        raise InvalidEvent(
+            RejectReason.UNKNOWN_TYPE, f"{path}: {preview(name)} is not a mapped GA4 event"
+        )
     return EVENT_TYPES[name]
 
 
@@ -290,15 +326,23 @@ def _flat_params(params: Any, path: str) -> dict[str, Any]:
     if isinstance(params, dict):
         return dict(params)
     if not isinstance(params, list):
-        raise InvalidEvent(RejectReason.WRONG_TYPE, f"{path}: must be an object or a list, got {type_name(params)}")
+        raise InvalidEvent(
+            RejectReason.WRONG_TYPE, f"{path}: must be an object or a list, got {type_name(params)}"
+        )
     flat: dict[str, Any] = {}
     for index, entry in enumerate(params):
         if not isinstance(entry, dict) or not isinstance(entry.get("key"), str):
-            raise InvalidEvent(RejectReason.WRONG_TYPE, f"{path}[{index}]: must be a {{key, value}} object")
+            raise InvalidEvent(
+                RejectReason.WRONG_TYPE, f"{path}[{index}]: must be a {{key, value}} object"
+            )
         value = entry.get("value")
         if isinstance(value, dict):
             value = next(
-                (value[kind] for kind in ("string_value", "int_value", "double_value", "float_value") if value.get(kind) is not None),
+                (
+                    value[kind]
+                    for kind in ("string_value", "int_value", "double_value", "float_value")
+                    if value.get(kind) is not None
+                ),
                 None,
             )
         flat[entry["key"]] = value
@@ -310,11 +354,16 @@ def _from_micros(micros: Any, path: str) -> datetime:
     if isinstance(micros, str) and micros.isdigit():
         micros = int(micros)
     if not isinstance(micros, int) or isinstance(micros, bool):
-        raise InvalidEvent(RejectReason.WRONG_TYPE, f"{path}: must be an integer of microseconds, got {preview(micros)}")
+        raise InvalidEvent(
+            RejectReason.WRONG_TYPE,
+            f"{path}: must be an integer of microseconds, got {preview(micros)}",
+        )
     try:
         return _EPOCH + timedelta(microseconds=micros)
     except OverflowError:
-        raise InvalidEvent(RejectReason.INVALID_VALUE, f"{path}: {micros} microseconds is out of range") from None
+        raise InvalidEvent(
+            RejectReason.INVALID_VALUE, f"{path}: {micros} microseconds is out of range"
+        ) from None
 
 
 def _session_id(anonymous_id: Any, ga_session_id: Any) -> str | None:

@@ -1,7 +1,7 @@
 """The bounds past which an event is bad input rather than business."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 
@@ -30,3 +30,16 @@ class ParseLimits:
     """Largest money amount in any field, in the event's own currency. One bogus "1e15"
     would otherwise dominate revenue for the whole day. A shop pricing in a currency
     with tiny units (VND, IDR: 10^9 is about 40,000 USD) may need to raise it."""
+
+    def accepted_window(self, now: datetime) -> tuple[datetime, datetime]:
+        """The oldest and newest event timestamps accepted at `now`. Generous limits (a
+        replay tool may allow centuries) stop at the ends of the calendar."""
+        try:
+            oldest = now - self.replay_horizon
+        except OverflowError:
+            oldest = datetime.min.replace(tzinfo=UTC)
+        try:
+            newest = now + self.future_skew
+        except OverflowError:
+            newest = datetime.max.replace(tzinfo=UTC)
+        return oldest, newest

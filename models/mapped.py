@@ -7,10 +7,10 @@ It does judge the message's shape (is `properties` an object?), and raises
 """
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
-from typing import Any, Mapping
+from typing import Any
 
 from models.rejections import InvalidEvent, RejectReason
 
@@ -49,16 +49,21 @@ class MappedEvent:
 class Received:
     """What an adapter knows about a message besides its content."""
 
+    __slots__ = ("raw", "now", "_digest")
+
     def __init__(self, raw: bytes, now: datetime) -> None:
         self.raw = raw
         self.now = now
         """The time the message is judged at (see `parse_message`)."""
+        self._digest: str | None = None
 
-    @cached_property
+    @property
     def digest(self) -> str:
         """A hash of the message's bytes: identical payloads, such as a client's retries,
-        get identical digests."""
-        return hashlib.blake2b(self.raw, digest_size=16).hexdigest()
+        get identical digests. Computed on first use: most messages never need it."""
+        if self._digest is None:
+            self._digest = hashlib.blake2b(self.raw, digest_size=16).hexdigest()
+        return self._digest
 
 
 def object_at(message: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
@@ -67,7 +72,9 @@ def object_at(message: Mapping[str, Any], key: str, path: str) -> Mapping[str, A
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise InvalidEvent(RejectReason.WRONG_TYPE, f"{path}: must be an object, got {type_name(value)}")
+        raise InvalidEvent(
+            RejectReason.WRONG_TYPE, f"{path}: must be an object, got {type_name(value)}"
+        )
     return value
 
 
@@ -77,7 +84,9 @@ def list_at(message: Mapping[str, Any], key: str, path: str) -> list[Any]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise InvalidEvent(RejectReason.WRONG_TYPE, f"{path}: must be a list, got {type_name(value)}")
+        raise InvalidEvent(
+            RejectReason.WRONG_TYPE, f"{path}: must be a list, got {type_name(value)}"
+        )
     return value
 
 
@@ -96,9 +105,14 @@ def without_nulls(message: Mapping[str, Any]) -> dict[str, Any]:
 
 def type_name(value: Any) -> str:
     """The JSON name of a decoded value's type, for rejection details."""
-    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}.get(
-        type(value), "null" if value is None else type(value).__name__
-    )
+    return {
+        dict: "object",
+        list: "array",
+        str: "string",
+        bool: "boolean",
+        int: "number",
+        float: "number",
+    }.get(type(value), "null" if value is None else type(value).__name__)
 
 
 def preview(value: Any, limit: int = 80) -> str:

@@ -18,11 +18,11 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from models import canonical, ga4, segment
 from models.edge_fields import derive_edge_fields
-from models.events import EVENT_MODELS, CanonicalEvent, EventBase
+from models.events import EVENT_MODELS, CanonicalEvent, CartChange, EventBase, OrderCompleted
 from models.fast_lane import parse_fast
 from models.limits import ParseLimits
 from models.mapped import MappedEvent, Received, preview, type_name
-from models.rejections import RejectReason, Rejection
+from models.rejections import Rejection, RejectReason
 
 SOURCE_FORMATS = (segment, canonical, ga4)
 """Adapters in the order they are tried; the first whose `matches` accepts the message
@@ -50,7 +50,8 @@ and dates are accepted as strings, so the type was right."""
 
 _AMOUNT_FIELDS = ("price", "revenue", "shipping", "tax", "amount")
 _BOUNDED_AMOUNTS = {
-    model: tuple(name for name in _AMOUNT_FIELDS if name in model.model_fields) for model in EVENT_MODELS.values()
+    model: tuple(name for name in _AMOUNT_FIELDS if name in model.model_fields)
+    for model in EVENT_MODELS.values()
 }
 _LONGEST_DETAIL = 300
 
@@ -100,7 +101,8 @@ def _parse(raw: bytes, now: datetime, limits: ParseLimits) -> ParseOutcome:
     # Measured before decoding: a huge message costs nothing to refuse.
     if len(raw) > limits.max_event_bytes:
         return _rejected(
-            RejectReason.TOO_LARGE, f"message: {len(raw)} bytes, more than max_event_bytes={limits.max_event_bytes}"
+            RejectReason.TOO_LARGE,
+            f"message: {len(raw)} bytes, more than max_event_bytes={limits.max_event_bytes}",
         )
     fast_events = parse_fast(raw, now, limits)
     if fast_events is not None:
@@ -117,7 +119,9 @@ def parse_carefully(raw: bytes, now: datetime, limits: ParseLimits) -> ParseOutc
     except orjson.JSONDecodeError as error:
         return _rejected(RejectReason.NOT_JSON, f"message: {error}")
     if not isinstance(message, dict):
-        return _rejected(RejectReason.NOT_OBJECT, f"message: must be a JSON object, got {type_name(message)}")
+        return _rejected(
+            RejectReason.NOT_OBJECT, f"message: must be a JSON object, got {type_name(message)}"
+        )
     adapter = next((adapter for adapter in SOURCE_FORMATS if adapter.matches(message)), None)
     if adapter is None:
         return _rejected(
@@ -142,13 +146,14 @@ def _accept(mapped: MappedEvent, now: datetime, limits: ParseLimits) -> EventBas
         event = EVENT_MODELS[fields["type"]].model_validate(fields)
     except ValidationError as error:
         return _rejection_from(error, mapped)
-    if event.timestamp > now + limits.future_skew:
+    oldest, newest = limits.accepted_window(now)
+    if event.timestamp > newest:
         return Rejection(
             RejectReason.FUTURE_TIMESTAMP,
             f"{mapped.source_path(('timestamp',))}: {event.timestamp.isoformat()} is more than "
             f"future_skew={limits.future_skew} ahead of {now.isoformat()}",
         )
-    if event.timestamp < now - limits.replay_horizon:
+    if event.timestamp < oldest:
         return Rejection(
             RejectReason.TOO_OLD,
             f"{mapped.source_path(('timestamp',))}: {event.timestamp.isoformat()} is more than "
@@ -159,17 +164,21 @@ def _accept(mapped: MappedEvent, now: datetime, limits: ParseLimits) -> EventBas
 
 def _out_of_bounds(event: EventBase, mapped: MappedEvent, limits: ParseLimits) -> Rejection | None:
     """An invalid_value rejection for the first amount or quantity past the limits."""
-    checks: list[tuple[tuple[str | int, ...], Any, Any, str]] = [
-        ((name,), getattr(event, name), limits.max_amount, "max_amount") for name in _BOUNDED_AMOUNTS[type(event)]
+    checks: list[tuple[tuple[str | int, ...], Any, str]] = [
+        ((name,), getattr(event, name), "max_amount") for name in _BOUNDED_AMOUNTS[type(event)]
     ]
-    if "quantity" in type(event).model_fields:
-        checks.append((("quantity",), event.quantity, limits.max_quantity, "max_quantity"))  # type: ignore[attr-defined]
-    for index, item in enumerate(getattr(event, "items", ())):
-        checks.append((("items", index, "price"), item.price, limits.max_amount, "max_amount"))
-        checks.append((("items", index, "quantity"), item.quantity, limits.max_quantity, "max_quantity"))
-    for location, value, limit, limit_name in checks:
+    if isinstance(event, CartChange):
+        checks.append((("quantity",), event.quantity, "max_quantity"))
+    if isinstance(event, OrderCompleted):
+        for index, item in enumerate(event.items):
+            checks.append((("items", index, "price"), item.price, "max_amount"))
+            checks.append((("items", index, "quantity"), item.quantity, "max_quantity"))
+    for location, value, limit_name in checks:
+        limit = getattr(limits, limit_name)
         if value is not None and value > limit:
-            detail = f"{mapped.source_path(location)}: must be <= {limit} ({limit_name}), got {value}"
+            detail = (
+                f"{mapped.source_path(location)}: must be <= {limit} ({limit_name}), got {value}"
+            )
             return Rejection(RejectReason.INVALID_VALUE, detail)
     return None
 
@@ -185,8 +194,12 @@ def _rejection_from(error: ValidationError, mapped: MappedEvent) -> Rejection:
         return Rejection(RejectReason.MISSING_FIELD, f"{mapped.source_path(location)}: required")
     reason = _REASON_BY_ERROR.get(kind)
     if reason is None:
-        reason = RejectReason.INVALID_VALUE if kind.endswith("_parsing") else RejectReason.WRONG_TYPE
-    return Rejection(reason, _cap(f"{mapped.source_path(location)}: {_describe(first)}, got {preview(value)}"))
+        reason = (
+            RejectReason.INVALID_VALUE if kind.endswith("_parsing") else RejectReason.WRONG_TYPE
+        )
+    return Rejection(
+        reason, _cap(f"{mapped.source_path(location)}: {_describe(first)}, got {preview(value)}")
+    )
 
 
 def _describe(error: Any) -> str:

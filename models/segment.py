@@ -8,7 +8,7 @@ unknown_type, as are track events we do not map.
 from typing import Any
 
 from models.mapped import MappedEvent, Received, list_at, object_at, preview, without_nulls
-from models.rejections import InvalidEvent, RejectReason, Rejection
+from models.rejections import InvalidEvent, Rejection, RejectReason
 
 CALL_TYPES = frozenset({"track", "page", "screen", "identify", "group", "alias"})
 
@@ -35,8 +35,18 @@ PROPERTIES: dict[str, dict[str, tuple[str, ...]]] = {
     "search": {"query": ("query",)},
     "signup": {},
     "newsletter_signup": {},
-    "cart_add": {"product_id": ("product_id",), "price": ("price",), "quantity": ("quantity",), "currency": ("currency",)},
-    "cart_remove": {"product_id": ("product_id",), "price": ("price",), "quantity": ("quantity",), "currency": ("currency",)},
+    "cart_add": {
+        "product_id": ("product_id",),
+        "price": ("price",),
+        "quantity": ("quantity",),
+        "currency": ("currency",),
+    },
+    "cart_remove": {
+        "product_id": ("product_id",),
+        "price": ("price",),
+        "quantity": ("quantity",),
+        "currency": ("currency",),
+    },
     "checkout_started": {},
     "checkout_step": {"step": ("step",)},
     "payment_failed": {"payment_method": ("payment_method",), "reason": ("reason", "error")},
@@ -51,7 +61,11 @@ PROPERTIES: dict[str, dict[str, tuple[str, ...]]] = {
         "coupon": ("coupon",),
     },
     # The spec's Order Refunded example sends `total`; some libraries send `revenue`.
-    "order_refunded": {"order_id": ("order_id",), "amount": ("total", "revenue"), "currency": ("currency",)},
+    "order_refunded": {
+        "order_id": ("order_id",),
+        "amount": ("total", "revenue"),
+        "currency": ("currency",),
+    },
 }
 """Canonical type -> canonical field -> property names to read it from, first present wins."""
 
@@ -72,7 +86,8 @@ _COMMON_PATHS = {
 }
 
 FIELD_PATHS: dict[str, dict[str, str]] = {
-    event_type: _COMMON_PATHS | {field: f"properties.{names[0]}" for field, names in properties.items()}
+    event_type: _COMMON_PATHS
+    | {field: f"properties.{names[0]}" for field, names in properties.items()}
     for event_type, properties in PROPERTIES.items()
 }
 """Canonical type -> canonical field -> its path in a Segment message, for rejections."""
@@ -122,7 +137,9 @@ def _map(message: dict[str, Any]) -> MappedEvent:
                 break
     if event_type == "order_completed":
         products = list_at(properties, "products", "properties.products")
-        fields["items"] = [without_nulls(product) if isinstance(product, dict) else product for product in products]
+        fields["items"] = [
+            without_nulls(product) if isinstance(product, dict) else product for product in products
+        ]
     fields.update(implied)
     return MappedEvent(fields, FIELD_PATHS[event_type])
 
@@ -134,10 +151,17 @@ def _event_type(message: dict[str, Any]) -> tuple[str, dict[str, str]]:
     if call_type is None:
         raise InvalidEvent(RejectReason.MISSING_FIELD, "type: required")
     if call_type != "track":
-        raise InvalidEvent(RejectReason.UNKNOWN_TYPE, f"type: {preview(call_type)} calls carry no KPI event")
+        raise InvalidEvent(
+            RejectReason.UNKNOWN_TYPE, f"type: {preview(call_type)} calls carry no KPI event"
+        )
     name = message.get("event")
     if not isinstance(name, str):
-        raise InvalidEvent(RejectReason.MISSING_FIELD if name is None else RejectReason.WRONG_TYPE, "event: required, as a string")
+        raise InvalidEvent(
+            RejectReason.MISSING_FIELD if name is None else RejectReason.WRONG_TYPE,
+            "event: required, as a string",
+        )
     if name not in TRACK_EVENTS:
-        raise InvalidEvent(RejectReason.UNKNOWN_TYPE, f"event: {preview(name)} is not a mapped Segment event")
+        raise InvalidEvent(
+            RejectReason.UNKNOWN_TYPE, f"event: {preview(name)} is not a mapped Segment event"
+        )
     return TRACK_EVENTS[name]

@@ -64,7 +64,7 @@ def test_readme_configuration_table_is_generated_from_the_model():
     from pathlib import Path
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    assert settings_table_markdown() in readme, "run `python -m kpiwatch.settings` and paste"
+    assert settings_table_markdown() in readme, "run scripts/update-readme-config"
 
 
 def test_settings_are_frozen():

@@ -50,8 +50,8 @@ def make_canonical(event_type: str, **overrides: Any) -> dict[str, Any]:
         "session_id": "sess-1",
         "url": "https://shop.example.com/products/trail-shoe",
         "referrer": "https://www.google.com/",
-        "user_agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-        "Chrome/130.0.0.0 Safari/537.36",
+        "user_agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36",
         **_TYPE_FIELDS[event_type],
     }
     message.update(overrides)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from models import ParseLimits, RejectReason, Rejection
+from models import ParseLimits, Rejection, RejectReason
 from models import parse as parse_module
 from tests.unit.models.factories import NOW, make_canonical, parse
 
@@ -39,7 +39,10 @@ def test_not_json(raw: bytes) -> None:
     assert rejection.detail.startswith("message: ")
 
 
-@pytest.mark.parametrize(("raw", "got"), [(b"[1, 2]", "array"), (b'"page_view"', "string"), (b"null", "null"), (b"7", "number")])
+@pytest.mark.parametrize(
+    ("raw", "got"),
+    [(b"[1, 2]", "array"), (b'"page_view"', "string"), (b"null", "null"), (b"7", "number")],
+)
 def test_not_object(raw: bytes, got: str) -> None:
     rejection = only_rejection(raw)
 
@@ -99,7 +102,10 @@ def test_missing_field(message: dict[str, Any], field: str) -> None:
         (make_canonical("page_view", anonymous_id={"id": 1}), "anonymous_id"),
         (make_canonical("cart_add", quantity=[1]), "quantity"),
         ({"client_id": "c.1", "events": "page_view"}, "events"),
-        ({"event_name": "page_view", "event_timestamp": 1.5e15, "user_pseudo_id": "p"}, "event_timestamp"),
+        (
+            {"event_name": "page_view", "event_timestamp": 1.5e15, "user_pseudo_id": "p"},
+            "event_timestamp",
+        ),
     ],
 )
 def test_wrong_type(message: dict[str, Any], field: str) -> None:
@@ -113,7 +119,10 @@ def test_wrong_type(message: dict[str, Any], field: str) -> None:
     ("message", "expected_detail"),
     [
         (segment_order(revenue=-5), "properties.revenue: must be >= 0, got -5"),
-        (segment_order(revenue=2e9), "properties.revenue: must be <= 1000000000 (max_amount), got 2000000000.0"),
+        (
+            segment_order(revenue=2e9),
+            "properties.revenue: must be <= 1000000000 (max_amount), got 2000000000.0",
+        ),
         (
             segment_order(products=[{"product_id": "p", "quantity": 10_001}]),
             "properties.products[0].quantity: must be <= 10000 (max_quantity), got 10001",
@@ -121,7 +130,10 @@ def test_wrong_type(message: dict[str, Any], field: str) -> None:
         (make_canonical("cart_add", quantity=0), "quantity: must be >= 1, got 0"),
         (make_canonical("page_view", event_id=""), "event_id: must not be empty, got ''"),
         (make_canonical("checkout_step", step="   "), "step: must not be empty, got '   '"),
-        (make_canonical("page_view", session_id="s" * 300), "session_id: must be at most 256 characters, got " + repr("s" * 300)[:77] + "..."),
+        (
+            make_canonical("page_view", session_id="s" * 300),
+            "session_id: must be at most 256 characters, got " + repr("s" * 300)[:77] + "...",
+        ),
     ],
 )
 def test_invalid_value(message: dict[str, Any], expected_detail: str) -> None:
@@ -140,10 +152,15 @@ def test_invalid_value(message: dict[str, Any], expected_detail: str) -> None:
         (make_canonical("order_refunded", amount="Infinity"), "amount"),
         (make_canonical("page_view", timestamp="2026-11-20T11:00:00"), "timestamp"),
         (make_canonical("page_view", timestamp="yesterday"), "timestamp"),
-        ({"event_name": "page_view", "event_timestamp": 2**62, "user_pseudo_id": "p"}, "event_timestamp"),
+        (
+            {"event_name": "page_view", "event_timestamp": 2**62, "user_pseudo_id": "p"},
+            "event_timestamp",
+        ),
     ],
 )
-def test_invalid_value_worded_by_the_validator_still_names_the_field(message: dict[str, Any], field: str) -> None:
+def test_invalid_value_worded_by_the_validator_still_names_the_field(
+    message: dict[str, Any], field: str
+) -> None:
     rejection = only_rejection(message)
 
     assert rejection.reason is RejectReason.INVALID_VALUE
@@ -154,12 +171,17 @@ def test_invalid_value_in_a_ga4_cart_item_names_the_item() -> None:
     message = {
         "client_id": "c.1",
         "timestamp_micros": int((NOW - timedelta(minutes=1)).timestamp() * 1_000_000),
-        "events": [{"name": "add_to_cart", "params": {"items": [{"item_id": "sku-1", "quantity": 50_000}]}}],
+        "events": [
+            {"name": "add_to_cart", "params": {"items": [{"item_id": "sku-1", "quantity": 50_000}]}}
+        ],
     }
     rejection = only_rejection(message)
 
     assert rejection.reason is RejectReason.INVALID_VALUE
-    assert rejection.detail == "events[0].params.items[0].quantity: must be <= 10000 (max_quantity), got 50000"
+    assert (
+        rejection.detail
+        == "events[0].params.items[0].quantity: must be <= 10000 (max_quantity), got 50000"
+    )
 
 
 @pytest.mark.parametrize(
@@ -183,15 +205,20 @@ def test_future_timestamp() -> None:
 
     assert rejection.reason is RejectReason.FUTURE_TIMESTAMP
     assert rejection.detail == (
-        "timestamp: 2026-11-20T12:06:00+00:00 is more than future_skew=0:05:00 ahead of 2026-11-20T12:00:00+00:00"
+        "timestamp: 2026-11-20T12:06:00+00:00 is more than future_skew=0:05:00 ahead of "
+        "2026-11-20T12:00:00+00:00"
     )
 
 
 def test_too_old() -> None:
-    rejection = only_rejection({"event_name": "page_view", "event_timestamp": 1_700_000_000_000_000, "user_pseudo_id": "p"})
+    rejection = only_rejection(
+        {"event_name": "page_view", "event_timestamp": 1_700_000_000_000_000, "user_pseudo_id": "p"}
+    )
 
     assert rejection.reason is RejectReason.TOO_OLD
-    assert rejection.detail.startswith("event_timestamp: 2023-11-14T22:13:20+00:00 is more than replay_horizon=7 days")
+    assert rejection.detail.startswith(
+        "event_timestamp: 2023-11-14T22:13:20+00:00 is more than replay_horizon=7 days"
+    )
 
 
 @pytest.mark.parametrize(
@@ -199,7 +226,11 @@ def test_too_old() -> None:
     [
         (segment_order() | {"anonymousId": None}, "anonymousId or userId"),
         (make_canonical("page_view", anonymous_id=None, user_id=None), "anonymous_id or user_id"),
-        ({"client_id": None, "app_instance_id": "x", "events": [{"name": "page_view"}]} | {"app_instance_id": None}, "client_id or user_id"),
+        (
+            {"client_id": None, "app_instance_id": "x", "events": [{"name": "page_view"}]}
+            | {"app_instance_id": None},
+            "client_id or user_id",
+        ),
     ],
 )
 def test_missing_user_key(message: dict[str, Any], fields: str) -> None:
@@ -235,7 +266,18 @@ def test_rejection_details_are_bounded() -> None:
 
 def test_every_reason_code_is_a_stable_string() -> None:
     assert {reason.value for reason in RejectReason} == {
-        "not_json", "not_object", "too_large", "unknown_format", "unknown_type", "missing_field", "wrong_type",
-        "invalid_value", "unknown_currency", "future_timestamp", "too_old", "missing_user_key", "parser_error",
+        "not_json",
+        "not_object",
+        "too_large",
+        "unknown_format",
+        "unknown_type",
+        "missing_field",
+        "wrong_type",
+        "invalid_value",
+        "unknown_currency",
+        "future_timestamp",
+        "too_old",
+        "missing_user_key",
+        "parser_error",
     }
     assert ParseLimits().max_event_bytes == 32_768

@@ -12,19 +12,69 @@ from models import ParseLimits, encode_canonical
 from models.fast_lane import parse_fast
 from models.parse import parse_carefully
 from tests.unit.models.factories import NOW, fixture_lines
-from tests.unit.models.test_roundtrip import FIXTURE_MESSAGES, canonical_events, json_values, replace_at
+from tests.unit.models.test_roundtrip import (
+    FIXTURE_MESSAGES,
+    canonical_events,
+    json_values,
+    replace_at,
+)
 
 pytestmark = pytest.mark.unit
 
 LIMITS = ParseLimits()
 
 TRICKY_VALUES = [
-    None, "", " ", "0", "1", "-1", "1.10", "1_000", " 1.5", "1e3", "NaN", "Infinity", "0x10", "١٢", 0, 1, -1, 2.5,
-    1e16, 10_000, 10_001, 10**9, 10**9 + 1, True, "EUR", "eur", " EUR", "Credit Card", " PayPal ", "ǅ", "İstanbul",
-    "\x1cx\x1c", "\u00a0card\u00a0", "2026-11-20T11:00:00Z", "2026-11-20T11:00:00.1234567Z", "2026-11-20 11:00:00Z",
-    "2026-11-20T11:00:00+14:00", "2026-11-20T11:00:00-00:00", "2026-11-20T11:00:00", "2026-11-20", "x" * 300,
-    "https://www.google.com/", "android-app://com.google.android.gm", "https://shop.example.com/?utm_source=fb",
-    [], {}, [{}], [{"product_id": "p"}], {"category": "mobile"}, 1_763_636_400_000_000, "1763636400000000",
+    None,
+    "",
+    " ",
+    "0",
+    "1",
+    "-1",
+    "1.10",
+    "1_000",
+    " 1.5",
+    "1e3",
+    "NaN",
+    "Infinity",
+    "0x10",
+    "١٢",
+    0,
+    1,
+    -1,
+    2.5,
+    1e16,
+    10_000,
+    10_001,
+    10**9,
+    10**9 + 1,
+    True,
+    "EUR",
+    "eur",
+    " EUR",
+    "Credit Card",
+    " PayPal ",
+    "ǅ",
+    "İstanbul",
+    "\x1cx\x1c",
+    "\u00a0card\u00a0",
+    "2026-11-20T11:00:00Z",
+    "2026-11-20T11:00:00.1234567Z",
+    "2026-11-20 11:00:00Z",
+    "2026-11-20T11:00:00+14:00",
+    "2026-11-20T11:00:00-00:00",
+    "2026-11-20T11:00:00",
+    "2026-11-20",
+    "x" * 300,
+    "https://www.google.com/",
+    "android-app://com.google.android.gm",
+    "https://shop.example.com/?utm_source=fb",
+    [],
+    {},
+    [{}],
+    [{"product_id": "p"}],
+    {"category": "mobile"},
+    1_763_636_400_000_000,
+    "1763636400000000",
 ]
 
 
@@ -35,7 +85,9 @@ def assert_lanes_agree(raw: bytes) -> bool:
         return False
     careful = parse_carefully(raw, NOW, LIMITS)
     assert careful.rejections == []
-    assert [encode_canonical(event) for event in fast] == [encode_canonical(event) for event in careful.events]
+    assert [encode_canonical(event) for event in fast] == [
+        encode_canonical(event) for event in careful.events
+    ]
     assert fast == careful.events
     return True
 

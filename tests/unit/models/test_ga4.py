@@ -17,7 +17,12 @@ TEN_TO_NOON_MICROS = int(datetime(2026, 11, 20, 11, 50, tzinfo=UTC).timestamp() 
 
 
 def measurement_protocol(*events: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    return {"client_id": "1234567890.1763630000", "timestamp_micros": TEN_TO_NOON_MICROS, "events": list(events), **fields}
+    return {
+        "client_id": "1234567890.1763630000",
+        "timestamp_micros": TEN_TO_NOON_MICROS,
+        "events": list(events),
+        **fields,
+    }
 
 
 def export_row(event_name: str, params: Any, **fields: Any) -> dict[str, Any]:
@@ -50,9 +55,15 @@ def test_export_purchase_reads_params_and_the_ecommerce_record() -> None:
     [line] = [line for line in fixture_lines("ga4.jsonl") if b'"T-20261120-0043"' in line]
     [order] = parse(line).events
 
-    assert (order.order_id, order.revenue, order.currency) == ("T-20261120-0043", Decimal("59.0"), "USD")
+    assert (order.order_id, order.revenue, order.currency) == (
+        "T-20261120-0043",
+        Decimal("59.0"),
+        "USD",
+    )
     assert (order.shipping, order.tax) == (Decimal("5.0"), Decimal("4.72"))
-    assert [(item.product_id, item.price, item.quantity) for item in order.items] == [("sku-4004", Decimal("29.5"), 2)]
+    assert [(item.product_id, item.price, item.quantity) for item in order.items] == [
+        ("sku-4004", Decimal("29.5"), 2)
+    ]
     assert order.user_id == "user-8080"
 
 
@@ -60,7 +71,12 @@ def test_export_row_with_flat_params_object() -> None:
     row = export_row("refund", {"transaction_id": "T-1", "currency": "GBP", "value": 35})
     [refund] = parse(row).events
 
-    assert (refund.type, refund.order_id, refund.amount, refund.currency) == ("order_refunded", "T-1", Decimal(35), "GBP")
+    assert (refund.type, refund.order_id, refund.amount, refund.currency) == (
+        "order_refunded",
+        "T-1",
+        Decimal(35),
+        "GBP",
+    )
 
 
 def test_measurement_protocol_batch_yields_one_event_per_event() -> None:
@@ -72,7 +88,12 @@ def test_measurement_protocol_batch_yields_one_event_per_event() -> None:
     )
     events = parse(batch).events
 
-    assert [event.type for event in events] == ["page_view", "product_view", "checkout_step", "checkout_step"]
+    assert [event.type for event in events] == [
+        "page_view",
+        "product_view",
+        "checkout_step",
+        "checkout_step",
+    ]
     assert [getattr(event, "step", None) for event in events[2:]] == ["shipping", "payment"]
     assert events[1].product_id == "sku-1"
     assert len({event.event_id for event in events}) == 4
@@ -88,14 +109,18 @@ def test_batch_keeps_good_events_and_rejects_bad_ones() -> None:
     outcome = parse(batch)
 
     assert [event.type for event in outcome.events] == ["page_view", "signup"]
-    assert [(rejection.reason, rejection.detail.split(":")[0]) for rejection in outcome.rejections] == [
+    assert [
+        (rejection.reason, rejection.detail.split(":")[0]) for rejection in outcome.rejections
+    ] == [
         (RejectReason.UNKNOWN_TYPE, "events[1].name"),
         (RejectReason.INVALID_VALUE, "events[2].params.value"),
     ]
 
 
 def test_event_id_param_is_the_event_id() -> None:
-    [event] = parse(measurement_protocol({"name": "page_view", "params": {"event_id": "gtm-4242"}})).events
+    [event] = parse(
+        measurement_protocol({"name": "page_view", "params": {"event_id": "gtm-4242"}})
+    ).events
 
     assert event.event_id == "gtm-4242"
 
@@ -104,7 +129,11 @@ def test_without_event_id_identical_payloads_get_identical_ids() -> None:
     batch = measurement_protocol({"name": "page_view"}, {"name": "page_view"})
     first, second = parse(batch).events
     [retried_first, _] = parse(orjson.dumps(batch)).events
-    other = parse(measurement_protocol({"name": "page_view", "params": {"page_location": "https://x.example/"}}))
+    other = parse(
+        measurement_protocol(
+            {"name": "page_view", "params": {"page_location": "https://x.example/"}}
+        )
+    )
 
     assert first.event_id == retried_first.event_id
     assert first.event_id != second.event_id
@@ -116,13 +145,20 @@ def test_add_to_cart_with_two_items_is_two_cart_events() -> None:
     [line] = [line for line in fixture_lines("ga4.jsonl") if b'"add_to_cart"' in line]
     shoe, socks = parse(line).events
 
-    assert (shoe.product_id, shoe.price, shoe.quantity, shoe.currency) == ("sku-1001", Decimal("89.9"), 1, "EUR")
+    assert (shoe.product_id, shoe.price, shoe.quantity, shoe.currency) == (
+        "sku-1001",
+        Decimal("89.9"),
+        1,
+        "EUR",
+    )
     assert (socks.product_id, socks.quantity) == ("sku-2002", 2)
     assert socks.event_id == f"{shoe.event_id}:1"
 
 
 def test_session_id_is_scoped_to_the_client() -> None:
-    [event] = parse(measurement_protocol({"name": "page_view", "params": {"session_id": "1763636000"}})).events
+    [event] = parse(
+        measurement_protocol({"name": "page_view", "params": {"session_id": "1763636000"}})
+    ).events
 
     assert event.session_id == "1234567890.1763630000.1763636000"
 
@@ -161,7 +197,9 @@ def test_automatic_ga4_events_are_unknown_types() -> None:
 
 
 def test_cart_event_without_items_is_missing_its_product() -> None:
-    [rejection] = parse(measurement_protocol({"name": "add_to_cart", "params": {"currency": "EUR"}})).rejections
+    [rejection] = parse(
+        measurement_protocol({"name": "add_to_cart", "params": {"currency": "EUR"}})
+    ).rejections
 
     assert rejection.reason is RejectReason.MISSING_FIELD
     assert rejection.detail.startswith("events[0].params.items:")

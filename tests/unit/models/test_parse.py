@@ -15,6 +15,7 @@ from models import (
     RejectReason,
     parse_message,
 )
+from models.currencies import ISO_4217_CODES
 from models.fields import LABEL_CAP, URL_CAP, USER_AGENT_CAP
 from tests.unit.models.factories import NOW, fixture_lines, make_canonical, parse
 
@@ -77,7 +78,9 @@ def test_order_amounts_are_decimals_and_currency_is_uppercased() -> None:
 
 
 def test_payment_method_is_kept_raw_but_lowercased_and_capped() -> None:
-    [failure] = parse(make_canonical("payment_failed", payment_method="  Apple Pay " + "x" * 100)).events
+    [failure] = parse(
+        make_canonical("payment_failed", payment_method="  Apple Pay " + "x" * 100)
+    ).events
 
     assert failure.payment_method.startswith("apple pay x")
     assert len(failure.payment_method) == LABEL_CAP
@@ -85,7 +88,9 @@ def test_payment_method_is_kept_raw_but_lowercased_and_capped() -> None:
 
 def test_long_url_and_user_agent_are_truncated_not_rejected() -> None:
     long_url = "https://shop.example.com/search?q=" + "a" * 5000
-    [event] = parse(make_canonical("page_view", url=long_url, user_agent="Mozilla/5.0 " + "b" * 2000)).events
+    [event] = parse(
+        make_canonical("page_view", url=long_url, user_agent="Mozilla/5.0 " + "b" * 2000)
+    ).events
 
     assert event.url == long_url[:URL_CAP]
     assert len(event.user_agent) == USER_AGENT_CAP
@@ -100,7 +105,9 @@ def test_campaign_tags_left_in_the_landing_url_are_read() -> None:
 
 
 def test_channel_device_and_bot_flag_sent_by_the_producer_are_rederived() -> None:
-    message = make_canonical("page_view", channel="paid_search", is_bot=True, device="tablet", referrer=None)
+    message = make_canonical(
+        "page_view", channel="paid_search", is_bot=True, device="tablet", referrer=None
+    )
     [event] = parse(message).events
 
     assert event.channel is Channel.DIRECT
@@ -144,3 +151,16 @@ def test_models_are_frozen() -> None:
     assert isinstance(event, PageView)
     with pytest.raises(ValueError):
         event.url = "https://elsewhere.example/"  # type: ignore[misc]
+
+
+def test_limits_wider_than_the_calendar_accept_any_time() -> None:
+    limits = {"future_skew": timedelta.max, "replay_horizon": timedelta.max}
+
+    assert parse(make_canonical("page_view", timestamp="0001-01-01T00:00:00Z"), **limits).events
+    assert parse(make_canonical("page_view", timestamp="9999-12-31T23:59:59Z"), **limits).events
+
+
+def test_currency_codes_are_current_iso_4217() -> None:
+    assert {"EUR", "USD", "GBP", "JPY", "CHF", "XCG", "ZWG", "SLE"} <= ISO_4217_CODES
+    assert not {"XXX", "XTS", "HRK", "BGN", "ANG", "EURO", "BTC"} & ISO_4217_CODES
+    assert all(len(code) == 3 and code.isascii() and code.isupper() for code in ISO_4217_CODES)

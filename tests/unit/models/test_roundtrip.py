@@ -10,7 +10,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models import CANONICAL_TYPES, ParseLimits, RejectReason, decode_canonical, encode_canonical, parse_message
+from models import (
+    CANONICAL_TYPES,
+    ParseLimits,
+    RejectReason,
+    decode_canonical,
+    encode_canonical,
+    parse_message,
+)
 from tests.unit.models.factories import NOW, fixture_lines, make_canonical, parse
 
 pytestmark = pytest.mark.unit
@@ -24,26 +31,58 @@ json_scalars = (
 )
 json_values = st.recursive(
     json_scalars,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=20,
 )
 interesting_keys = st.sampled_from(
     [
-        "type", "event", "event_id", "messageId", "timestamp", "anonymousId", "userId", "anonymous_id", "user_id",
-        "properties", "context", "event_name", "event_timestamp", "event_params", "user_pseudo_id", "events",
-        "client_id", "timestamp_micros", "items", "revenue", "currency", "quantity", "price", "order_id", "url",
+        "type",
+        "event",
+        "event_id",
+        "messageId",
+        "timestamp",
+        "anonymousId",
+        "userId",
+        "anonymous_id",
+        "user_id",
+        "properties",
+        "context",
+        "event_name",
+        "event_timestamp",
+        "event_params",
+        "user_pseudo_id",
+        "events",
+        "client_id",
+        "timestamp_micros",
+        "items",
+        "revenue",
+        "currency",
+        "quantity",
+        "price",
+        "order_id",
+        "url",
     ]
 )
 json_messages = st.dictionaries(interesting_keys | st.text(max_size=10), json_values, max_size=8)
 
-FIXTURE_MESSAGES = [orjson.loads(line) for name in ("segment.jsonl", "ga4.jsonl", "canonical.jsonl") for line in fixture_lines(name)]
+FIXTURE_MESSAGES = [
+    orjson.loads(line)
+    for name in ("segment.jsonl", "ga4.jsonl", "canonical.jsonl")
+    for line in fixture_lines(name)
+]
 
 
 def assert_well_formed(raw: bytes) -> None:
     outcome = parse_message(raw, now=NOW, limits=ParseLimits())
     assert outcome.events or outcome.rejections
-    assert all(rejection.reason is not RejectReason.PARSER_ERROR for rejection in outcome.rejections), outcome.rejections
-    assert all(isinstance(rejection.detail, str) and rejection.detail for rejection in outcome.rejections)
+    assert all(
+        rejection.reason is not RejectReason.PARSER_ERROR for rejection in outcome.rejections
+    ), outcome.rejections
+    assert all(
+        isinstance(rejection.detail, str) and rejection.detail for rejection in outcome.rejections
+    )
 
 
 @settings(max_examples=300, deadline=None)
@@ -60,7 +99,9 @@ def test_any_json_value_gives_events_or_rejections(value: Any) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(json_messages)
-def test_any_json_object_with_familiar_keys_gives_events_or_rejections(message: dict[str, Any]) -> None:
+def test_any_json_object_with_familiar_keys_gives_events_or_rejections(
+    message: dict[str, Any],
+) -> None:
     assert_well_formed(orjson.dumps(message))
 
 
@@ -90,13 +131,18 @@ def test_real_messages_with_one_field_broken_give_events_or_rejections(message: 
     assert_well_formed(orjson.dumps(message))
 
 
-money = st.decimals(min_value=0, max_value=10**9, places=2).map(str) | st.integers(0, 10**6) | st.floats(0, 10**6)
+money = (
+    st.decimals(min_value=0, max_value=10**9, places=2).map(str)
+    | st.integers(0, 10**6)
+    | st.floats(0, 10**6)
+)
 canonical_events = st.sampled_from(sorted(CANONICAL_TYPES)).flatmap(
     lambda event_type: st.builds(
         make_canonical,
         st.just(event_type),
         timestamp=st.datetimes(
-            min_value=(NOW - timedelta(days=6)).replace(tzinfo=None), max_value=NOW.replace(tzinfo=None)
+            min_value=(NOW - timedelta(days=6)).replace(tzinfo=None),
+            max_value=NOW.replace(tzinfo=None),
         ).map(lambda moment: moment.isoformat() + "+00:00"),
         url=st.text(max_size=3000),
         user_agent=st.text(max_size=600),
@@ -139,7 +185,12 @@ def test_encoding_is_compact_with_amounts_as_strings() -> None:
     [order] = parse(make_canonical("order_completed", revenue="179.80")).events
     encoded = encode_canonical(order)
 
-    assert b" " not in encoded.replace(b"Mozilla/5.0 (Windows NT 10.0; Win64; x64)", b"").split(b'"user_agent"')[0]
+    assert (
+        b" "
+        not in encoded.replace(b"Mozilla/5.0 (Windows NT 10.0; Win64; x64)", b"").split(
+            b'"user_agent"'
+        )[0]
+    )
     assert b'"revenue":"179.80"' in encoded
     assert b'"timestamp":"2026-11-20T11:59:00Z"' in encoded
     assert decode_canonical(encoded).revenue == Decimal("179.80")

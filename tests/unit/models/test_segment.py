@@ -12,7 +12,9 @@ from tests.unit.models.factories import fixture_lines, parse
 pytestmark = pytest.mark.unit
 
 
-def segment_track(event: str, properties: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+def segment_track(
+    event: str, properties: dict[str, Any] | None = None, **fields: Any
+) -> dict[str, Any]:
     message: dict[str, Any] = {
         "type": "track",
         "event": event,
@@ -21,7 +23,10 @@ def segment_track(event: str, properties: dict[str, Any] | None = None, **fields
         "anonymousId": "a1b2c3d4",
         "properties": properties or {},
         "context": {
-            "page": {"url": "https://shop.example.com/checkout", "referrer": "https://shop.example.com/cart"},
+            "page": {
+                "url": "https://shop.example.com/checkout",
+                "referrer": "https://shop.example.com/cart",
+            },
             "userAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
             "(KHTML, like Gecko) Version/18.0 Safari/605.1.15",
         },
@@ -60,7 +65,11 @@ def test_common_fields_come_from_their_segment_places() -> None:
     assert event.anonymous_id == "a1b2c3d4-0001"
     assert event.url.startswith("https://shop.example.com/products/trail-shoe?")
     assert event.referrer == "https://www.google.com/"
-    assert (event.utm_source, event.utm_medium, event.utm_campaign) == ("google", "cpc", "winter_sale")
+    assert (event.utm_source, event.utm_medium, event.utm_campaign) == (
+        "google",
+        "cpc",
+        "winter_sale",
+    )
     assert event.channel is Channel.PAID_SEARCH
     assert event.device is Device.DESKTOP
     assert event.product_id == "sku-1001"
@@ -72,16 +81,24 @@ def test_order_completed_carries_revenue_items_and_payment_method() -> None:
 
     assert order.order_id == "ORD-1001"
     assert order.revenue == Decimal("89.9")
-    assert (order.shipping, order.tax, order.coupon) == (Decimal("4.95"), Decimal("16.98"), "WINTER10")
+    assert (order.shipping, order.tax, order.coupon) == (
+        Decimal("4.95"),
+        Decimal("16.98"),
+        "WINTER10",
+    )
     assert order.currency == "EUR"
     assert order.payment_method == "credit card"
     assert order.cart_id == "cart-7d1e"
-    assert [(item.product_id, item.price, item.quantity) for item in order.items] == [("sku-1001", Decimal("89.9"), 1)]
+    assert [(item.product_id, item.price, item.quantity) for item in order.items] == [
+        ("sku-1001", Decimal("89.9"), 1)
+    ]
     assert order.user_key == "a1b2c3d4-0001"
 
 
 def test_order_refunded_amount_is_the_total() -> None:
-    [refund] = parse(segment_track("Order Refunded", {"order_id": "ORD-1", "total": 30, "currency": "USD"})).events
+    [refund] = parse(
+        segment_track("Order Refunded", {"order_id": "ORD-1", "total": 30, "currency": "USD"})
+    ).events
 
     assert (refund.order_id, refund.amount, refund.currency) == ("ORD-1", Decimal(30), "USD")
 
@@ -95,9 +112,16 @@ def test_checkout_step_number_becomes_the_step_name() -> None:
 
 
 def test_cart_event_without_currency_keeps_currency_unknown() -> None:
-    [added] = parse(segment_track("Product Added", {"product_id": "sku-1", "price": 9.5, "quantity": 3})).events
+    [added] = parse(
+        segment_track("Product Added", {"product_id": "sku-1", "price": 9.5, "quantity": 3})
+    ).events
 
-    assert (added.product_id, added.price, added.quantity, added.currency) == ("sku-1", Decimal("9.5"), 3, None)
+    assert (added.product_id, added.price, added.quantity, added.currency) == (
+        "sku-1",
+        Decimal("9.5"),
+        3,
+        None,
+    )
 
 
 def test_numeric_user_id_is_read_as_text() -> None:
@@ -108,10 +132,18 @@ def test_numeric_user_id_is_read_as_text() -> None:
 
 
 def test_page_and_screen_calls_are_page_views() -> None:
-    page = {"type": "page", "messageId": "m-1", "timestamp": "2026-11-20T11:00:00Z", "anonymousId": "a"}
+    page = {
+        "type": "page",
+        "messageId": "m-1",
+        "timestamp": "2026-11-20T11:00:00Z",
+        "anonymousId": "a",
+    }
     screen = page | {"type": "screen", "messageId": "m-2"}
 
-    assert [event.type for event in parse(page).events + parse(screen).events] == ["page_view", "page_view"]
+    assert [event.type for event in parse(page).events + parse(screen).events] == [
+        "page_view",
+        "page_view",
+    ]
 
 
 def test_mobile_sdk_device_type_without_user_agent_is_mobile() -> None:
@@ -121,7 +153,9 @@ def test_mobile_sdk_device_type_without_user_agent_is_mobile() -> None:
 
 
 def test_original_timestamp_is_used_when_timestamp_is_absent() -> None:
-    message = segment_track("Signed Up", timestamp=None, originalTimestamp="2026-11-20T11:00:00+01:00")
+    message = segment_track(
+        "Signed Up", timestamp=None, originalTimestamp="2026-11-20T11:00:00+01:00"
+    )
 
     assert parse(message).events[0].timestamp.hour == 10
 

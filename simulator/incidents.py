@@ -1,0 +1,209 @@
+"""Incidents the simulator can stage on demand, what on-call should then see in the KPIs,
+and the parser for their command-line spelling.
+
+A spec reads ``KIND@START+DURATION[:key=value,...]``: START is the offset from the run's
+start, DURATION how long it lasts, both as ``90``, ``90s``, ``5m``, ``1h30m`` or ``2d``.
+
+====================  ==============================================  =====================
+kind                  effect                                          options (default)
+====================  ==============================================  =====================
+checkout-slowdown     checkout step timings multiplied                factor (10)
+payment-outage        one payment method fails most attempts          method (card), failure_rate (0.9)
+conversion-drop       one channel's order probability falls           channel (paid_search), drop (0.8)
+traffic-spike         session rate multiplied                         factor (5)
+bad-events            a share of messages are malformed               share (0.2)
+====================  ==============================================  =====================
+
+Example: ``conversion-drop@120s+300s:channel=paid_search,drop=0.8``.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from models.channels import Channel
+
+from simulator.catalog import PAYMENT_METHODS
+from simulator.sources import SIMULATED_CHANNELS
+
+
+class IncidentKind(StrEnum):
+    CHECKOUT_SLOWDOWN = "checkout-slowdown"
+    PAYMENT_OUTAGE = "payment-outage"
+    CONVERSION_DROP = "conversion-drop"
+    TRAFFIC_SPIKE = "traffic-spike"
+    BAD_EVENTS = "bad-events"
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """One staged incident. `magnitude` is the kind's strength: the factor of a
+    slowdown or spike, the failure rate of an outage, the fall of a conversion drop
+    (0.8: 80 % fewer orders), the share of bad events."""
+
+    kind: IncidentKind
+    start: timedelta
+    duration: timedelta
+    magnitude: float
+    channel: Channel | None = None
+    payment_method: str | None = None
+
+    def is_active(self, offset_seconds: float) -> bool:
+        start = self.start.total_seconds()
+        return start <= offset_seconds < start + self.duration.total_seconds()
+
+
+class IncidentSpecError(ValueError):
+    """A malformed incident spec; the message says what is wrong and what is allowed."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Option:
+    name: str
+    default: str
+    check: str  # "positive", "fraction", "channel" or "method"
+
+
+_OPTIONS: dict[IncidentKind, tuple[_Option, ...]] = {
+    IncidentKind.CHECKOUT_SLOWDOWN: (_Option("factor", "10", "positive"),),
+    IncidentKind.PAYMENT_OUTAGE: (_Option("method", "card", "method"), _Option("failure_rate", "0.9", "fraction")),
+    IncidentKind.CONVERSION_DROP: (_Option("channel", "paid_search", "channel"), _Option("drop", "0.8", "fraction")),
+    IncidentKind.TRAFFIC_SPIKE: (_Option("factor", "5", "positive"),),
+    IncidentKind.BAD_EVENTS: (_Option("share", "0.2", "fraction"),),
+}
+"""Each kind's options, in the order of the table above; the first numeric one is the
+magnitude."""
+
+_SPEC = re.compile(r"(?P<kind>[a-z-]+)@(?P<start>[^+:]+)\+(?P<duration>[^:]+)(?::(?P<options>.*))?")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd]?)")
+_SECONDS_PER_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90``, ``90s``, ``5m``, ``1h30m``, ``2d`` (a bare number is seconds)."""
+    text = text.strip()
+    position, seconds = 0, 0.0
+    while position < len(text):
+        part = _DURATION_PART.match(text, position)
+        if part is None or (part.group(2) == "" and part.end() != len(text)):
+            raise ValueError(f"{text!r} is not a duration: use e.g. 90, 90s, 5m, 1h30m or 2d")
+        seconds += float(part.group(1)) * _SECONDS_PER_UNIT[part.group(2)]
+        position = part.end()
+    if not text:
+        raise ValueError("empty duration: use e.g. 90, 90s, 5m, 1h30m or 2d")
+    return timedelta(seconds=seconds)
+
+
+def parse_incident(spec: str) -> Incident:
+    """An `Incident` from its ``KIND@START+DURATION[:key=value,...]`` spelling; raises
+    `IncidentSpecError` naming the problem."""
+    match = _SPEC.fullmatch(spec.strip())
+    if match is None:
+        raise IncidentSpecError(
+            f"incident {spec!r}: expected KIND@START+DURATION[:key=value,...], "
+            "e.g. conversion-drop@120s+300s:channel=paid_search"
+        )
+    try:
+        kind = IncidentKind(match["kind"])
+    except ValueError:
+        kinds = ", ".join(IncidentKind)
+        raise IncidentSpecError(f"incident {spec!r}: unknown kind {match['kind']!r}; kinds are {kinds}") from None
+    try:
+        start = parse_duration(match["start"])
+        duration = parse_duration(match["duration"])
+    except ValueError as error:
+        raise IncidentSpecError(f"incident {spec!r}: {error}") from None
+    if duration <= timedelta(0):
+        raise IncidentSpecError(f"incident {spec!r}: duration must be more than 0")
+    values = _option_values(spec, kind, match["options"])
+    return _build(spec, kind, start, duration, values)
+
+
+def _option_values(spec: str, kind: IncidentKind, text: str | None) -> dict[str, str]:
+    allowed = {option.name: option.default for option in _OPTIONS[kind]}
+    values = dict(allowed)
+    for pair in filter(None, (text or "").split(",")):
+        name, equals, value = pair.partition("=")
+        name, value = name.strip(), value.strip()
+        if not equals or not value:
+            raise IncidentSpecError(f"incident {spec!r}: option {pair!r} must be key=value")
+        if name not in allowed:
+            raise IncidentSpecError(f"incident {spec!r}: {kind} takes {', '.join(allowed)}, not {name!r}")
+        values[name] = value
+    return values
+
+
+def _build(spec: str, kind: IncidentKind, start: timedelta, duration: timedelta, values: dict[str, str]) -> Incident:
+    magnitude, channel, method = 0.0, None, None
+    for option in _OPTIONS[kind]:
+        value = values[option.name]
+        if option.check == "channel":
+            if value not in SIMULATED_CHANNELS:
+                choices = ", ".join(SIMULATED_CHANNELS)
+                raise IncidentSpecError(f"incident {spec!r}: channel must be one of {choices}, not {value!r}")
+            channel = Channel(value)
+        elif option.check == "method":
+            if value not in PAYMENT_METHODS:
+                choices = ", ".join(PAYMENT_METHODS)
+                raise IncidentSpecError(f"incident {spec!r}: method must be one of {choices}, not {value!r}")
+            method = value
+        else:
+            magnitude = _number(spec, option, value)
+    return Incident(kind, start, duration, magnitude, channel=channel, payment_method=method)
+
+
+def _number(spec: str, option: _Option, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise IncidentSpecError(f"incident {spec!r}: {option.name} must be a number, not {value!r}") from None
+    if option.check == "fraction" and not 0 <= number <= 1:
+        raise IncidentSpecError(f"incident {spec!r}: {option.name} must be between 0 and 1, not {value}")
+    if option.check == "positive" and not number > 0:
+        raise IncidentSpecError(f"incident {spec!r}: {option.name} must be more than 0, not {value}")
+    return number
+
+
+class IncidentTimeline:
+    """The incidents of one run, asked by offset in seconds from the run's start: what
+    each kind changes at that moment. With no incident active every answer is neutral."""
+
+    def __init__(self, incidents: tuple[Incident, ...]) -> None:
+        self._by_kind: dict[IncidentKind, tuple[Incident, ...]] = {
+            kind: tuple(incident for incident in incidents if incident.kind is kind) for kind in IncidentKind
+        }
+
+    def _active(self, kind: IncidentKind, offset: float) -> list[Incident]:
+        return [incident for incident in self._by_kind[kind] if incident.is_active(offset)]
+
+    def checkout_slowdown(self, offset: float) -> float:
+        """Multiplier on checkout step timings."""
+        factor = 1.0
+        for incident in self._active(IncidentKind.CHECKOUT_SLOWDOWN, offset):
+            factor *= incident.magnitude
+        return factor
+
+    def traffic_factor(self, offset: float) -> float:
+        """Multiplier on the session rate."""
+        factor = 1.0
+        for incident in self._active(IncidentKind.TRAFFIC_SPIKE, offset):
+            factor *= incident.magnitude
+        return factor
+
+    def outage_failure_rate(self, method: str, offset: float) -> float | None:
+        """The failure rate of `method` while its provider is down, else None."""
+        rates = [i.magnitude for i in self._active(IncidentKind.PAYMENT_OUTAGE, offset) if i.payment_method == method]
+        return max(rates) if rates else None
+
+    def order_factor(self, channel: Channel, offset: float) -> float:
+        """Multiplier on the order probability of sessions from `channel`."""
+        factor = 1.0
+        for incident in self._active(IncidentKind.CONVERSION_DROP, offset):
+            if incident.channel is channel:
+                factor *= 1 - incident.magnitude
+        return factor
+
+    def bad_share(self, offset: float) -> float:
+        """Share of messages to send malformed."""
+        return max((incident.magnitude for incident in self._active(IncidentKind.BAD_EVENTS, offset)), default=0.0)

@@ -1,0 +1,60 @@
+"""Wires the KPI engine to Faust: one PartitionEngine per canonical-topic partition.
+
+Events are consumed without automatic acks and acknowledged only once applied (or found late,
+a bot's, or a replay), so Faust never commits past an event whose effect is not yet written.
+"""
+
+from __future__ import annotations
+
+from models import decode_canonical
+from streams.app import app, settings
+from streams.dead_letters import DeadLetter
+from streams.dedup import ORIGIN_OFFSET_HEADER
+from streams.kpis.engine import PartitionEngine
+from streams.kpis.kpi_settings import KpiSettings
+from streams.topics import canonical_topic, dead_letter_topic
+
+LATE_EVENT = "late_event"
+
+kpi_settings = KpiSettings.from_settings(settings)
+kpi_state = app.Table("kpi-state")
+engines: dict[int, PartitionEngine] = {}
+
+
+def engine_for(partition: int) -> PartitionEngine:
+    if partition not in engines:
+        engines[partition] = PartitionEngine(kpi_state, partition, kpi_settings)
+    return engines[partition]
+
+
+@app.on_partitions_revoked.connect
+async def forget_pending(sender, revoked, **kwargs) -> None:
+    # Unacknowledged events of a revoked partition come back to whoever owns it next.
+    for tp in revoked:
+        if tp.topic == canonical_topic.get_topic_name():
+            engines.pop(tp.partition, None)
+
+
+@app.agent(canonical_topic, concurrency=1)
+async def compute_kpis(stream):
+    manual = stream.noack()
+    async for event in manual.events():
+        message = event.message
+        canonical = decode_canonical(message.value)
+        if canonical.is_bot:
+            await manual.ack(event)
+            continue
+        origin = int(dict(message.headers or {})[ORIGIN_OFFSET_HEADER])
+        outcome = engine_for(message.partition).receive(origin, canonical, event)
+        if outcome.superseded is not None:
+            await manual.ack(outcome.superseded)
+        if outcome.late:
+            letter = DeadLetter(LATE_EVENT, message.topic, message.partition, origin, 0,
+                                f"timestamp: {canonical.timestamp.isoformat()} is in a window "
+                                "settled already (allowed_lateness passed)")
+            await dead_letter_topic.send(key=letter.key, value=message.value,
+                                         headers=letter.headers())
+        if outcome.late or outcome.replayed:
+            await manual.ack(event)
+        for pending in outcome.settled:
+            await manual.ack(pending.handle)
