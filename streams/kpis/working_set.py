@@ -20,6 +20,8 @@ from collections.abc import MutableMapping
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from streams.windows import Window
 
 APPLIED = "applied_minute"
@@ -40,10 +42,15 @@ def progress_key(partition: int) -> str:
     return f"progress|{partition}"
 
 
-def add_amounts(stored: Any, increment: Amount) -> Any:
-    if isinstance(increment, Decimal) or isinstance(stored, str):
-        return str(Decimal(stored or 0) + increment)
+def add_amounts(stored: Any, increment: Amount) -> Amount:
+    """Sum of a stored value (money is stored as a decimal string: JSON has no decimals)."""
+    if isinstance(stored, str):
+        stored = Decimal(stored)
     return (stored or 0) + increment
+
+
+def storable(amount: Amount) -> int | str:
+    return str(amount) if isinstance(amount, Decimal) else amount
 
 
 class WorkingSet:
@@ -69,7 +76,9 @@ class WorkingSet:
                 return None
             if stored.get(APPLIED, -1) >= self.minute_ms:
                 self._frozen.add(key)
-            self._entities[key] = dict(stored)
+            # A deep copy: a nested dict changed in place would change the table's value
+            # without a changelog write.
+            self._entities[key] = orjson.loads(orjson.dumps(stored))
             self._kinds[key] = kind
         return self._entities[key]
 
@@ -83,8 +92,7 @@ class WorkingSet:
         key = aggregate_key(self.partition, window)
         self._windows[key] = window
         increments = self._increments[key]
-        increments[metric] = add_amounts(increments.get(metric), amount) if metric in increments \
-            else amount
+        increments[metric] = add_amounts(increments.get(metric), amount)
 
     def flush(self) -> None:
         for key, increments in self._increments.items():
@@ -93,7 +101,7 @@ class WorkingSet:
                 continue
             values = dict(stored.get("values") or {})
             for metric, amount in increments.items():
-                values[metric] = add_amounts(values.get(metric), amount)
+                values[metric] = storable(add_amounts(values.get(metric), amount))
             window = self._windows[key]
             self.table[key] = {"values": values, "size": window.size, "start": window.start_ms,
                                "end": window.end_ms, APPLIED: self.minute_ms,

@@ -1,0 +1,202 @@
+"""``python -m simulator``: generate shop traffic into Kafka or a JSONL file."""
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from simulator.formats.names import FORMAT_CHOICES
+from simulator.generator import ShopSimulator
+from simulator.incidents import IncidentSpecError, parse_duration, parse_incident
+from simulator.sinks.jsonl import read_jsonl, write_jsonl
+from simulator.sinks.kafka import DEFAULT_TOPICS, ProduceProgress, produce
+
+DESCRIPTION = """\
+Simulate the traffic of an online shop: visitors from nine marketing channels on
+desktop, mobile and tablet (and a few bots) browse, search, fill carts, abandon them,
+check out, pay (and sometimes fail to), come back and get refunds. Every message is what
+a shop's tracker would send (kpiwatch canonical, Segment or GA4), keyed by the user key
+and routed to the clickstream, cart or purchase topic. The same options and --start give
+the same messages, byte for byte.
+"""
+
+EPILOG = """\
+rate and time:
+  --rate is the average over a day: traffic follows a daily shape (quiet at night, peak
+  in the evening, in --timezone) unless --flat. Event times run from --start for
+  --duration; --speed paces sending against the wall clock by event time.
+
+incidents (--incident KIND@START+DURATION[:key=value,...], repeatable; START is the
+offset from --start; times as 90, 90s, 5m, 1h30m, 2d):
+  checkout-slowdown   checkout step timings x factor            factor=10
+  payment-outage      one payment method fails most payments    method=card failure_rate=0.9
+                      (methods: card, paypal, apple_pay, klarna)
+  conversion-drop     one channel's order probability falls     channel=paid_search drop=0.8
+                      (channels: direct, organic_search, paid_search, organic_social,
+                      paid_social, email, referral, affiliate, display)
+  traffic-spike       session rate x factor                     factor=5
+  bad-events          a share of messages malformed (truncated  share=0.2
+                      JSON, missing fields, negative amounts,
+                      unknown currency)
+
+JSONL (--out, --replay): one message per line,
+  {"stream": "cart", "key": "<anonymous_id>", "event_time": "...Z", "value": {...}}
+  value is the message's JSON object, or its raw text as a string when it is not one.
+  `kpiwatch replay FILE` reads the same files.
+
+examples:
+  python -m simulator                                    # 20 events/s into Kafka, real time
+  python -m simulator --speed 0 --duration 1h --format mixed
+  python -m simulator --duration 30m --out day.jsonl --incident payment-outage@10m+5m:method=paypal
+  python -m simulator --incident conversion-drop@120s+300s:channel=paid_search --flat
+  python -m simulator --replay day.jsonl --speed 10
+"""
+
+_PROGRESS_EVERY_SECONDS = 5.0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m simulator",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    traffic = parser.add_argument_group("traffic")
+    traffic.add_argument("--rate", type=float, default=20.0, help="average events per second (default: 20)")
+    traffic.add_argument(
+        "--duration", default="1h",
+        help="event time to simulate, e.g. 90s, 30m, 2h; 0 runs until interrupted (Kafka only) (default: 1h)",
+    )  # fmt: skip
+    traffic.add_argument("--seed", type=int, default=1, help="random seed; same seed, same traffic (default: 1)")
+    traffic.add_argument(
+        "--format", choices=FORMAT_CHOICES, default="canonical",
+        help="message format; mixed gives each visitor one of the three (default: canonical)",
+    )  # fmt: skip
+    traffic.add_argument(
+        "--incident", action="append", default=[], metavar="SPEC",
+        help="stage an incident, e.g. conversion-drop@120s+300s:channel=paid_search (repeatable; see below)",
+    )  # fmt: skip
+    traffic.add_argument("--start", help="event time of the first moment, ISO 8601 with offset (default: now)")
+    traffic.add_argument(
+        "--timezone", default=os.environ.get("KPIWATCH_BUSINESS_TIMEZONE", "UTC"),
+        help="the shop's time zone, for the daily traffic shape (default: $KPIWATCH_BUSINESS_TIMEZONE or UTC)",
+    )  # fmt: skip
+    traffic.add_argument("--flat", action="store_true", help="no daily shape: the same rate around the clock")
+
+    output = parser.add_argument_group("output")
+    output.add_argument(
+        "--speed", type=float, default=1.0,
+        help="pacing by event time: 1 = real time, N = N x real time, 0 = as fast as possible (default: 1)",
+    )  # fmt: skip
+    output.add_argument("--out", type=Path, metavar="FILE.jsonl", help="write a JSONL file instead of producing")
+    output.add_argument("--replay", type=Path, metavar="FILE.jsonl", help="produce a JSONL file written by --out")
+    output.add_argument(
+        "--bootstrap-servers", default=os.environ.get("KPIWATCH_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+        help="Kafka bootstrap servers (default: $KPIWATCH_KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:9092)",
+    )  # fmt: skip
+    for stream, topic in DEFAULT_TOPICS.items():
+        variable = f"KPIWATCH_TOPIC_{stream.upper()}"
+        output.add_argument(
+            f"--topic-{stream}", default=os.environ.get(variable, topic),
+            help=f"topic of the {stream} stream (default: ${variable} or {topic})",
+        )  # fmt: skip
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    options = parser.parse_args(argv)
+    if options.speed < 0:
+        parser.error("--speed must be 0 or more")
+    if options.replay is not None:
+        if not options.replay.is_file():
+            parser.error(f"--replay: no such file: {options.replay}")
+        return _send(options, read_jsonl(options.replay))
+    try:
+        simulator = _simulator(options)
+        duration = _duration(options)
+        start = _start(options)
+    except ValueError as error:
+        parser.error(str(error))
+    if options.rate <= 0:
+        parser.error("--rate must be more than 0")
+    if duration is None and options.out is not None:
+        parser.error("--duration 0 (endless) cannot be written to a file")
+    messages = simulator.generate(start, duration, options.rate)
+    if options.out is not None:
+        return _write(options.out, messages)
+    return _send(options, messages)
+
+
+def _simulator(options: argparse.Namespace) -> ShopSimulator:
+    try:
+        incidents = tuple(parse_incident(spec) for spec in options.incident)
+    except IncidentSpecError as error:
+        raise ValueError(f"--incident: {error}") from None
+    try:
+        zone = ZoneInfo(options.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"--timezone: unknown IANA time zone {options.timezone!r}, e.g. Europe/Berlin") from None
+    return ShopSimulator(
+        seed=options.seed, message_format=options.format, incidents=incidents, timezone=zone, diurnal=not options.flat
+    )
+
+
+def _duration(options: argparse.Namespace) -> timedelta | None:
+    try:
+        duration = parse_duration(options.duration)
+    except ValueError as error:
+        raise ValueError(f"--duration: {error}") from None
+    return None if duration == timedelta(0) else duration
+
+
+def _start(options: argparse.Namespace) -> datetime:
+    if options.start is None:
+        return datetime.now(UTC)
+    try:
+        start = datetime.fromisoformat(options.start)
+    except ValueError:
+        raise ValueError(f"--start: {options.start!r} is not ISO 8601, e.g. 2026-11-20T09:00:00+01:00") from None
+    if start.tzinfo is None:
+        raise ValueError(f"--start: {options.start!r} needs an offset or Z, e.g. 2026-11-20T08:00:00Z")
+    return start
+
+
+def _write(path: Path, messages) -> int:
+    started = time.monotonic()
+    written = write_jsonl(messages, path, on_written=lambda count: _log(f"{count:,} messages written"))
+    elapsed = time.monotonic() - started
+    _log(f"wrote {written:,} messages to {path} in {elapsed:.1f} s ({written / max(elapsed, 1e-9):,.0f}/s)")
+    return 0
+
+
+def _send(options: argparse.Namespace, messages) -> int:
+    topics = {stream: getattr(options, f"topic_{stream}") for stream in DEFAULT_TOPICS}
+    _log(
+        f"producing to {', '.join(topics.values())} on {options.bootstrap_servers}, "
+        f"{'as fast as possible' if options.speed == 0 else f'{options.speed:g} x real time'} (Ctrl-C stops)"
+    )
+    try:
+        asyncio.run(
+            produce(
+                messages, topics, options.bootstrap_servers,
+                speed=options.speed, on_progress=_show_progress, progress_interval=_PROGRESS_EVERY_SECONDS,
+            )
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        _log("stopped")
+    return 0
+
+
+def _show_progress(progress: ProduceProgress) -> None:
+    event_time = "-" if progress.event_time is None else progress.event_time.strftime("%Y-%m-%d %H:%M:%SZ")
+    _log(f"{progress.sent:,} messages sent, {progress.per_second:,.1f}/s, event time {event_time}")
+
+
+def _log(line: str) -> None:
+    print(f"simulator: {line}", file=sys.stderr, flush=True)

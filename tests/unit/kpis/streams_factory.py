@@ -1,0 +1,81 @@
+"""Seeded canonical event streams for KPI tests: sessions with funnels, out-of-order arrival,
+and a few very late events."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from models import EVENT_MODELS
+
+CHANNELS = ("direct", "organic_search", "paid_search", "email", "paid_social")
+DEVICES = ("desktop", "mobile", "tablet")
+START = datetime(2026, 3, 28, 22, 0, tzinfo=UTC)  # spans the Berlin DST switch
+
+
+def event(kind: str, n: int, ts: datetime, user: str, **fields):
+    return EVENT_MODELS[kind].model_validate({
+        "type": kind, "event_id": f"e{n:06d}", "timestamp": ts, "anonymous_id": user, **fields})
+
+
+def shop_events(count: int, seed: int = 1, span: timedelta = timedelta(hours=30)):
+    """About ``count`` events of many users over ``span``, in event-time order."""
+    rng = random.Random(seed)
+    events, n = [], 0
+    users = [f"u{i}" for i in range(max(3, count // 25))]
+    while n < count:
+        user = rng.choice(users)
+        t = START + timedelta(seconds=rng.uniform(0, span.total_seconds()))
+        channel, device = rng.choice(CHANNELS), rng.choice(DEVICES)
+        sid = f"s{n}" if rng.random() < 0.5 else None
+        cart = f"c{n}" if rng.random() < 0.5 else None
+        common = {"session_id": sid, "channel": channel, "device": device}
+        steps = ["page_view"] + ["page_view"] * rng.randrange(3) + ["product_view"]
+        if rng.random() < 0.1:
+            steps.append("search")
+        if rng.random() < 0.35:
+            steps += ["cart_add", "checkout_started", "checkout_step"]
+            if rng.random() < 0.15:
+                steps.append("payment_failed")
+            if rng.random() < 0.6:
+                steps.append("order_completed")
+                if rng.random() < 0.1:
+                    steps.append("order_refunded")
+        for kind in steps:
+            t += timedelta(seconds=rng.expovariate(1 / 40))
+            extra = {}
+            if kind in ("product_view", "cart_add"):
+                extra = {"product_id": f"p{rng.randrange(30)}"}
+            if kind in ("cart_add", "checkout_started", "checkout_step", "order_completed"):
+                extra["cart_id"] = cart
+            if kind == "checkout_step":
+                extra["step"] = "payment"
+            if kind == "payment_failed":
+                extra["payment_method"] = rng.choice(["card", "paypal", "crypto"])
+            if kind == "order_completed":
+                extra.update(order_id=f"o{n}", revenue=f"{rng.randrange(500, 20000) / 100:.2f}",
+                             currency=rng.choice(["EUR"] * 9 + ["USD", "GBP"]),
+                             payment_method=rng.choice(["card", "paypal", "klarna", "wire"]),
+                             items=[{"product_id": "p1", "quantity": rng.randrange(1, 4)}],
+                             user_id=f"cust-{user}" if rng.random() < 0.8 else None)
+            if kind == "order_refunded":
+                extra.update(order_id=f"o{n}", amount="5.00", currency="EUR")
+            events.append(event(kind, n, t, user, **common, **extra))
+            n += 1
+    events.sort(key=lambda e: (e.timestamp, e.event_id))
+    return events
+
+
+def arrival_order(events, seed: int = 2, jitter_s: float = 90.0, late_share: float = 0.01):
+    """Events as they arrive: shuffled within ``jitter_s`` (below the allowed lateness), and
+    ``late_share`` of them held back two hours (far past it). Returns (arrived, late_ids)."""
+    rng = random.Random(seed)
+    keyed, late = [], set()
+    for e in events:
+        delay = rng.uniform(0, jitter_s)
+        if rng.random() < late_share:
+            delay += 7200
+            late.add(e.event_id)
+        keyed.append((e.timestamp.timestamp() + delay, e))
+    keyed.sort(key=lambda pair: pair[0])
+    return [e for _, e in keyed], late
