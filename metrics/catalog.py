@@ -52,3 +52,62 @@ DUPLICATE_EVENTS = MetricSpec(
 )
 
 CATALOG: tuple[MetricSpec, ...] = (EVENTS, BOT_EVENTS, INVALID_EVENTS, DUPLICATE_EVENTS)
+
+
+# KPI gauges: the value of the latest window of each size on each partition, from settled
+# minutes only. Labels: window (1m, 5m, 15m, 1h, 1d), window_state ("settled": the last
+# complete window; "in_progress": the open one, so far), partition, and the dimensions below.
+# Sum over partitions for the whole shop, e.g. the last settled hour's conversion rate:
+#   sum(kpiwatch_funnel_sessions{window="1h", window_state="settled", stage="order_completed"})
+#   / sum(kpiwatch_sessions{window="1h", window_state="settled"})
+@dataclass(frozen=True)
+class KpiGauge:
+    prefix: str  # the aggregate's metric prefix in streams/kpis
+    name: str
+    labels: tuple[str, ...]
+    help: str
+
+
+KPI_GAUGES: tuple[KpiGauge, ...] = (
+    KpiGauge("sessions", "kpiwatch_sessions", ("channel", "device"),
+             "Sessions with at least one event in the window (channel of the session's first event)."),
+    KpiGauge("engaged_sessions", "kpiwatch_engaged_sessions", ("channel", "device"),
+             "Sessions in the window that were engaged (>= 10 s, >= 2 page views, or an order)."),
+    KpiGauge("page_view", "kpiwatch_page_views", ("channel", "device"), "Page and screen views."),
+    KpiGauge("product_view", "kpiwatch_product_views", ("channel", "device"), "Product detail views."),
+    KpiGauge("search", "kpiwatch_searches", ("channel", "device"), "Searches."),
+    KpiGauge("signup", "kpiwatch_signups", ("channel", "device"), "Accounts created."),
+    KpiGauge("newsletter_signup", "kpiwatch_newsletter_signups", ("channel", "device"),
+             "Newsletter sign-ups."),
+    KpiGauge("users", "kpiwatch_users", (), "Distinct user keys with an event in the window."),
+    KpiGauge("new_users", "kpiwatch_new_users", (), "User keys seen for the first time ever."),
+    KpiGauge("returning_users", "kpiwatch_returning_users", (),
+             "Active users first seen on an earlier day."),
+    KpiGauge("funnel", "kpiwatch_funnel_sessions", ("stage", "channel"),
+             "Sessions that reached a funnel stage in the window."),
+    KpiGauge("orders", "kpiwatch_orders", ("channel", "payment_method"),
+             "Orders (deduplicated by order_id) in the base currency or converted to it."),
+    KpiGauge("revenue", "kpiwatch_revenue", ("channel", "payment_method"),
+             "Revenue in the base currency, excluding shipping and tax."),
+    KpiGauge("units", "kpiwatch_units_sold", ("channel", "payment_method"), "Units sold."),
+    KpiGauge("unconverted_orders", "kpiwatch_unconverted_orders", ("currency",),
+             "Orders in a currency without a configured rate (not in revenue)."),
+    KpiGauge("refunds", "kpiwatch_refunds", ("channel",), "Refunded orders."),
+    KpiGauge("refunded", "kpiwatch_refunded_revenue", ("channel",),
+             "Refunded amount in the base currency."),
+    KpiGauge("payment_failures", "kpiwatch_payment_failures", ("payment_method",),
+             "Failed payment attempts."),
+    KpiGauge("dau", "kpiwatch_active_users_1d", (), "DAU: distinct users active on the day."),
+    KpiGauge("wau", "kpiwatch_active_users_7d", (), "WAU: distinct users in the 7 days to the day."),
+    KpiGauge("mau", "kpiwatch_active_users_30d", (),
+             "MAU: distinct users in the 30 days to the day."),
+)
+CHECKOUT_DURATION = "kpiwatch_checkout_duration_seconds"
+LIFETIME_GAUGES: tuple[KpiGauge, ...] = (
+    KpiGauge("customers", "kpiwatch_customers", ("first_channel",),
+             "Customers with at least one order since tracking began, by first-order channel."),
+    KpiGauge("repeat_customers", "kpiwatch_repeat_customers", ("first_channel",),
+             "Customers with two or more orders since tracking began."),
+    KpiGauge("customer_revenue", "kpiwatch_customer_revenue", ("first_channel",),
+             "Revenue from customers since tracking began (lifetime value = / customers)."),
+)

@@ -10,7 +10,10 @@ from metrics.collectors import (
     EventCountsCollector,
     owned_states,
 )
+from metrics.kpi_collector import KpiCollector
 from streams.app import app
+from streams.kpis import readout
+from streams.kpis.agent import kpi_settings, kpi_state
 from streams.dedup import dedup_summary
 from streams.pipeline_health import dead_letter_counts, event_counts
 from streams.topics import canonical_topic, dead_letter_topic, validated_topic
@@ -27,6 +30,21 @@ registry.register(DeadLetterCountsCollector(
     owned_states(dead_letter_counts, dead_letter_topic.get_topic_name, active_partitions)))
 registry.register(DedupCollector(
     owned_states(dedup_summary, validated_topic.get_topic_name, active_partitions)))
+
+
+def owned_canonical_partitions() -> set[int]:
+    topic = canonical_topic.get_topic_name()
+    return {partition for name, partition in active_partitions() if name == topic}
+
+
+registry.register(KpiCollector(kpi_state, owned_canonical_partitions, kpi_settings.timezone))
+
+
+@app.page("/kpis")
+async def kpis_page(web, request):
+    """Every KPI of the latest windows of this worker's partitions, settled flag included."""
+    return web.json(readout.snapshot(kpi_state, owned_canonical_partitions(),
+                                     kpi_settings.timezone))
 
 
 @app.page("/metrics")

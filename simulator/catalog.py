@@ -25,8 +25,16 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
 """Category -> product kinds; each kind comes in a few variants."""
 
 SEARCH_TERMS: tuple[str, ...] = (
-    "trail running shoes", "waterproof jacket", "gore-tex", "merino socks", "headlamp",
-    "ultralight tent", "down jacket women", "hiking boots wide", "running vest 10l", "sale",
+    "trail running shoes",
+    "waterproof jacket",
+    "gore-tex",
+    "merino socks",
+    "headlamp",
+    "ultralight tent",
+    "down jacket women",
+    "hiking boots wide",
+    "running vest 10l",
+    "sale",
 )
 
 PAYMENT_METHODS: tuple[str, ...] = ("card", "paypal", "apple_pay", "klarna")
@@ -75,7 +83,9 @@ class Catalog:
         rng.shuffle(products)
         self.products: tuple[Product, ...] = tuple(products)
         # Zipf with exponent 1: the n-th best seller is viewed 1/n as often as the first.
-        self._cumulative_weights = list(itertools.accumulate(1 / rank for rank in range(1, len(products) + 1)))
+        self._cumulative_weights = list(
+            itertools.accumulate(1 / rank for rank in range(1, len(products) + 1))
+        )
 
     def pick(self, rng: random.Random) -> Product:
         """A product, best sellers more often."""

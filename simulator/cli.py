@@ -2,13 +2,18 @@
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from aiokafka.errors import KafkaError
+
+from simulator.events import SimulatedMessage
 from simulator.formats.names import FORMAT_CHOICES
 from simulator.generator import ShopSimulator
 from simulator.incidents import IncidentSpecError, parse_duration, parse_incident
@@ -57,6 +62,7 @@ examples:
 """
 
 _PROGRESS_EVERY_SECONDS = 5.0
+_BOOTSTRAP_VARIABLE = "KPIWATCH_KAFKA_BOOTSTRAP_SERVERS"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,44 +73,72 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     traffic = parser.add_argument_group("traffic")
-    traffic.add_argument("--rate", type=float, default=20.0, help="average events per second (default: 20)")
     traffic.add_argument(
-        "--duration", default="1h",
-        help="event time to simulate, e.g. 90s, 30m, 2h; 0 runs until interrupted (Kafka only) (default: 1h)",
-    )  # fmt: skip
-    traffic.add_argument("--seed", type=int, default=1, help="random seed; same seed, same traffic (default: 1)")
+        "--rate", type=float, default=20.0, help="average events per second (default: 20)"
+    )
     traffic.add_argument(
-        "--format", choices=FORMAT_CHOICES, default="canonical",
+        "--duration",
+        default="1h",
+        help="event time to simulate, e.g. 90s, 30m, 2h; 0 runs until interrupted (Kafka only) "
+        "(default: 1h)",
+    )
+    traffic.add_argument(
+        "--seed", type=int, default=1, help="random seed; same seed, same traffic (default: 1)"
+    )
+    traffic.add_argument(
+        "--format",
+        choices=FORMAT_CHOICES,
+        default="canonical",
         help="message format; mixed gives each visitor one of the three (default: canonical)",
-    )  # fmt: skip
+    )
     traffic.add_argument(
-        "--incident", action="append", default=[], metavar="SPEC",
-        help="stage an incident, e.g. conversion-drop@120s+300s:channel=paid_search (repeatable; see below)",
-    )  # fmt: skip
-    traffic.add_argument("--start", help="event time of the first moment, ISO 8601 with offset (default: now)")
+        "--incident",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="stage an incident, e.g. conversion-drop@120s+300s:channel=paid_search "
+        "(repeatable; see below)",
+    )
     traffic.add_argument(
-        "--timezone", default=os.environ.get("KPIWATCH_BUSINESS_TIMEZONE", "UTC"),
-        help="the shop's time zone, for the daily traffic shape (default: $KPIWATCH_BUSINESS_TIMEZONE or UTC)",
-    )  # fmt: skip
-    traffic.add_argument("--flat", action="store_true", help="no daily shape: the same rate around the clock")
+        "--start", help="event time of the first moment, ISO 8601 with offset (default: now)"
+    )
+    traffic.add_argument(
+        "--timezone",
+        default=os.environ.get("KPIWATCH_BUSINESS_TIMEZONE", "UTC"),
+        help="the shop's time zone, for the daily traffic shape "
+        "(default: $KPIWATCH_BUSINESS_TIMEZONE or UTC)",
+    )
+    traffic.add_argument(
+        "--flat", action="store_true", help="no daily shape: the same rate around the clock"
+    )
 
     output = parser.add_argument_group("output")
     output.add_argument(
-        "--speed", type=float, default=1.0,
-        help="pacing by event time: 1 = real time, N = N x real time, 0 = as fast as possible (default: 1)",
-    )  # fmt: skip
-    output.add_argument("--out", type=Path, metavar="FILE.jsonl", help="write a JSONL file instead of producing")
-    output.add_argument("--replay", type=Path, metavar="FILE.jsonl", help="produce a JSONL file written by --out")
+        "--speed",
+        type=float,
+        default=1.0,
+        help="pacing by event time: 1 = real time, N = N x real time, 0 = as fast as possible "
+        "(default: 1)",
+    )
     output.add_argument(
-        "--bootstrap-servers", default=os.environ.get("KPIWATCH_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
-        help="Kafka bootstrap servers (default: $KPIWATCH_KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:9092)",
-    )  # fmt: skip
+        "--out", type=Path, metavar="FILE.jsonl", help="write a JSONL file instead of producing"
+    )
+    output.add_argument(
+        "--replay", type=Path, metavar="FILE.jsonl", help="produce a JSONL file written by --out"
+    )
+    output.add_argument(
+        "--bootstrap-servers",
+        default=os.environ.get(_BOOTSTRAP_VARIABLE, "127.0.0.1:9092"),
+        help="Kafka bootstrap servers "
+        "(default: $KPIWATCH_KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:9092)",
+    )
     for stream, topic in DEFAULT_TOPICS.items():
         variable = f"KPIWATCH_TOPIC_{stream.upper()}"
         output.add_argument(
-            f"--topic-{stream}", default=os.environ.get(variable, topic),
+            f"--topic-{stream}",
+            default=os.environ.get(variable, topic),
             help=f"topic of the {stream} stream (default: ${variable} or {topic})",
-        )  # fmt: skip
+        )
     return parser
 
 
@@ -141,9 +175,15 @@ def _simulator(options: argparse.Namespace) -> ShopSimulator:
     try:
         zone = ZoneInfo(options.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"--timezone: unknown IANA time zone {options.timezone!r}, e.g. Europe/Berlin") from None
+        raise ValueError(
+            f"--timezone: unknown IANA time zone {options.timezone!r}, e.g. Europe/Berlin"
+        ) from None
     return ShopSimulator(
-        seed=options.seed, message_format=options.format, incidents=incidents, timezone=zone, diurnal=not options.flat
+        seed=options.seed,
+        message_format=options.format,
+        incidents=incidents,
+        timezone=zone,
+        diurnal=not options.flat,
     )
 
 
@@ -161,40 +201,66 @@ def _start(options: argparse.Namespace) -> datetime:
     try:
         start = datetime.fromisoformat(options.start)
     except ValueError:
-        raise ValueError(f"--start: {options.start!r} is not ISO 8601, e.g. 2026-11-20T09:00:00+01:00") from None
+        raise ValueError(
+            f"--start: {options.start!r} is not ISO 8601, e.g. 2026-11-20T09:00:00+01:00"
+        ) from None
     if start.tzinfo is None:
-        raise ValueError(f"--start: {options.start!r} needs an offset or Z, e.g. 2026-11-20T08:00:00Z")
+        raise ValueError(
+            f"--start: {options.start!r} needs an offset or Z, e.g. 2026-11-20T08:00:00Z"
+        )
     return start
 
 
-def _write(path: Path, messages) -> int:
+def _write(path: Path, messages: Iterable[SimulatedMessage]) -> int:
     started = time.monotonic()
-    written = write_jsonl(messages, path, on_written=lambda count: _log(f"{count:,} messages written"))
+    written = write_jsonl(
+        messages, path, on_written=lambda count: _log(f"{count:,} messages written")
+    )
     elapsed = time.monotonic() - started
-    _log(f"wrote {written:,} messages to {path} in {elapsed:.1f} s ({written / max(elapsed, 1e-9):,.0f}/s)")
+    _log(
+        f"wrote {written:,} messages to {path} in {elapsed:.1f} s "
+        f"({written / max(elapsed, 1e-9):,.0f}/s)"
+    )
     return 0
 
 
-def _send(options: argparse.Namespace, messages) -> int:
+def _send(options: argparse.Namespace, messages: Iterable[SimulatedMessage]) -> int:
     topics = {stream: getattr(options, f"topic_{stream}") for stream in DEFAULT_TOPICS}
+    pace = "as fast as possible" if options.speed == 0 else f"{options.speed:g} x real time"
     _log(
         f"producing to {', '.join(topics.values())} on {options.bootstrap_servers}, "
-        f"{'as fast as possible' if options.speed == 0 else f'{options.speed:g} x real time'} (Ctrl-C stops)"
+        f"{pace} (Ctrl-C stops)"
     )
+    # aiokafka logs an error for every metadata poll while it waits for a missing topic;
+    # the message below says it once.
+    logging.getLogger("aiokafka.cluster").setLevel(logging.CRITICAL)
     try:
         asyncio.run(
             produce(
-                messages, topics, options.bootstrap_servers,
-                speed=options.speed, on_progress=_show_progress, progress_interval=_PROGRESS_EVERY_SECONDS,
+                messages,
+                topics,
+                options.bootstrap_servers,
+                speed=options.speed,
+                on_progress=_show_progress,
+                progress_interval=_PROGRESS_EVERY_SECONDS,
             )
-        )  # fmt: skip
+        )
     except KeyboardInterrupt:
         _log("stopped")
+    except KafkaError as error:
+        # Topics are created by kpiwatch itself; the broker may not create them on demand.
+        _log(
+            f"Kafka on {options.bootstrap_servers} refused: {type(error).__name__} {error}. "
+            f"Do the topics {', '.join(topics.values())} exist? kpiwatch creates them on start."
+        )
+        return 1
     return 0
 
 
 def _show_progress(progress: ProduceProgress) -> None:
-    event_time = "-" if progress.event_time is None else progress.event_time.strftime("%Y-%m-%d %H:%M:%SZ")
+    event_time = (
+        "-" if progress.event_time is None else progress.event_time.strftime("%Y-%m-%d %H:%M:%SZ")
+    )
     _log(f"{progress.sent:,} messages sent, {progress.per_second:,.1f}/s, event time {event_time}")
 
 

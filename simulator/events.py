@@ -8,7 +8,6 @@ from typing import Any, NamedTuple
 from models.channels import Channel
 from models.devices import Device
 from models.streams import STREAM_OF_TYPE
-
 from simulator.agents import UserAgent
 from simulator.defects import Defect
 from simulator.formats.names import MessageFormat

@@ -22,7 +22,7 @@ from simulator.diurnal import DiurnalShape
 from simulator.encoding import encode_payload
 from simulator.events import LabelledMessage, SimulatedMessage
 from simulator.formats.names import FORMAT_CHOICES, MessageFormat
-from simulator.incidents import Incident, IncidentTimeline
+from simulator.incidents import Incident, IncidentKind, IncidentTimeline
 from simulator.profile import ShopProfile
 from simulator.run import SimulationRun, run_tag
 
@@ -46,7 +46,10 @@ class ShopSimulator:
 
     def __post_init__(self) -> None:
         if self.message_format not in FORMAT_CHOICES:
-            raise ValueError(f"message_format must be one of {', '.join(FORMAT_CHOICES)}, not {self.message_format!r}")
+            raise ValueError(
+                f"message_format must be one of {', '.join(FORMAT_CHOICES)}, "
+                f"not {self.message_format!r}"
+            )
         object.__setattr__(self, "incidents", tuple(self.incidents))
 
     def generate(
@@ -75,10 +78,14 @@ class ShopSimulator:
         start = start.astimezone(UTC)
         start = start.replace(microsecond=start.microsecond // 1000 * 1000)
         formats = (
-            tuple(MessageFormat) if self.message_format == "mixed" else (MessageFormat(self.message_format),)
+            tuple(MessageFormat)
+            if self.message_format == "mixed"
+            else (MessageFormat(self.message_format),)
         )
         diurnal = (
-            DiurnalShape(self.profile.hourly_traffic, self.timezone) if self.diurnal else DiurnalShape.flat(self.timezone)
+            DiurnalShape(self.profile.hourly_traffic, self.timezone)
+            if self.diurnal
+            else DiurnalShape.flat(self.timezone)
         )
         timeline = IncidentTimeline(self.incidents)
         run = SimulationRun(
@@ -90,22 +97,35 @@ class ShopSimulator:
             profile=self.profile,
             timeline=timeline,
             diurnal=diurnal,
-            run_tag=run_tag(self.seed, start, duration, rate_per_second, self.message_format, self.incidents,
-                            self.profile, str(self.timezone), self.diurnal),
-        )  # fmt: skip
+            run_tag=run_tag(
+                self.seed,
+                start,
+                duration,
+                rate_per_second,
+                self.message_format,
+                self.incidents,
+                self.profile,
+                str(self.timezone),
+                self.diurnal,
+            ),
+        )
         # Defects draw from their own generator, so a bad-events incident spoils messages
         # of exactly the traffic the same run would have without it.
         defect_rng = random.Random(f"{self.seed}:defects")
         start_seconds = start.timestamp()
+        spoils = timeline.stages(IncidentKind.BAD_EVENTS)
         for event in run.events():
             payload = encode_payload(event)
-            share = timeline.bad_share(event.event_time.timestamp() - start_seconds)
             defect = None
+            share = (
+                timeline.bad_share(event.event_time.timestamp() - start_seconds) if spoils else 0.0
+            )
             if share and defect_rng.random() < share:
                 defect = choose_defect(event.type, defect_rng)
                 value = corrupt(payload, defect, defect_rng)
             else:
                 value = orjson.dumps(payload)
-            message = SimulatedMessage(event.stream, event.anonymous_id.encode(), value, event.event_time)
+            message = SimulatedMessage(
+                event.stream, event.anonymous_id.encode(), value, event.event_time
+            )
             yield LabelledMessage(message, event, defect)
-

@@ -1,18 +1,15 @@
-"""Incidents the simulator can stage on demand, what on-call should then see in the KPIs,
-and the parser for their command-line spelling.
+"""Incidents the simulator stages on demand, and the parser for their command-line
+spelling, ``KIND@START+DURATION[:key=value,...]``: START is the offset from the run's
+start and DURATION how long it lasts, both as ``90``, ``90s``, ``5m``, ``1h30m`` or ``2d``.
 
-A spec reads ``KIND@START+DURATION[:key=value,...]``: START is the offset from the run's
-start, DURATION how long it lasts, both as ``90``, ``90s``, ``5m``, ``1h30m`` or ``2d``.
-
-====================  ==============================================  =====================
-kind                  effect                                          options (default)
-====================  ==============================================  =====================
-checkout-slowdown     checkout step timings multiplied                factor (10)
-payment-outage        one payment method fails most attempts          method (card), failure_rate (0.9)
-conversion-drop       one channel's order probability falls           channel (paid_search), drop (0.8)
-traffic-spike         session rate multiplied                         factor (5)
-bad-events            a share of messages are malformed               share (0.2)
-====================  ==============================================  =====================
+- ``checkout-slowdown``: checkout step timings x ``factor`` (10). Checkout time p95 rises.
+- ``payment-outage``: ``method`` (card) fails ``failure_rate`` (0.9) of payments; shoppers
+  retry, some with another method. Payment failure rate of that method rises.
+- ``conversion-drop``: the order probability of ``channel`` (paid_search) falls by
+  ``drop`` (0.8). That channel's conversion rate falls; checkouts end at payment.
+- ``traffic-spike``: session rate x ``factor`` (5).
+- ``bad-events``: ``share`` (0.2) of messages malformed (`simulator.defects`). Invalid
+  events by reason rise.
 
 Example: ``conversion-drop@120s+300s:channel=paid_search,drop=0.8``.
 """
@@ -23,7 +20,6 @@ from datetime import timedelta
 from enum import StrEnum
 
 from models.channels import Channel
-
 from simulator.catalog import PAYMENT_METHODS
 from simulator.sources import SIMULATED_CHANNELS
 
@@ -67,8 +63,14 @@ class _Option:
 
 _OPTIONS: dict[IncidentKind, tuple[_Option, ...]] = {
     IncidentKind.CHECKOUT_SLOWDOWN: (_Option("factor", "10", "positive"),),
-    IncidentKind.PAYMENT_OUTAGE: (_Option("method", "card", "method"), _Option("failure_rate", "0.9", "fraction")),
-    IncidentKind.CONVERSION_DROP: (_Option("channel", "paid_search", "channel"), _Option("drop", "0.8", "fraction")),
+    IncidentKind.PAYMENT_OUTAGE: (
+        _Option("method", "card", "method"),
+        _Option("failure_rate", "0.9", "fraction"),
+    ),
+    IncidentKind.CONVERSION_DROP: (
+        _Option("channel", "paid_search", "channel"),
+        _Option("drop", "0.8", "fraction"),
+    ),
     IncidentKind.TRAFFIC_SPIKE: (_Option("factor", "5", "positive"),),
     IncidentKind.BAD_EVENTS: (_Option("share", "0.2", "fraction"),),
 }
@@ -108,7 +110,9 @@ def parse_incident(spec: str) -> Incident:
         kind = IncidentKind(match["kind"])
     except ValueError:
         kinds = ", ".join(IncidentKind)
-        raise IncidentSpecError(f"incident {spec!r}: unknown kind {match['kind']!r}; kinds are {kinds}") from None
+        raise IncidentSpecError(
+            f"incident {spec!r}: unknown kind {match['kind']!r}; kinds are {kinds}"
+        ) from None
     try:
         start = parse_duration(match["start"])
         duration = parse_duration(match["duration"])
@@ -129,24 +133,32 @@ def _option_values(spec: str, kind: IncidentKind, text: str | None) -> dict[str,
         if not equals or not value:
             raise IncidentSpecError(f"incident {spec!r}: option {pair!r} must be key=value")
         if name not in allowed:
-            raise IncidentSpecError(f"incident {spec!r}: {kind} takes {', '.join(allowed)}, not {name!r}")
+            raise IncidentSpecError(
+                f"incident {spec!r}: {kind} takes {', '.join(allowed)}, not {name!r}"
+            )
         values[name] = value
     return values
 
 
-def _build(spec: str, kind: IncidentKind, start: timedelta, duration: timedelta, values: dict[str, str]) -> Incident:
+def _build(
+    spec: str, kind: IncidentKind, start: timedelta, duration: timedelta, values: dict[str, str]
+) -> Incident:
     magnitude, channel, method = 0.0, None, None
     for option in _OPTIONS[kind]:
         value = values[option.name]
         if option.check == "channel":
             if value not in SIMULATED_CHANNELS:
                 choices = ", ".join(SIMULATED_CHANNELS)
-                raise IncidentSpecError(f"incident {spec!r}: channel must be one of {choices}, not {value!r}")
+                raise IncidentSpecError(
+                    f"incident {spec!r}: channel must be one of {choices}, not {value!r}"
+                )
             channel = Channel(value)
         elif option.check == "method":
             if value not in PAYMENT_METHODS:
                 choices = ", ".join(PAYMENT_METHODS)
-                raise IncidentSpecError(f"incident {spec!r}: method must be one of {choices}, not {value!r}")
+                raise IncidentSpecError(
+                    f"incident {spec!r}: method must be one of {choices}, not {value!r}"
+                )
             method = value
         else:
             magnitude = _number(spec, option, value)
@@ -157,11 +169,17 @@ def _number(spec: str, option: _Option, value: str) -> float:
     try:
         number = float(value)
     except ValueError:
-        raise IncidentSpecError(f"incident {spec!r}: {option.name} must be a number, not {value!r}") from None
+        raise IncidentSpecError(
+            f"incident {spec!r}: {option.name} must be a number, not {value!r}"
+        ) from None
     if option.check == "fraction" and not 0 <= number <= 1:
-        raise IncidentSpecError(f"incident {spec!r}: {option.name} must be between 0 and 1, not {value}")
+        raise IncidentSpecError(
+            f"incident {spec!r}: {option.name} must be between 0 and 1, not {value}"
+        )
     if option.check == "positive" and not number > 0:
-        raise IncidentSpecError(f"incident {spec!r}: {option.name} must be more than 0, not {value}")
+        raise IncidentSpecError(
+            f"incident {spec!r}: {option.name} must be more than 0, not {value}"
+        )
     return number
 
 
@@ -171,11 +189,19 @@ class IncidentTimeline:
 
     def __init__(self, incidents: tuple[Incident, ...]) -> None:
         self._by_kind: dict[IncidentKind, tuple[Incident, ...]] = {
-            kind: tuple(incident for incident in incidents if incident.kind is kind) for kind in IncidentKind
+            kind: tuple(incident for incident in incidents if incident.kind is kind)
+            for kind in IncidentKind
         }
 
+    def stages(self, kind: IncidentKind) -> bool:
+        """Whether the run has any incident of `kind`."""
+        return bool(self._by_kind[kind])
+
     def _active(self, kind: IncidentKind, offset: float) -> list[Incident]:
-        return [incident for incident in self._by_kind[kind] if incident.is_active(offset)]
+        incidents = self._by_kind[kind]
+        return (
+            [incident for incident in incidents if incident.is_active(offset)] if incidents else []
+        )
 
     def checkout_slowdown(self, offset: float) -> float:
         """Multiplier on checkout step timings."""
@@ -193,7 +219,11 @@ class IncidentTimeline:
 
     def outage_failure_rate(self, method: str, offset: float) -> float | None:
         """The failure rate of `method` while its provider is down, else None."""
-        rates = [i.magnitude for i in self._active(IncidentKind.PAYMENT_OUTAGE, offset) if i.payment_method == method]
+        rates = [
+            i.magnitude
+            for i in self._active(IncidentKind.PAYMENT_OUTAGE, offset)
+            if i.payment_method == method
+        ]
         return max(rates) if rates else None
 
     def order_factor(self, channel: Channel, offset: float) -> float:
@@ -206,4 +236,7 @@ class IncidentTimeline:
 
     def bad_share(self, offset: float) -> float:
         """Share of messages to send malformed."""
-        return max((incident.magnitude for incident in self._active(IncidentKind.BAD_EVENTS, offset)), default=0.0)
+        return max(
+            (incident.magnitude for incident in self._active(IncidentKind.BAD_EVENTS, offset)),
+            default=0.0,
+        )

@@ -74,9 +74,31 @@ def _hourly_traffic() -> tuple[float, ...]:
     # Sessions by local hour of a European shop: quiet at night, a lunch bump, the peak
     # in the evening. Relative values; the simulator rescales them to a mean of 1.
     return (
-        0.35, 0.25, 0.20, 0.18, 0.20, 0.30, 0.50, 0.75, 0.95, 1.05, 1.10, 1.15,
-        1.20, 1.15, 1.10, 1.10, 1.15, 1.25, 1.40, 1.60, 1.70, 1.55, 1.10, 0.65,
-    )  # fmt: skip
+        0.35,
+        0.25,
+        0.20,
+        0.18,
+        0.20,
+        0.30,
+        0.50,
+        0.75,
+        0.95,
+        1.05,
+        1.10,
+        1.15,
+        1.20,
+        1.15,
+        1.10,
+        1.10,
+        1.15,
+        1.25,
+        1.40,
+        1.60,
+        1.70,
+        1.55,
+        1.10,
+        0.65,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +214,11 @@ class ShopProfile:
 
     hourly_traffic: tuple[float, ...] = field(default_factory=_hourly_traffic)
     """Relative traffic by local hour of day, 24 values."""
+
+    warm_up_seconds: float = 300.0
+    """Sessions are simulated from this long before a run's start, so the run opens on
+    a shop in full swing (sessions in progress, the full event rate) instead of ramping
+    up from nobody over the first minutes."""
 
     events_per_session: float = 5.0
     """Average events of a session under this profile, measured (see

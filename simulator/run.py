@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+from models.channels import Channel
 from simulator.agents import BOTS, BROWSERS
 from simulator.catalog import Catalog
 from simulator.diurnal import DiurnalShape
@@ -26,7 +27,6 @@ from simulator.formats.names import MessageFormat
 from simulator.incidents import IncidentTimeline
 from simulator.profile import ShopProfile, Timing
 from simulator.sources import SOURCES, TrafficSource
-from models.channels import Channel
 from simulator.visitors import Cart, Visit, Visitor, VisitorPool
 
 DIRECT_SOURCE = SOURCES[Channel.DIRECT][0][0]
@@ -92,13 +92,17 @@ class SimulationRun:
         from simulator.sessions import start_session
 
         heap = self._heap
-        next_arrival = self._arrival_gap(0.0)
+        # Sessions start before the run too, so that it opens on a shop in full swing
+        # rather than an empty one; their events before the start are not emitted.
+        next_arrival = -self.profile.warm_up_seconds
+        next_arrival += self._arrival_gap(next_arrival)
         while True:
             if heap and heap[0][0] < next_arrival:
                 offset, _, script, event = heapq.heappop(heap)
                 if offset >= self.end:
                     return
-                yield event
+                if offset >= 0:
+                    yield event
                 self.schedule(script)
             else:
                 if next_arrival >= self.end:
@@ -127,7 +131,9 @@ class SimulationRun:
     def delay(self, timing: Timing, factor: float = 1.0) -> float:
         return self.rng.lognormvariate(math.log(timing.median), timing.spread) * factor
 
-    def event(self, visit: Visit, event_type: str, offset: float, cart: Cart | None = None, **fields: Any) -> SimulatedEvent:
+    def event(
+        self, visit: Visit, event_type: str, offset: float, cart: Cart | None = None, **fields: Any
+    ) -> SimulatedEvent:
         """An event of `visit` at `offset`. The session's attribution (campaign tags and
         external referrer) rides on every event, as server-side trackers stamp it, so
         each event classifies to the session's channel whichever is seen first."""
@@ -150,7 +156,11 @@ class SimulationRun:
     def new_visitor(self) -> Visitor:
         message_format = self.formats.draw(self.rng)
         agent = self.rng.choice(BROWSERS[self.devices.draw(self.rng)])
-        return Visitor(anonymous_id=self._anonymous_id(message_format), agent=agent, message_format=message_format)
+        return Visitor(
+            anonymous_id=self._anonymous_id(message_format),
+            agent=agent,
+            message_format=message_format,
+        )
 
     def new_bot(self) -> Visitor:
         message_format = self.formats.draw(self.rng)

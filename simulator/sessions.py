@@ -9,7 +9,7 @@ failures and retries on the way. Every stage can be the last, and a cart left be
 stays with the visitor, who may come back for it.
 """
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from decimal import Decimal
 
 from simulator.catalog import (
@@ -22,6 +22,7 @@ from simulator.catalog import (
     Product,
     category_url,
 )
+from simulator.events import SimulatedEvent
 from simulator.run import DIRECT_SOURCE, Script, SimulationRun
 from simulator.sources import landing_url
 from simulator.visitors import Cart, CartLine, Visit, Visitor
@@ -32,6 +33,9 @@ _VAT_RATE = Decimal("0.19")
 _CENT = Decimal("0.01")
 _LANDING_PATHS = ("/", "/", "/collections/shoes", "/collections/jackets", "/sale")
 _CATEGORY_NAMES = tuple(CATEGORIES)
+
+Steps = Generator[tuple[float, SimulatedEvent], None, float]
+"""Part of a script: yields its events and returns the offset it ended at."""
 
 
 def start_session(run: SimulationRun, offset: float) -> Script:
@@ -69,7 +73,7 @@ def _shop(run: SimulationRun, visitor: Visitor, offset: float, returning: bool) 
         visitor.in_session = False
 
 
-def _visit(run: SimulationRun, visitor: Visitor, offset: float, returning: bool) -> Iterator[tuple[float, object]]:
+def _visit(run: SimulationRun, visitor: Visitor, offset: float, returning: bool) -> Script:
     profile, rng = run.profile, run.rng
     source = run.draw_source(returning)
     logged_in = visitor.account_id is not None and run.chance(profile.logged_in_rate)
@@ -91,7 +95,9 @@ def _visit(run: SimulationRun, visitor: Visitor, offset: float, returning: bool)
     if not run.chance(profile.product_view_rate):
         if run.chance(profile.extra_pages_rate):
             for _ in range(rng.randint(1, 3)):
-                offset = yield from _page(run, visit, offset, category_url(rng.choice(_CATEGORY_NAMES)))
+                offset = yield from _page(
+                    run, visit, offset, category_url(rng.choice(_CATEGORY_NAMES))
+                )
         if run.chance(profile.newsletter_rate):
             offset += run.delay(profile.browse_gap)
             yield offset, run.event(visit, "newsletter_signup", offset)
@@ -131,21 +137,21 @@ def _visit(run: SimulationRun, visitor: Visitor, offset: float, returning: bool)
     yield from _checkout(run, visit, cart, offset)
 
 
-def _page(run: SimulationRun, visit: Visit, offset: float, url: str) -> Iterator[tuple[float, object]]:
+def _page(run: SimulationRun, visit: Visit, offset: float, url: str) -> Steps:
     offset += run.delay(run.profile.browse_gap)
     visit.url = url
     yield offset, run.event(visit, "page_view", offset)
     return offset
 
 
-def _product_page(run: SimulationRun, visit: Visit, offset: float, product: Product) -> Iterator[tuple[float, object]]:
+def _product_page(run: SimulationRun, visit: Visit, offset: float, product: Product) -> Steps:
     offset = yield from _page(run, visit, offset, product.url)
     offset += run.delay(run.profile.product_view_gap)
     yield offset, run.event(visit, "product_view", offset, product_id=product.product_id)
     return offset
 
 
-def _signup(run: SimulationRun, visit: Visit, offset: float) -> Iterator[tuple[float, object]]:
+def _signup(run: SimulationRun, visit: Visit, offset: float) -> Steps:
     """The visitor creates an account and is logged in from then on."""
     offset = yield from _page(run, visit, offset, f"{SHOP_URL}/account/register")
     visit.visitor.account_id = visit.user_id = run.new_account_id()
@@ -154,7 +160,9 @@ def _signup(run: SimulationRun, visit: Visit, offset: float) -> Iterator[tuple[f
     return offset
 
 
-def _fill_cart(run: SimulationRun, visit: Visit, cart: Cart, offset: float, first: Product) -> Iterator[tuple[float, object]]:
+def _fill_cart(
+    run: SimulationRun, visit: Visit, cart: Cart, offset: float, first: Product
+) -> Steps:
     profile, rng = run.profile, run.rng
     product = first
     while True:
@@ -170,20 +178,35 @@ def _fill_cart(run: SimulationRun, visit: Visit, cart: Cart, offset: float, firs
         line = cart.lines.pop(rng.randrange(len(cart.lines)))
         offset += run.delay(profile.browse_gap)
         visit.url = f"{SHOP_URL}/cart"
-        yield offset, _cart_event(run, visit, cart, "cart_remove", offset, line.product, line.quantity)
+        yield (
+            offset,
+            _cart_event(run, visit, cart, "cart_remove", offset, line.product, line.quantity),
+        )
     return offset
 
 
 def _cart_event(
-    run: SimulationRun, visit: Visit, cart: Cart, event_type: str, offset: float, product: Product, quantity: int
-) -> object:
+    run: SimulationRun,
+    visit: Visit,
+    cart: Cart,
+    event_type: str,
+    offset: float,
+    product: Product,
+    quantity: int,
+) -> SimulatedEvent:
     return run.event(
-        visit, event_type, offset, cart,
-        product_id=product.product_id, price=product.price, quantity=quantity, currency=CURRENCY,
-    )  # fmt: skip
+        visit,
+        event_type,
+        offset,
+        cart,
+        product_id=product.product_id,
+        price=product.price,
+        quantity=quantity,
+        currency=CURRENCY,
+    )
 
 
-def _checkout(run: SimulationRun, visit: Visit, cart: Cart, offset: float) -> Iterator[tuple[float, object]]:
+def _checkout(run: SimulationRun, visit: Visit, cart: Cart, offset: float) -> Script:
     profile, timeline = run.profile, run.timeline
     visitor = visit.visitor
     if visitor.account_id is not None:
@@ -205,7 +228,10 @@ def _checkout(run: SimulationRun, visit: Visit, cart: Cart, offset: float) -> It
         return
     method = run.payment_methods.draw(run.rng)
     visit.url = f"{SHOP_URL}/checkout/payment"
-    yield offset, run.event(visit, "checkout_step", offset, cart, step="payment", payment_method=method)
+    yield (
+        offset,
+        run.event(visit, "checkout_step", offset, cart, step="payment", payment_method=method),
+    )
 
     offset += run.delay(profile.payment_to_order, timeline.checkout_slowdown(offset))
     if not run.chance(profile.order_rate * timeline.order_factor(visit.source.channel, offset)):
@@ -217,8 +243,16 @@ def _checkout(run: SimulationRun, visit: Visit, cart: Cart, offset: float) -> It
             yield offset, _order(run, visit, cart, offset, method)
             return
         reasons = FAILURE_REASONS[method] if outage_rate is None else OUTAGE_REASONS
-        yield offset, run.event(
-            visit, "payment_failed", offset, cart, payment_method=method, reason=run.rng.choice(reasons)
+        yield (
+            offset,
+            run.event(
+                visit,
+                "payment_failed",
+                offset,
+                cart,
+                payment_method=method,
+                reason=run.rng.choice(reasons),
+            ),
         )
         if attempt == profile.most_payment_attempts or not run.chance(profile.retry_rate):
             return
@@ -227,17 +261,26 @@ def _checkout(run: SimulationRun, visit: Visit, cart: Cart, offset: float) -> It
         offset += run.delay(profile.payment_retry_gap)
 
 
-def _order(run: SimulationRun, visit: Visit, cart: Cart, offset: float, method: str) -> object:
+def _order(
+    run: SimulationRun, visit: Visit, cart: Cart, offset: float, method: str
+) -> SimulatedEvent:
     visitor = visit.visitor
     revenue = cart.value
     order_id = run.new_id("ord")
     items = tuple(
-        {"product_id": line.product.product_id, "price": line.product.price, "quantity": line.quantity}
+        {
+            "product_id": line.product.product_id,
+            "price": line.product.price,
+            "quantity": line.quantity,
+        }
         for line in cart.lines
     )
     visit.url = f"{SHOP_URL}/checkout/complete"
     event = run.event(
-        visit, "order_completed", offset, cart,
+        visit,
+        "order_completed",
+        offset,
+        cart,
         order_id=order_id,
         revenue=revenue,
         currency=CURRENCY,
@@ -245,17 +288,23 @@ def _order(run: SimulationRun, visit: Visit, cart: Cart, offset: float, method: 
         payment_method=method,
         shipping=Decimal(0) if revenue >= _FREE_SHIPPING_FROM else _SHIPPING_FEE,
         tax=(revenue * _VAT_RATE).quantize(_CENT),
-    )  # fmt: skip
+    )
     visitor.orders += 1
     visitor.open_cart = None
     if run.chance(run.profile.refund_rate):
-        run.schedule(_refund(run, visitor, offset + run.delay(run.profile.refund_delay), order_id, revenue))
+        run.schedule(
+            _refund(run, visitor, offset + run.delay(run.profile.refund_delay), order_id, revenue)
+        )
     return event
 
 
-def _refund(run: SimulationRun, visitor: Visitor, offset: float, order_id: str, amount: Decimal) -> Script:
+def _refund(
+    run: SimulationRun, visitor: Visitor, offset: float, order_id: str, amount: Decimal
+) -> Script:
     """A refund, sent by the shop's back office: no session, page or browser."""
     visit = Visit(visitor, "", DIRECT_SOURCE, visitor.account_id, "")
-    event = run.event(visit, "order_refunded", offset, order_id=order_id, amount=amount, currency=CURRENCY)
+    event = run.event(
+        visit, "order_refunded", offset, order_id=order_id, amount=amount, currency=CURRENCY
+    )
     event.session_id = event.url = event.agent = None
     yield offset, event

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from models.channels import Channel
-
 from simulator.catalog import SHOP_URL
 
 
@@ -30,15 +29,23 @@ class TrafficSource:
 
     @property
     def landing_query(self) -> str:
-        tags = {"utm_source": self.utm_source, "utm_medium": self.utm_medium, "utm_campaign": self.utm_campaign}
+        tags = {
+            "utm_source": self.utm_source,
+            "utm_medium": self.utm_medium,
+            "utm_campaign": self.utm_campaign,
+        }
         query = {name: value for name, value in tags.items() if value is not None}
         if self.click_id is not None:
             query[self.click_id] = "sim"
         return "?" + urlencode(query) if query else ""
 
 
-def _tagged(channel: Channel, source: str, medium: str, campaign: str, click_id: str | None = None) -> TrafficSource:
-    return TrafficSource(channel, utm_source=source, utm_medium=medium, utm_campaign=campaign, click_id=click_id)
+def _tagged(
+    channel: Channel, source: str, medium: str, campaign: str, click_id: str | None = None
+) -> TrafficSource:
+    return TrafficSource(
+        channel, utm_source=source, utm_medium=medium, utm_campaign=campaign, click_id=click_id
+    )
 
 
 def _referred(channel: Channel, referrer: str) -> TrafficSource:

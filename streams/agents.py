@@ -3,6 +3,7 @@
 from metrics import endpoint, health  # noqa: F401
 from kpiwatch import commands  # noqa: F401
 from streams import dedup, ingest, pipeline_health  # noqa: F401
+from streams.kpis import agent  # noqa: F401
 from streams.app import app
 
 __all__ = ["app"]

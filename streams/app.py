@@ -44,6 +44,12 @@ def create_app(settings: Settings) -> faust.App:
         broker_commit_every=1000,
         broker_commit_interval=1.0,
         table_standby_replicas=0,
+        # A killed worker's partitions move to the others after this long, not after 60 s.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
+        # The KPI engine holds events unacknowledged until their minute settles (allowed
+        # lateness + 1 min): that is expected, not a stuck commit.
+        broker_commit_livelock_soft_timeout=settings.allowed_lateness.total_seconds() + 600,
     )
 
 

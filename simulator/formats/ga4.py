@@ -42,7 +42,11 @@ def encode(event: SimulatedEvent) -> dict[str, Any]:
     if source.referrer is not None:
         params["page_referrer"] = source.referrer
     if source.utm_source is not None:
-        params["source"], params["medium"], params["campaign"] = source.utm_source, source.utm_medium, source.utm_campaign
+        params["source"], params["medium"], params["campaign"] = (
+            source.utm_source,
+            source.utm_medium,
+            source.utm_campaign,
+        )
     params.update(_params(event.type, fields))
     message: dict[str, Any] = {"client_id": event.anonymous_id}
     if event.user_id is not None:
@@ -61,8 +65,16 @@ def _params(event_type: str, fields: dict[str, Any]) -> dict[str, Any]:
         case "search":
             return {"search_term": fields["query"]}
         case "cart_add" | "cart_remove":
-            item = {"item_id": fields["product_id"], "price": float(fields["price"]), "quantity": fields["quantity"]}
-            return {"currency": fields["currency"], "value": float(fields["price"] * fields["quantity"]), "items": [item]}
+            item = {
+                "item_id": fields["product_id"],
+                "price": float(fields["price"]),
+                "quantity": fields["quantity"],
+            }
+            return {
+                "currency": fields["currency"],
+                "value": float(fields["price"] * fields["quantity"]),
+                "items": [item],
+            }
         case "checkout_step" if "payment_method" in fields:
             return {"payment_type": fields["payment_method"]}
         case "payment_failed":
@@ -76,10 +88,18 @@ def _params(event_type: str, fields: dict[str, Any]) -> dict[str, Any]:
                 "shipping": float(fields["shipping"]),
                 "tax": float(fields["tax"]),
                 "items": [
-                    {"item_id": item["product_id"], "price": float(item["price"]), "quantity": item["quantity"]}
+                    {
+                        "item_id": item["product_id"],
+                        "price": float(item["price"]),
+                        "quantity": item["quantity"],
+                    }
                     for item in fields["items"]
                 ],
             }
         case "order_refunded":
-            return {"transaction_id": fields["order_id"], "value": float(fields["amount"]), "currency": fields["currency"]}
+            return {
+                "transaction_id": fields["order_id"],
+                "value": float(fields["amount"]),
+                "currency": fields["currency"],
+            }
     return {}

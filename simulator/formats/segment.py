@@ -29,7 +29,10 @@ _LIBRARY = {"name": "analytics.js", "version": "next-1.70.0"}
 
 
 def encode(event: SimulatedEvent) -> dict[str, Any]:
-    message: dict[str, Any] = {"messageId": event.event_id, "timestamp": iso_millis(event.event_time)}
+    message: dict[str, Any] = {
+        "messageId": event.event_id,
+        "timestamp": iso_millis(event.event_time),
+    }
     if event.type == "page_view":
         message["type"] = "page"
     elif event.type == "checkout_step" and event.fields.get("step") == "payment":
@@ -63,7 +66,11 @@ def _context(event: SimulatedEvent) -> dict[str, Any]:
         context["userAgent"] = event.agent.text
     source = event.source
     if source.utm_source is not None:
-        context["campaign"] = {"source": source.utm_source, "medium": source.utm_medium, "name": source.utm_campaign}
+        context["campaign"] = {
+            "source": source.utm_source,
+            "medium": source.utm_medium,
+            "name": source.utm_campaign,
+        }
     return context
 
 

@@ -5,8 +5,9 @@ from datetime import UTC, datetime
 
 def iso_millis(moment: datetime) -> str:
     """ISO 8601 in UTC with milliseconds and a Z, as analytics.js writes it."""
-    moment = moment.astimezone(UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def epoch_micros(moment: datetime) -> int:

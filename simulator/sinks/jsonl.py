@@ -25,7 +25,13 @@ from simulator.formats.timestamps import iso_millis
 
 
 def to_line(message: SimulatedMessage) -> bytes:
-    head = orjson.dumps({"stream": message.stream, "key": message.key.decode(), "event_time": iso_millis(message.event_time)})
+    head = orjson.dumps(
+        {
+            "stream": message.stream,
+            "key": message.key.decode(),
+            "event_time": iso_millis(message.event_time),
+        }
+    )
     return head[:-1] + b',"value":' + _value_json(message.value) + b"}\n"
 
 
@@ -34,11 +40,18 @@ def from_line(line: bytes) -> SimulatedMessage:
     value = wrapper["value"]
     raw = value.encode() if isinstance(value, str) else orjson.dumps(value)
     return SimulatedMessage(
-        wrapper["stream"], wrapper["key"].encode(), raw, datetime.fromisoformat(wrapper["event_time"])
+        wrapper["stream"],
+        wrapper["key"].encode(),
+        raw,
+        datetime.fromisoformat(wrapper["event_time"]),
     )
 
 
-def write_jsonl(messages: Iterable[SimulatedMessage], path: Path, on_written: Callable[[int], None] | None = None) -> int:
+def write_jsonl(
+    messages: Iterable[SimulatedMessage],
+    path: Path,
+    on_written: Callable[[int], None] | None = None,
+) -> int:
     """Write `messages` to `path` (replacing it); returns how many were written.
     `on_written(count)` is called every 10,000 lines."""
     written = 0

@@ -18,7 +18,11 @@ from typing import Any
 from simulator.events import SimulatedMessage
 from simulator.pacing import Pacer
 
-DEFAULT_TOPICS: dict[str, str] = {"clickstream": "clickstream", "cart": "cart", "purchase": "purchase"}
+DEFAULT_TOPICS: dict[str, str] = {
+    "clickstream": "clickstream",
+    "cart": "cart",
+    "purchase": "purchase",
+}
 """Stream -> topic, as kpiwatch's settings name them by default."""
 
 _YIELD_EVERY = 1_000

@@ -111,6 +111,11 @@ class Worker:
 
 def produce(bootstrap: str, topic: str, records: Iterable[tuple[bytes | None, bytes]]) -> int:
     """Produce (key, value) records with an idempotent producer; returns how many."""
+    return produce_many(bootstrap, ((topic, key, value) for key, value in records))
+
+
+def produce_many(bootstrap: str, records: Iterable[tuple[str, bytes | None, bytes]]) -> int:
+    """Produce (topic, key, value) records in this order; returns how many."""
 
     async def run() -> int:
         from aiokafka import AIOKafkaProducer
@@ -120,7 +125,7 @@ def produce(bootstrap: str, topic: str, records: Iterable[tuple[bytes | None, by
         await producer.start()
         count = 0
         try:
-            for key, value in records:
+            for topic, key, value in records:
                 await producer.send(topic, value, key=key)
                 count += 1
             await producer.flush()

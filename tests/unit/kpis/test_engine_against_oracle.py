@@ -10,8 +10,8 @@ import pytest
 from streams.kpis.engine import PartitionEngine
 from streams.kpis.kpi_settings import KpiSettings
 from streams.windows import MINUTE_MS
-from tests.unit.kpis.oracle import recompute
-from tests.unit.kpis.streams_factory import arrival_order, shop_events
+from tests.kpi_oracle.oracle import recompute
+from tests.kpi_oracle.shop import arrival_order, shop_events
 
 TZ = ZoneInfo("Europe/Berlin")
 SETTINGS = KpiSettings(timezone=TZ, allowed_lateness_ms=5 * MINUTE_MS,

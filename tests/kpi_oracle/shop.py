@@ -18,14 +18,15 @@ def event(kind: str, n: int, ts: datetime, user: str, **fields):
         "type": kind, "event_id": f"e{n:06d}", "timestamp": ts, "anonymous_id": user, **fields})
 
 
-def shop_events(count: int, seed: int = 1, span: timedelta = timedelta(hours=30)):
-    """About ``count`` events of many users over ``span``, in event-time order."""
+def shop_events(count: int, seed: int = 1, span: timedelta = timedelta(hours=30),
+                start: datetime = START):
+    """About ``count`` events of many users over ``span`` from ``start``, in event-time order."""
     rng = random.Random(seed)
     events, n = [], 0
     users = [f"u{i}" for i in range(max(3, count // 25))]
     while n < count:
         user = rng.choice(users)
-        t = START + timedelta(seconds=rng.uniform(0, span.total_seconds()))
+        t = start + timedelta(seconds=rng.uniform(0, span.total_seconds()))
         channel, device = rng.choice(CHANNELS), rng.choice(DEVICES)
         sid = f"s{n}" if rng.random() < 0.5 else None
         cart = f"c{n}" if rng.random() < 0.5 else None
@@ -62,6 +63,7 @@ def shop_events(count: int, seed: int = 1, span: timedelta = timedelta(hours=30)
                 extra.update(order_id=f"o{n}", amount="5.00", currency="EUR")
             events.append(event(kind, n, t, user, **common, **extra))
             n += 1
+    events = [e for e in events if e.timestamp < start + span]
     events.sort(key=lambda e: (e.timestamp, e.event_id))
     return events
 

@@ -1,0 +1,77 @@
+"""Exports the KPI engine's windows as Prometheus gauges (see metrics/catalog.py KPI_GAUGES)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from zoneinfo import ZoneInfo
+
+from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from metrics.catalog import CHECKOUT_DURATION, KPI_GAUGES, LIFETIME_GAUGES, KpiGauge
+from streams.kpis import readout
+from streams.kpis.checkout import CHECKOUT_BUCKETS_SECONDS
+from streams.windows import WINDOW_SIZES
+
+COMMON = ("window", "window_state", "partition")
+
+
+class KpiCollector(Collector):
+    def __init__(self, table: Mapping, partitions: Callable[[], Iterable[int]],
+                 tz: ZoneInfo) -> None:
+        self.table = table
+        self.partitions = partitions
+        self.tz = tz
+
+    def collect(self) -> Iterator[Metric]:
+        families = {g.prefix: GaugeMetricFamily(g.name, g.help, labels=[*COMMON, *g.labels])
+                    for g in KPI_GAUGES}
+        lifetime = {g.prefix: GaugeMetricFamily(g.name, g.help, labels=["partition", *g.labels])
+                    for g in LIFETIME_GAUGES}
+        checkout = GaugeHistogramMetricFamily(
+            CHECKOUT_DURATION, "Time from a cart's first checkout_started to its order.",
+            labels=list(COMMON))
+        watermark = GaugeMetricFamily("kpiwatch_watermark_timestamp_seconds",
+                                      "Latest event time seen, per partition.", labels=["partition"])
+        settled = GaugeMetricFamily("kpiwatch_settled_through_timestamp_seconds",
+                                    "End of the last settled minute, per partition.",
+                                    labels=["partition"])
+        for partition in sorted(self.partitions()):
+            progress = readout.partition_progress(self.table, partition)
+            if not progress or progress.get("settled_through") is None:
+                continue
+            p = str(partition)
+            watermark.add_metric([p], progress["watermark"] / 1000)
+            settled.add_metric([p], (progress["settled_through"] + 60_000) / 1000)
+            for size in WINDOW_SIZES:
+                for reading in readout.windows_for(self.table, partition, size, self.tz):
+                    common = [size, "settled" if reading.settled else "in_progress", p]
+                    _add(families, reading.values, common)
+                    _add_histogram(checkout, reading.values, common)
+            _add(lifetime, readout.all_time(self.table, partition), [p])
+        yield from families.values()
+        yield from lifetime.values()
+        yield checkout
+        yield watermark
+        yield settled
+
+
+def _add(families: dict[str, GaugeMetricFamily], values, common: list[str]) -> None:
+    for key, value in values.items():
+        prefix, *dims = key.split("|")
+        family = families.get(prefix)
+        if family is not None:
+            family.add_metric([*common, *dims], float(value))
+
+
+def _add_histogram(family: GaugeHistogramMetricFamily, values, common: list[str]) -> None:
+    count = values.get("checkout_seconds_count", 0)
+    if not count:
+        return
+    buckets = [(str(bound), float(values.get(f"checkout_seconds_bucket|{bound}", 0)))
+               for bound in CHECKOUT_BUCKETS_SECONDS]
+    family.add_metric(common, [*buckets, ("+Inf", float(count))],
+                      gsum_value=float(values.get("checkout_seconds_sum", 0)))
+
+
+__all__ = ["KpiCollector", "KpiGauge"]

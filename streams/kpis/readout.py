@@ -1,0 +1,149 @@
+"""Reading KPIs back out of the engine's table: window values, settled flags, derived ratios.
+
+Used by the ``/kpis`` endpoint and the Prometheus collector. Every value here comes from
+settled minutes only: a window still open shows its value so far (``settled: false``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from streams.kpis.context import ALL_TIME
+from streams.kpis.working_set import aggregate_key, progress_key
+from streams.windows import MINUTE_MS, WINDOW_SIZES, Window, window_of
+
+Values = Counter
+
+
+@dataclass(frozen=True)
+class WindowReading:
+    window: Window
+    settled: bool
+    values: Values
+
+
+def stored_values(state: Mapping | None) -> Values:
+    if not state:
+        return Counter()
+    return Counter({k: Decimal(v) if isinstance(v, str) else v
+                    for k, v in (state.get("values") or {}).items()})
+
+
+def partition_progress(table: Mapping, partition: int) -> dict | None:
+    return table.get(progress_key(partition))
+
+
+def windows_for(table: Mapping, partition: int, size: str, tz: ZoneInfo,
+                count: int = 2) -> list[WindowReading]:
+    """The window in progress and the last ``count - 1`` before it, newest first."""
+    progress = partition_progress(table, partition)
+    if not progress or progress.get("settled_through") is None:
+        return []
+    settled_until = progress["settled_through"] + MINUTE_MS
+    window = window_of(size, progress["settled_through"], tz)
+    readings = []
+    for _ in range(count):
+        state = table.get(aggregate_key(partition, window))
+        readings.append(WindowReading(window, window.end_ms <= settled_until,
+                                      stored_values(state)))
+        window = window_of(size, window.start_ms - 1, tz)
+    return readings
+
+
+def all_time(table: Mapping, partition: int) -> Values:
+    return stored_values(table.get(aggregate_key(partition, ALL_TIME)))
+
+
+def total(values: Values, prefix: str, *match: str) -> Decimal | int:
+    """Sum of ``prefix|...`` values whose dimensions start with ``match``."""
+    wanted = "|".join((prefix, *match))
+    return sum((v for k, v in values.items()
+                if k == wanted or k.startswith(wanted + "|")), 0)
+
+
+def ratio(numerator, denominator) -> float | None:
+    return float(Decimal(numerator) / Decimal(denominator)) if denominator else None
+
+
+def derived(values: Values, channel: str | None = None) -> dict[str, float | None]:
+    """The ratio KPIs of one window (overall, or for one channel)."""
+    dims = (channel,) if channel else ()
+    sessions = total(values, "sessions", *dims)
+    orders = total(values, "orders", *dims)
+    failures = total(values, "payment_failures")
+    all_orders = total(values, "orders")
+    return {
+        "sessions": int(sessions),
+        "conversion_rate": ratio(total(values, "funnel", "order_completed", *dims), sessions),
+        "add_to_cart_rate": ratio(total(values, "funnel", "cart_add", *dims), sessions),
+        "bounce_rate": (None if not sessions else
+                        1 - float(Decimal(total(values, "engaged_sessions", *dims)) / sessions)),
+        "orders": int(orders),
+        "revenue": float(total(values, "revenue", *dims)),
+        "average_order_value": ratio(total(values, "revenue", *dims), orders),
+        "payment_failure_rate": ratio(failures, failures + all_orders),
+        "checkout_p95_seconds": histogram_quantile(values, 0.95),
+        "stickiness": ratio(values.get("dau", 0), values.get("mau", 0)),
+    }
+
+
+def histogram_quantile(values: Values, q: float) -> float | None:
+    """Upper-bound estimate from cumulative buckets, interpolated like PromQL's."""
+    count = values.get("checkout_seconds_count", 0)
+    if not count:
+        return None
+    buckets = sorted((float(k.split("|")[1]), v) for k, v in values.items()
+                     if k.startswith("checkout_seconds_bucket|"))
+    rank = q * count
+    lower_bound, lower_count = 0.0, 0
+    for bound, cumulative in buckets:
+        if cumulative >= rank:
+            span = cumulative - lower_count
+            return lower_bound + (bound - lower_bound) * ((rank - lower_count) / span)
+        lower_bound, lower_count = bound, cumulative
+    return buckets[-1][0] if buckets else None
+
+
+def merged(readings: Iterable[WindowReading]) -> list[WindowReading]:
+    """Sum per-partition readings of the same window; settled only if settled everywhere."""
+    by_window: dict[Window, list[WindowReading]] = {}
+    for reading in readings:
+        by_window.setdefault(reading.window, []).append(reading)
+    out = []
+    for window, parts in sorted(by_window.items(), reverse=True):
+        values: Values = Counter()
+        for part in parts:
+            values.update(part.values)
+        out.append(WindowReading(window, all(p.settled for p in parts), values))
+    return out
+
+
+def snapshot(table: Mapping, partitions: Iterable[int], tz: ZoneInfo) -> dict:
+    """The ``/kpis`` document for the given partitions."""
+    partitions = sorted(partitions)
+    progress = {p: partition_progress(table, p) or {} for p in partitions}
+    windows = {}
+    for size in WINDOW_SIZES:
+        readings = merged(r for p in partitions for r in windows_for(table, p, size, tz))
+        windows[size] = [
+            {**r.window.as_dict(), "settled": r.settled, "kpis": derived(r.values),
+             "values": {k: _json_number(v) for k, v in sorted(r.values.items())}}
+            for r in readings
+        ]
+    lifetime: Values = Counter()
+    for p in partitions:
+        lifetime.update(all_time(table, p))
+    return {
+        "partitions": {str(p): {k: progress[p].get(k) for k in
+                                ("settled_through", "watermark", "late")} for p in partitions},
+        "windows": windows,
+        "since_tracking_began": {k: _json_number(v) for k, v in sorted(lifetime.items())},
+    }
+
+
+def _json_number(value):
+    return str(value) if isinstance(value, Decimal) else value

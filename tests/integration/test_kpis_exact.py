@@ -1,0 +1,119 @@
+"""The KPI oracle test on the real broker: a seeded stream with duplicates, out-of-order and
+late events, two workers, one SIGKILLed mid-stream and restarted. Every KPI of every settled
+window equals the independent batch recomputation (tests/kpi_oracle)."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from models import ParseLimits, encode_canonical, parse_message
+from models.streams import STREAM_OF_TYPE
+from streams.windows import MINUTE_MS, window_of
+from tests.integration.services import consume_all, produce_many, wait_for
+from tests.kpi_oracle.oracle import recompute
+from tests.kpi_oracle.shop import arrival_order, shop_events
+
+EVENTS = int(os.environ.get("KPIWATCH_ORACLE_EVENTS", "100000"))
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def changelog_state(bootstrap: str, app_id: str) -> dict:
+    records = consume_all(bootstrap, f"{app_id}-kpi-state-changelog", expect=1, idle=5)
+    state = {}
+    for record in records:
+        key = orjson.loads(record.key)
+        if record.value is None:
+            state.pop(key, None)
+        else:
+            state[key] = orjson.loads(record.value)
+    return state
+
+
+def settled_windows(state: dict) -> dict:
+    progress = [v for k, v in state.items() if k.startswith("progress|")]
+    limit = min(p["settled_through"] for p in progress) + MINUTE_MS
+    windows: dict = {}
+    for key, value in state.items():
+        if key.startswith("agg|") and value["size"] != "all" and value["end"] <= limit:
+            counter = windows.setdefault((value["size"], value["start"]), Counter())
+            counter.update({k: Decimal(v) if isinstance(v, str) else v
+                            for k, v in value["values"].items()})
+    return {k: +v for k, v in windows.items()}, limit
+
+
+def test_kpis_equal_the_batch_recomputation_after_a_sigkill(worker_factory, stack_settings):
+    now = datetime.now(UTC).replace(microsecond=0)
+    start = now - timedelta(hours=3)
+    events = shop_events(EVENTS, seed=5, span=timedelta(hours=2, minutes=30), start=start)
+    arrived, late_ids = arrival_order(events, seed=6, jitter_s=60, late_share=0.005)
+    assert late_ids
+    rng = random.Random(7)
+    messages = []
+    for event in arrived:
+        raw = encode_canonical(event)
+        messages.append((event, raw))
+        if rng.random() < 0.05:
+            messages.append((event, raw))  # a client retry
+    # Markers at "now" on many user keys move every partition's watermark past the data.
+    markers = [parse_message(orjson.dumps({
+        "event_id": f"marker-{i}", "type": "page_view", "timestamp": now.isoformat(),
+        "anonymous_id": f"marker-{i}"}), now=now, limits=ParseLimits()).events[0]
+        for i in range(64)]
+
+    names = worker_factory.names
+    # Ingestion reads three topics at its own pace: the event-time skew between them during
+    # this fast load can exceed minutes, so lateness is wide here; the late events are 2 h late.
+    env = {"KPIWATCH_TOPIC_PARTITIONS": "4", "KPIWATCH_ALLOWED_LATENESS": "PT30M"}
+    first, second = worker_factory(**env), worker_factory(**env)
+    bootstrap = stack_settings.kafka_bootstrap_servers
+    topics = {"clickstream": names["KPIWATCH_TOPIC_CLICKSTREAM"],
+              "cart": names["KPIWATCH_TOPIC_CART"], "purchase": names["KPIWATCH_TOPIC_PURCHASE"]}
+
+    def send(batch):
+        # One producer, in arrival order: the three streams interleave as a shop's would.
+        produce_many(bootstrap, ((topics[STREAM_OF_TYPE[event.type]], event.user_key.encode(),
+                                  raw) for event, raw in batch))
+
+    half = len(messages) // 2
+    send(messages[:half])
+    second.kill()  # SIGKILL mid-stream: no flush, no goodbye to the group
+    send(messages[half:])
+    second.start(timeout=180)
+    send([(m, encode_canonical(m)) for m in markers])
+
+    app_id = names["KPIWATCH_APP_ID"]
+    data_end = max(e.timestamp for e in events)
+
+    def settled_past_data():
+        state = changelog_state(bootstrap, app_id)
+        progress = [v for k, v in state.items() if k.startswith("progress|")]
+        return len(progress) == 4 and min(p["settled_through"] for p in progress) >= \
+            int(data_end.timestamp() * 1000)
+
+    wait_for(settled_past_data, timeout=600, interval=5, what="every partition to settle the data")
+    got, limit = settled_windows(changelog_state(bootstrap, app_id))
+
+    parsed = [parse_message(encode_canonical(e), now=now, limits=ParseLimits()).events[0]
+              for e in events if e.event_id not in late_ids]
+    want = {k: +v for k, v in recompute(parsed + markers, UTC_ZONE).items()
+            if window_of(k[0], k[1], UTC_ZONE).end_ms <= limit and +v}
+    assert len(want) > 100
+    mismatched = {k: (got.get(k), want.get(k)) for k in set(got) | set(want)
+                  if got.get(k) != want.get(k)}
+    assert not mismatched, (f"{len(mismatched)} of {len(want)} settled windows differ; first: "
+                            + "; ".join(f"{k}: {_difference(*v)}" for k, v in
+                                        sorted(mismatched.items())[:3]))
+    assert first.process.poll() is None and second.process.poll() is None
+
+
+def _difference(got: Counter | None, want: Counter | None) -> dict:
+    got, want = got or Counter(), want or Counter()
+    return {m: (got.get(m), want.get(m)) for m in sorted(set(got) | set(want))
+            if got.get(m) != want.get(m)}
