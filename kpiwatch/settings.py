@@ -88,10 +88,24 @@ class Settings(BaseSettings):
         description="Events older than this (vs. the wall clock) are rejected as too old.",
         examples=["P7D"],
     )
+    source_idle_timeout: timedelta = Field(
+        timedelta(seconds=60),
+        description="An input partition silent this long (wall clock) stops holding back the "
+        "event-time watermark; until then the slowest input partition sets it.",
+        examples=["PT60S"],
+    )
     dedup_horizon: timedelta = Field(
         timedelta(hours=24),
         description="How long an event_id is remembered to drop duplicates exactly.",
         examples=["PT24H"],
+    )
+    consumer_max_fetch_bytes: int = Field(
+        64 * 1024,
+        ge=1024,
+        description="Most bytes fetched per partition at once. Small fetches interleave the "
+        "input partitions finely while catching up, which keeps event-time skew between them "
+        "(and so spurious late events) small.",
+        examples=[65536],
     )
     max_event_bytes: int = Field(
         32 * 1024, ge=1024, le=1024 * 1024, description="Larger messages go to the dead letters."

@@ -50,6 +50,11 @@ def create_app(settings: Settings) -> faust.App:
         # The KPI engine holds events unacknowledged until their minute settles (allowed
         # lateness + 1 min): that is expected, not a stuck commit.
         broker_commit_livelock_soft_timeout=settings.allowed_lateness.total_seconds() + 600,
+        # ... and for the same reason a rebalance must not wait for them to be acknowledged
+        # (it would wait forever: nothing settles while the consumer is paused). Unacknowledged
+        # events are simply consumed again by the partition's next owner.
+        stream_wait_empty=False,
+        consumer_max_fetch_size=settings.consumer_max_fetch_bytes,
     )
 
 

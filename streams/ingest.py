@@ -19,6 +19,7 @@ from streams.topics import dead_letter_topic, input_topics, validated_topic
 log = logging.getLogger(__name__)
 
 SOURCE_TOPIC_HEADER = "kpiwatch-source-topic"
+SOURCE_PARTITION_HEADER = "kpiwatch-source-partition"
 
 limits = ParseLimits(
     max_event_bytes=settings.max_event_bytes,
@@ -47,7 +48,8 @@ async def ingest(stream):
                 await validated_topic.send(
                     key=canonical.user_key.encode(),
                     value=encode_canonical(canonical),
-                    headers={SOURCE_TOPIC_HEADER: message.topic.encode()},
+                    headers={SOURCE_TOPIC_HEADER: message.topic.encode(),
+                             SOURCE_PARTITION_HEADER: str(message.partition).encode()},
                 )
         except Exception as error:  # noqa: BLE001 - an agent that raises drops the event
             log.exception("ingest: unexpected error at %s[%d]@%d",

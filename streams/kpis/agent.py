@@ -10,7 +10,9 @@ from models import decode_canonical
 from streams.app import app, settings
 from streams.dead_letters import DeadLetter
 from streams.dedup import ORIGIN_OFFSET_HEADER
+from streams.ingest import SOURCE_PARTITION_HEADER, SOURCE_TOPIC_HEADER
 from streams.kpis.engine import PartitionEngine
+from streams.kpis.in_order_acks import InOrderAcks
 from streams.kpis.kpi_settings import KpiSettings
 from streams.topics import canonical_topic, dead_letter_topic
 
@@ -19,11 +21,13 @@ LATE_EVENT = "late_event"
 kpi_settings = KpiSettings.from_settings(settings)
 kpi_state = app.Table("kpi-state")
 engines: dict[int, PartitionEngine] = {}
+acks: dict[int, InOrderAcks] = {}
 
 
 def engine_for(partition: int) -> PartitionEngine:
     if partition not in engines:
         engines[partition] = PartitionEngine(kpi_state, partition, kpi_settings)
+        acks[partition] = InOrderAcks()
     return engines[partition]
 
 
@@ -33,6 +37,7 @@ async def forget_pending(sender, revoked, **kwargs) -> None:
     for tp in revoked:
         if tp.topic == canonical_topic.get_topic_name():
             engines.pop(tp.partition, None)
+            acks.pop(tp.partition, None)
 
 
 @app.agent(canonical_topic, concurrency=1)
@@ -40,14 +45,22 @@ async def compute_kpis(stream):
     manual = stream.noack()
     async for event in manual.events():
         message = event.message
+        engine = engine_for(message.partition)
+        in_order = acks[message.partition]
+        in_order.arrived(message.offset, event)
+        finished = []
         canonical = decode_canonical(message.value)
         if canonical.is_bot:
-            await manual.ack(event)
+            for handle in in_order.done(message.offset):
+                await manual.ack(handle)
             continue
-        origin = int(dict(message.headers or {})[ORIGIN_OFFSET_HEADER])
-        outcome = engine_for(message.partition).receive(origin, canonical, event)
+        headers = dict(message.headers or {})
+        origin = int(headers[ORIGIN_OFFSET_HEADER])
+        source = (headers.get(SOURCE_TOPIC_HEADER, b"") + b":"
+                  + headers.get(SOURCE_PARTITION_HEADER, b"")).decode()
+        outcome = engine.receive(origin, canonical, event, source=source)
         if outcome.superseded is not None:
-            await manual.ack(outcome.superseded)
+            finished.append(outcome.superseded)
         if outcome.late:
             letter = DeadLetter(LATE_EVENT, message.topic, message.partition, origin, 0,
                                 f"timestamp: {canonical.timestamp.isoformat()} is in a window "
@@ -55,6 +68,8 @@ async def compute_kpis(stream):
             await dead_letter_topic.send(key=letter.key, value=message.value,
                                          headers=letter.headers())
         if outcome.late or outcome.replayed:
-            await manual.ack(event)
-        for pending in outcome.settled:
-            await manual.ack(pending.handle)
+            finished.append(event)
+        finished.extend(pending.handle for pending in outcome.settled)
+        for done in finished:
+            for handle in in_order.done(done.message.offset):
+                await manual.ack(handle)

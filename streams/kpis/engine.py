@@ -6,9 +6,12 @@ counts depend on the order events are applied in. Applying each settled minute's
 by (event time, event_id) makes every settled KPI a pure function of the set of events in it,
 equal to a batch recomputation, whatever order they arrived in and however often replayed.
 
-A minute settles when the partition's watermark (latest event time seen) passes its end plus
-the allowed lateness. An event whose minute has settled already is late: counted, sent to the
-dead letters by the caller, and not applied.
+A minute settles when the partition's watermark passes its end plus the allowed lateness. The
+watermark is the latest event time of the slowest input partition feeding this one (an input
+partition silent for ``source_idle_timeout`` of wall time stops holding it back): when one
+input partition stalls, say while its worker is replaced, the others cannot rush the
+watermark ahead and make its backlog late. An event whose minute has settled already is late:
+counted, sent to the dead letters by the caller, and not applied.
 
 Events stay unacknowledged (Faust ``noack``) until their minute is applied and written, so the
 committed offset never passes an event whose effect could be lost in a crash. After a crash the
@@ -21,6 +24,7 @@ streams/kpis/working_set.py explains.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,13 +69,15 @@ class PartitionEngine:
         self.pending: dict[int, Pending] = {}  # by origin offset: a replay overwrites itself
         self.watermark_ms: int | None = None
         self.max_origin = -1
+        self.sources: dict[str, tuple[int, float]] = {}  # source -> (latest event ms, wall s)
 
     def progress(self) -> dict:
         return dict(self.table.get(progress_key(self.partition)) or {
             "settled_through": None, "watermark": None, "max_origin": -1,
             "late": 0, "late_through": -1})
 
-    def receive(self, origin: int, event: CanonicalEvent, handle: Any = None) -> Outcome:
+    def receive(self, origin: int, event: CanonicalEvent, handle: Any = None,
+                source: str = "", wall_s: float | None = None) -> Outcome:
         event_ms = int(event.timestamp.timestamp() * 1000)
         progress = self.progress()
         settled_through = progress["settled_through"]
@@ -85,10 +91,18 @@ class PartitionEngine:
             return Outcome(late=True)
         earlier = self.pending.get(origin)
         self.pending[origin] = Pending(event_ms, event.event_id, origin, event, handle)
-        self.watermark_ms = max(self.watermark_ms or event_ms, event_ms,
-                                progress["watermark"] or event_ms)
+        self.watermark_ms = max(self.watermark_ms or 0, progress["watermark"] or 0,
+                                self._source_watermark(source, event_ms, wall_s))
         return Outcome(settled=self.settle(progress),
                        superseded=earlier.handle if earlier is not None else None)
+
+    def _source_watermark(self, source: str, event_ms: int, wall_s: float | None) -> int:
+        wall_s = time.monotonic() if wall_s is None else wall_s
+        latest, _ = self.sources.get(source, (event_ms, wall_s))
+        self.sources[source] = (max(latest, event_ms), wall_s)
+        active = [ms for ms, seen in self.sources.values()
+                  if wall_s - seen <= self.settings.source_idle_seconds]
+        return min(active)
 
     def settle(self, progress: dict) -> list[Pending]:
         """Apply every minute the watermark has settled; returns the events applied.

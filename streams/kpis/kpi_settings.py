@@ -15,6 +15,7 @@ class KpiSettings:
     allowed_lateness_ms: int = 5 * 60_000
     session_timeout_ms: int = 30 * 60_000
     abandon_after_ms: int = 30 * 60_000
+    source_idle_seconds: float = 60.0
     base_currency: str = "EUR"
     currency_rates: dict[str, Decimal] = field(default_factory=dict)
     payment_methods: frozenset[str] = frozenset(
@@ -27,6 +28,7 @@ class KpiSettings:
             allowed_lateness_ms=int(settings.allowed_lateness.total_seconds() * 1000),
             session_timeout_ms=int(settings.session_timeout.total_seconds() * 1000),
             abandon_after_ms=int(settings.abandon_after.total_seconds() * 1000),
+            source_idle_seconds=settings.source_idle_timeout.total_seconds(),
             base_currency=settings.base_currency,
             currency_rates=dict(settings.currency_rates),
             payment_methods=frozenset(settings.payment_methods),

@@ -68,14 +68,16 @@ def shop_events(count: int, seed: int = 1, span: timedelta = timedelta(hours=30)
     return events
 
 
-def arrival_order(events, seed: int = 2, jitter_s: float = 90.0, late_share: float = 0.01):
+def arrival_order(events, seed: int = 2, jitter_s: float = 90.0, late_share: float = 0.01,
+                  late_before: datetime | None = None):
     """Events as they arrive: shuffled within ``jitter_s`` (below the allowed lateness), and
-    ``late_share`` of them held back two hours (far past it). Returns (arrived, late_ids)."""
+    ``late_share`` of them (of those before ``late_before``, if given) held back two hours (far
+    past it). Returns (arrived, late_ids)."""
     rng = random.Random(seed)
     keyed, late = [], set()
     for e in events:
         delay = rng.uniform(0, jitter_s)
-        if rng.random() < late_share:
+        if rng.random() < late_share and (late_before is None or e.timestamp < late_before):
             delay += 7200
             late.add(e.event_id)
         keyed.append((e.timestamp.timestamp() + delay, e))

@@ -1,0 +1,217 @@
+"""The live demo: local stack, a worker, simulated shop traffic with a scripted incident, and a
+terminal board of the main KPIs against their benchmarks.
+
+    scripts/demo                      # until Ctrl-C
+    scripts/demo --duration 300       # five minutes, then stop everything it started
+
+Everything the demo starts it stops on exit (the services only if it started them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+
+from kpiwatch.settings import ConfigError, load_settings
+from localstack import LocalStack
+from localstack.process import ServiceError
+from localstack.prometheus import prometheus_url, write_scrape_targets
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_INCIDENT = "conversion-drop@180s+420s:channel=paid_search"
+# Short lateness so windows settle within the first minutes of a demo.
+DEMO_ENV = {"KPIWATCH_ALLOWED_LATENESS": "PT20S"}
+
+# (label, kpi key in /kpis, benchmark, "min" or "max", format) -- benchmarks from KPIS.md §5
+BOARD = [
+    ("Sessions", "sessions", None, None, "{:.0f}"),
+    ("Conversion rate", "conversion_rate", 0.03, "min", "{:.1%}"),
+    ("Add-to-cart rate", "add_to_cart_rate", None, None, "{:.1%}"),
+    ("Bounce rate", "bounce_rate", 0.60, "max", "{:.1%}"),
+    ("Orders", "orders", None, None, "{:.0f}"),
+    ("Revenue (EUR)", "revenue", None, None, "{:,.2f}"),
+    ("Average order value", "average_order_value", None, None, "{:,.2f}"),
+    ("Checkout time p95 (s)", "checkout_p95_seconds", 300, "max", "{:.0f}"),
+    ("Payment failure rate", "payment_failure_rate", 0.05, "max", "{:.1%}"),
+]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="scripts/demo",
+        description="Run kpiwatch live on this machine: starts Kafka, Redis and Prometheus "
+        "(python -m localstack), one worker and the shop simulator, and shows the KPIs of the "
+        "last settled windows against their benchmarks. A scripted incident (a conversion "
+        "drop on paid search, by default) starts a few minutes in.",
+    )
+    parser.add_argument("--duration", type=float, default=0,
+                        help="seconds to run, then stop everything (default: until Ctrl-C)")
+    parser.add_argument("--rate", type=float, default=40.0,
+                        help="simulated events per second (default: 40)")
+    parser.add_argument("--incident", action="append", default=None,
+                        help=f"simulator incident spec, repeatable (default: {DEFAULT_INCIDENT}); "
+                        "'none' for none. See python -m simulator --help")
+    parser.add_argument("--keep-stack", action="store_true",
+                        help="leave Kafka, Redis and Prometheus running on exit")
+    parser.add_argument("--no-board", action="store_true",
+                        help="print a status line every 10 s instead of the live board")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    os.environ.update({k: v for k, v in DEMO_ENV.items() if k not in os.environ})
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 1
+    stack = LocalStack(settings)
+    was_running = all(stack.status().values())
+    processes: list[subprocess.Popen] = []
+    try:
+        print("starting the local stack (Kafka, Redis, Prometheus) ...", flush=True)
+        stack.up()
+        write_scrape_targets(settings, [f"127.0.0.1:{settings.web_port}"])
+        worker_url = f"http://127.0.0.1:{settings.web_port}"
+        log_dir = settings.run_dir.resolve()
+        processes.append(_spawn([sys.executable, "-m", "kpiwatch", "worker", "-l", "info"],
+                                log_dir / "worker.log"))
+        _wait_ready(worker_url + "/health", processes[0], log_dir / "worker.log")
+        incidents = [] if args.incident == ["none"] else (args.incident or [DEFAULT_INCIDENT])
+        simulator_argv = [sys.executable, "-m", "simulator", "--rate", str(args.rate),
+                          "--duration", "0", "--speed", "1", "--format", "mixed"]
+        for spec in incidents:
+            simulator_argv += ["--incident", spec]
+        processes.append(_spawn(simulator_argv, log_dir / "simulator.log"))
+        print(f"""
+  worker /metrics    {worker_url}/metrics
+  worker /kpis       {worker_url}/kpis
+  Prometheus UI      {prometheus_url(settings)}
+  logs               {log_dir}/{{worker,simulator,kafka,redis,prometheus}}.log
+  Slack messages     no webhook configured: alerts are not part of this build yet
+  incident           {', '.join(incidents) or 'none'}
+""", flush=True)
+        _show(worker_url, args)
+        return 0
+    except ServiceError as error:
+        print(f"demo: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for process in reversed(processes):
+            _stop(process)
+        if not args.keep_stack and not was_running:
+            stack.down()
+
+
+def _spawn(argv: list[str], log: Path) -> subprocess.Popen:
+    with log.open("ab") as out:
+        return subprocess.Popen(argv, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+def _wait_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ServiceError(f"the worker exited; see {log}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise ServiceError(f"the worker was not ready after {timeout:.0f} s; see {log}")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def fetch_kpis(worker_url: str) -> dict | None:
+    try:
+        with urllib.request.urlopen(worker_url + "/kpis", timeout=3) as response:
+            return json.load(response)
+    except OSError:
+        return None
+
+
+def last_settled(document: dict | None, size: str) -> dict | None:
+    for window in (document or {}).get("windows", {}).get(size, []):
+        if window["settled"]:
+            return window
+    return None
+
+
+def board(document: dict | None) -> Group:
+    table = Table(title="kpiwatch - last settled windows", expand=False)
+    table.add_column("KPI")
+    table.add_column("5 min", justify="right")
+    table.add_column("1 hour", justify="right")
+    table.add_column("benchmark", justify="right")
+    five, hour = last_settled(document, "5m"), last_settled(document, "1h")
+    for label, key, benchmark, direction, fmt in BOARD:
+        cells = []
+        for window in (five, hour):
+            value = window["kpis"].get(key) if window else None
+            cells.append(_cell(value, benchmark, direction, fmt))
+        bench = "" if benchmark is None else ("≥ " if direction == "min" else "≤ ") + \
+            fmt.format(benchmark)
+        table.add_row(label, *cells, bench)
+    when = "waiting for the first settled window ..." if not five else \
+        f"5 min window {five['start'][11:16]}-{five['end'][11:16]} UTC"
+    return Group(table, Panel(when + "   Ctrl-C stops the demo", expand=False))
+
+
+def _cell(value, benchmark, direction, fmt) -> str:
+    if value is None:
+        return "-"
+    text = fmt.format(value)
+    if benchmark is None:
+        return text
+    bad = value < benchmark if direction == "min" else value > benchmark
+    return f"[bold red]{text} ✗[/]" if bad else f"[green]{text}[/]"
+
+
+def _show(worker_url: str, args: argparse.Namespace) -> None:
+    started = time.monotonic()
+    deadline = started + args.duration if args.duration else None
+
+    def running() -> bool:
+        return deadline is None or time.monotonic() < deadline
+
+    if args.no_board:
+        while running():
+            window = last_settled(fetch_kpis(worker_url), "5m")
+            kpis = window["kpis"] if window else {}
+            print(f"{datetime.now(UTC):%H:%M:%S} sessions={kpis.get('sessions')} "
+                  f"conversion={kpis.get('conversion_rate')}", flush=True)
+            time.sleep(10)
+        return
+    with Live(board(None), refresh_per_second=1, screen=False) as live:
+        while running():
+            live.update(board(fetch_kpis(worker_url)))
+            time.sleep(2)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
