@@ -8,6 +8,7 @@ from faust.cli import argument, option
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from kpiwatch import replay as replaying
+from simulator.sinks.kafka import ProduceProgress, produce
 from streams.app import app, settings
 
 
@@ -20,8 +21,8 @@ from streams.app import app, settings
 async def replay(self, files: tuple[Path, ...], speed: float) -> None:
     """Replay JSONL files (canonical, Segment or GA4 events, or simulator output) into the
     input topics, keyed by user key, routed by event type. For backfills and for on-call
-    replaying an incident. Old events are judged by KPIWATCH_REPLAY_HORIZON at ingestion:
-    raise it for a backfill of older data."""
+    replaying an incident. Each record's Kafka timestamp is its event time, so history is
+    judged at ingestion as when it happened."""
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         raise SystemExit(f"replay: no such file: {', '.join(missing)}")
@@ -33,11 +34,11 @@ async def replay(self, files: tuple[Path, ...], speed: float) -> None:
     with Progress(*columns) as progress:
         task = progress.add_task("replay", total=total, rate=0.0)
 
-        def show(sent: int) -> None:
-            elapsed = progress.tasks[0].elapsed or 1e-9
-            progress.update(task, completed=sent, rate=sent / elapsed)
+        def show(report: ProduceProgress) -> None:
+            progress.update(task, completed=report.sent, rate=report.per_second)
 
-        sent = await replaying.replay(replaying.read_records(files), topics, settings.kafka_bootstrap_servers,
-                            speed=speed, on_progress=show)
+        messages = replaying.as_messages(replaying.read_records(files))
+        sent = await produce(messages, topics, settings.kafka_bootstrap_servers, speed=speed,
+                             on_progress=show, progress_interval=0.5)
     print(f"replayed {sent} messages from {len(files)} file(s) to "
           f"{', '.join(sorted(topics.values()))} on {settings.kafka_bootstrap_servers}")

@@ -7,15 +7,15 @@ producer would have put it. A line that does not parse is produced as it is to t
 clickstream topic: ingestion sends it to the dead letters with the reason, nothing is dropped
 here.
 
-Pacing follows event time: ``speed=0`` as fast as possible, ``1`` real time, ``N`` N times
-real time.
+Sending is the simulator's Kafka sink (simulator/sinks/kafka.py): paced by event time
+(``speed=0`` as fast as possible, ``1`` real time, ``N`` N times real time), with each record's
+Kafka timestamp set to its event time, so replayed history is judged at ingestion as it was
+when it happened.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +24,7 @@ import orjson
 
 from models import ParseLimits, parse_message
 from models.streams import CLICKSTREAM, STREAM_OF_TYPE
+from simulator.events import SimulatedMessage
 
 # Replayed history may be of any age and stamped in any clock: judge nothing by time here,
 # ingestion applies the configured limits.
@@ -67,36 +68,11 @@ def to_record(line: bytes) -> ReplayRecord:
                         first.timestamp)
 
 
-async def replay(
-    records: Iterable[ReplayRecord],
-    topics: dict[str, str],
-    bootstrap_servers: str,
-    speed: float = 0.0,
-    on_progress: Callable[[int], None] = lambda sent: None,
-) -> int:
-    """Produce ``records`` to ``topics[record.stream]``; returns how many were sent."""
-    from aiokafka import AIOKafkaProducer
-
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, enable_idempotence=True,
-                                linger_ms=10)
-    await producer.start()
-    sent = 0
-    first_event: datetime | None = None
-    started = time.monotonic()
-    try:
-        for record in records:
-            if speed > 0 and record.event_time is not None:
-                first_event = first_event or record.event_time
-                due = started + (record.event_time - first_event).total_seconds() / speed
-                if (delay := due - time.monotonic()) > 0:
-                    await producer.flush()
-                    await asyncio.sleep(delay)
-            await producer.send(topics[record.stream], record.value, key=record.key)
-            sent += 1
-            if sent % 1000 == 0:
-                on_progress(sent)
-        await producer.flush()
-    finally:
-        await producer.stop()
-    on_progress(sent)
-    return sent
+def as_messages(records: Iterable[ReplayRecord]) -> Iterator[SimulatedMessage]:
+    """Records as the simulator's Kafka sink sends them. A line without a time (it did not
+    parse) takes the time of the line before it, so pacing and the record timestamp stay
+    sensible; ingestion rejects it anyway."""
+    last = datetime.now(UTC)
+    for record in records:
+        last = record.event_time or last
+        yield SimulatedMessage(record.stream, record.key, record.value, last)

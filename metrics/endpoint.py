@@ -12,9 +12,9 @@ from metrics.collectors import (
 )
 from metrics.kpi_collector import KpiCollector
 from streams.app import app
+from streams.dedup import dedup_summary
 from streams.kpis import readout
 from streams.kpis.agent import kpi_settings, kpi_state
-from streams.dedup import dedup_summary
 from streams.pipeline_health import dead_letter_counts, event_counts
 from streams.topics import canonical_topic, dead_letter_topic, validated_topic
 

@@ -1,9 +1,9 @@
 """Imports every module that registers agents, tables or pages on the app."""
 
-from metrics import endpoint, health  # noqa: F401
 from kpiwatch import commands  # noqa: F401
+from metrics import endpoint, health  # noqa: F401
 from streams import dedup, ingest, pipeline_health  # noqa: F401
-from streams.kpis import agent  # noqa: F401
 from streams.app import app
+from streams.kpis import agent  # noqa: F401
 
 __all__ = ["app"]

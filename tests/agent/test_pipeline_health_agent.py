@@ -7,7 +7,12 @@ import orjson
 from streams.dead_letters import DeadLetter
 from streams.dedup import ORIGIN_OFFSET_HEADER
 from streams.ingest import SOURCE_TOPIC_HEADER
-from streams.pipeline_health import count_dead_letters, count_events, dead_letter_counts, event_counts
+from streams.pipeline_health import (
+    count_dead_letters,
+    count_events,
+    dead_letter_counts,
+    event_counts,
+)
 
 
 def canonical(n: int, **fields) -> bytes:

@@ -10,7 +10,12 @@ import pytest
 from localstack import LocalStack
 from localstack.process import ServiceError
 from localstack.prometheus import prometheus_url, write_scrape_targets
-from tests.integration.services import TEST_STACK_ENV, Worker, stack_settings_for_tests, unique_names
+from tests.integration.services import (
+    TEST_STACK_ENV,
+    Worker,
+    stack_settings_for_tests,
+    unique_names,
+)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ import sys
 from datetime import timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from kpiwatch.settings import ConfigError, Settings, load_settings, settings_table_markdown
 
@@ -68,5 +69,5 @@ def test_readme_configuration_table_is_generated_from_the_model():
 
 
 def test_settings_are_frozen():
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         Settings().web_port = 1  # type: ignore[misc]
