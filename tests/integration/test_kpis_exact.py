@@ -78,7 +78,10 @@ def test_kpis_equal_the_batch_recomputation_after_a_sigkill(worker_factory, stac
     # The load arrives far faster than real time, and ingestion reads the three input topics
     # at its own pace: their event times can drift minutes apart while it catches up. The
     # allowed lateness covers that drift here; the late events are 35+ minutes late.
-    env = {"KPIWATCH_TOPIC_PARTITIONS": "4", "KPIWATCH_ALLOWED_LATENESS": "PT30M"}
+    # The killed worker's input partitions are silent until the restart and rebalance are
+    # through (table recovery included): they must keep holding the watermark meanwhile.
+    env = {"KPIWATCH_TOPIC_PARTITIONS": "4", "KPIWATCH_ALLOWED_LATENESS": "PT30M",
+           "KPIWATCH_SOURCE_IDLE_TIMEOUT": "PT10M"}
     first, second = worker_factory(**env), worker_factory(**env)
     bootstrap = stack_settings.kafka_bootstrap_servers
     topics = {"clickstream": names["KPIWATCH_TOPIC_CLICKSTREAM"],
