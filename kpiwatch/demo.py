@@ -67,7 +67,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep-stack", action="store_true",
                         help="leave Kafka, Redis and Prometheus running on exit")
     parser.add_argument("--no-board", action="store_true",
-                        help="print a status line every 10 s instead of the live board")
+                        help="print the last settled minute's KPIs every 10 s instead of the "
+                        "live board")
     return parser.parse_args(argv)
 
 
@@ -201,10 +202,12 @@ def _show(worker_url: str, args: argparse.Namespace) -> None:
 
     if args.no_board:
         while running():
-            window = last_settled(fetch_kpis(worker_url), "5m")
+            window = last_settled(fetch_kpis(worker_url), "1m")
             kpis = window["kpis"] if window else {}
-            print(f"{datetime.now(UTC):%H:%M:%S} sessions={kpis.get('sessions')} "
-                  f"conversion={kpis.get('conversion_rate')}", flush=True)
+            print(f"{datetime.now(UTC):%H:%M:%S} last settled minute "
+                  f"{window['start'][11:16] if window else '-'}: sessions={kpis.get('sessions')} "
+                  f"conversion={kpis.get('conversion_rate')} orders={kpis.get('orders')}",
+                  flush=True)
             time.sleep(10)
         return
     with Live(board(None), refresh_per_second=1, screen=False) as live:

@@ -16,7 +16,8 @@ def valid_events(count: int, seed: int = 7) -> list[dict]:
     events = []
     for n in range(count):
         user = f"anon-{rng.randrange(400)}"
-        ts = (now - timedelta(seconds=rng.randrange(600))).isoformat()
+        # Within a minute: shuffled, they stay inside the KPI engine's allowed lateness.
+        ts = (now - timedelta(seconds=rng.uniform(0, 60))).isoformat()
         kind = rng.choices(["page", "product", "cart", "order", "segment"], [50, 25, 10, 5, 10])[0]
         base = {"event_id": f"ev-{seed}-{n}", "timestamp": ts, "anonymous_id": user,
                 "session_id": f"s-{user}", "utm_source": "google", "utm_medium": "cpc"}
