@@ -22,6 +22,7 @@ kpi_settings = KpiSettings.from_settings(settings)
 kpi_state = app.Table("kpi-state")
 engines: dict[int, PartitionEngine] = {}
 acks: dict[int, InOrderAcks] = {}
+last_offset: dict[int, int] = {}
 
 
 def engine_for(partition: int) -> PartitionEngine:
@@ -45,6 +46,12 @@ async def compute_kpis(stream):
     manual = stream.noack()
     async for event in manual.events():
         message = event.message
+        if message.offset <= last_offset.get(message.partition, -1):
+            # The consumer was sought back (a rebalance): what we hold of this partition is
+            # stale and comes again; acknowledging any of it could commit past a live event.
+            engines.pop(message.partition, None)
+            acks.pop(message.partition, None)
+        last_offset[message.partition] = message.offset
         engine = engine_for(message.partition)
         in_order = acks[message.partition]
         in_order.arrived(message.offset, event)
