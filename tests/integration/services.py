@@ -136,20 +136,6 @@ def produce_many(bootstrap: str, records: Iterable[tuple[str, bytes | None, byte
     return asyncio.run(run())
 
 
-def create_topics(bootstrap: str, names: Iterable[str], partitions: int) -> None:
-    async def run() -> None:
-        from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        await admin.start()
-        try:
-            await admin.create_topics([NewTopic(n, partitions, 1) for n in names])
-        finally:
-            await admin.close()
-
-    asyncio.run(run())
-
-
 def prometheus_query(base_url: str, promql: str) -> list[dict]:
     url = f"{base_url}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
     with urllib.request.urlopen(url, timeout=5) as response:
