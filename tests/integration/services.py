@@ -22,14 +22,16 @@ from kpiwatch.settings import Settings
 REPO = Path(__file__).resolve().parents[2]
 
 # Ports of their own, so a running demo on the defaults does not collide with the tests.
+# KPIWATCH_TEST_PORT_OFFSET shifts them (and the run dir), so two test runs can share a machine.
+_OFFSET = int(os.environ.get("KPIWATCH_TEST_PORT_OFFSET", "0"))
 TEST_STACK_ENV = {
-    "KPIWATCH_RUN_DIR": str(REPO / ".run" / "test"),
-    "KPIWATCH_KAFKA_PORT": "29092",
-    "KPIWATCH_KAFKA_CONTROLLER_PORT": "29093",
-    "KPIWATCH_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:29092",
-    "KPIWATCH_REDIS_PORT": "26379",
-    "KPIWATCH_REDIS_URL": "redis://127.0.0.1:26379/0",
-    "KPIWATCH_PROMETHEUS_PORT": "29090",
+    "KPIWATCH_RUN_DIR": str(REPO / ".run" / (f"test-{_OFFSET}" if _OFFSET else "test")),
+    "KPIWATCH_KAFKA_PORT": str(29092 + _OFFSET),
+    "KPIWATCH_KAFKA_CONTROLLER_PORT": str(29093 + _OFFSET),
+    "KPIWATCH_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{29092 + _OFFSET}",
+    "KPIWATCH_REDIS_PORT": str(26379 + _OFFSET),
+    "KPIWATCH_REDIS_URL": f"redis://127.0.0.1:{26379 + _OFFSET}/0",
+    "KPIWATCH_PROMETHEUS_PORT": str(29090 + _OFFSET),
     "KPIWATCH_SCRAPE_INTERVAL_SECONDS": "1",
 }
 
