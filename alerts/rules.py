@@ -1,0 +1,229 @@
+"""Alert rules as data: one validated YAML file (``alerts/rules.yaml`` by default).
+
+The same file is the single source of every benchmark: the evaluator judges settled windows
+with it, ``prometheus/rules/alerts.yml`` is generated from it, and the Grafana threshold lines
+are drawn from it. A bad file stops startup with a message naming the rule and the field.
+
+A rule says: this KPI, over these windows, for this dimension, must not be below (or above)
+its benchmark; judge it only when the window has enough volume; fire after ``for_windows``
+consecutive settled windows; recover with hysteresis.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from models.channels import Channel
+
+DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "rules.yaml"
+
+# What a rule can judge: the KPI name (a key of streams.kpis.readout.derived, or a raw
+# window count) -> the dimensions it can be broken down by, and the volume it is made of.
+KPIS: dict[str, dict] = {
+    "conversion_rate": {"dimensions": ("channel",), "kind": "ratio"},
+    "add_to_cart_rate": {"dimensions": ("channel",), "kind": "ratio"},
+    "bounce_rate": {"dimensions": ("channel",), "kind": "ratio"},
+    "cart_abandonment_rate": {"dimensions": ("channel",), "kind": "ratio"},
+    "payment_failure_rate": {"dimensions": ("payment_method",), "kind": "ratio"},
+    "checkout_p95_seconds": {"dimensions": (), "kind": "seconds"},
+    "average_order_value": {"dimensions": ("channel",), "kind": "amount"},
+    "sessions": {"dimensions": ("channel",), "kind": "count"},
+    "orders": {"dimensions": ("channel",), "kind": "count"},
+    "revenue": {"dimensions": ("channel",), "kind": "amount"},
+    "users": {"dimensions": (), "kind": "count"},
+}
+WINDOWS = ("5m", "15m", "1h", "1d")
+SEVERITIES = ("info", "warning", "critical")
+
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StaticBenchmark(_Strict):
+    """A fixed threshold, e.g. conversion rate 0.03."""
+
+    type: Literal["static"] = "static"
+    value: float
+
+
+class WeekAgoBenchmark(_Strict):
+    """Relative to the same window one week earlier: ``change`` -0.30 means "30 % below"."""
+
+    type: Literal["week_ago"]
+    change: float = Field(gt=-1, lt=10)
+
+
+class TrailingBenchmark(_Strict):
+    """``stddevs`` standard deviations from the mean of the trailing ``windows`` windows."""
+
+    type: Literal["trailing"]
+    windows: int = Field(ge=3, le=1000)
+    stddevs: float = Field(gt=0, le=10)
+
+
+Benchmark = Annotated[StaticBenchmark | WeekAgoBenchmark | TrailingBenchmark,
+                      Field(discriminator="type")]
+
+
+class MinVolume(_Strict):
+    """Below this volume the window is not judged: 0 orders out of 4 sessions is no incident."""
+
+    sessions: int = Field(0, ge=0)
+    orders: int = Field(0, ge=0)
+
+
+class Recovery(_Strict):
+    """Hysteresis: a firing alert resolves only once the KPI is back past ``threshold`` (a
+    static value, or a multiple of the benchmark when ``relative``), and stays firing for at
+    least ``keep_firing_for`` settled windows after the condition last held."""
+
+    threshold: float | None = None
+    keep_firing_for: int = Field(0, ge=0, le=100)
+
+
+class QuietHours(_Strict):
+    """Notifications below ``min_severity`` wait until the quiet hours end (business time zone)."""
+
+    start: time
+    end: time
+    min_severity: Literal["info", "warning", "critical"] = "critical"
+
+
+class Target(_Strict):
+    """Where notifications go. Secrets come from the environment, never from this file."""
+
+    type: Literal["slack", "webhook", "alertmanager", "console"]
+    url_env: str | None = Field(None, pattern=r"^[A-Z][A-Z0-9_]*$")
+    url: str | None = None  # for non-secret endpoints (a local Alertmanager, say)
+
+    def resolved_url(self) -> str | None:
+        if self.url_env and os.environ.get(self.url_env):
+            return os.environ[self.url_env]
+        return self.url
+
+
+class Rule(_Strict):
+    name: Name
+    description: str = ""
+    kpi: str
+    condition: Literal["below", "above"]
+    benchmark: Benchmark
+    window: Literal["5m", "15m", "1h", "1d"] = "15m"
+    # Judge one dimension value only (e.g. {"channel": "paid_search"}) ...
+    where: dict[str, str] = Field(default_factory=dict)
+    # ... or each value of a dimension separately (e.g. "channel"), or the whole shop (None).
+    per: Literal["channel", "payment_method"] | None = None
+    min_volume: MinVolume = MinVolume()
+    for_windows: int = Field(1, ge=1, le=100, alias="for")
+    recovery: Recovery = Recovery()
+    severity: Literal["info", "warning", "critical"] = "warning"
+    targets: list[str] = Field(default_factory=lambda: ["default"])
+    renotify_every: int = Field(0, ge=0, description="settled windows between reminders; 0 = never")
+    runbook_url: str = ""
+    dashboard: str = Field("kpiwatch-overview", pattern=r"^[a-z0-9-]+$")  # a dashboard uid
+    quiet_hours: QuietHours | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("kpi")
+    @classmethod
+    def _known_kpi(cls, kpi: str) -> str:
+        if kpi not in KPIS:
+            raise ValueError(f"unknown KPI {kpi!r}; one of: {', '.join(KPIS)}")
+        return kpi
+
+    @model_validator(mode="after")
+    def _dimensions_fit(self) -> Rule:
+        allowed = KPIS[self.kpi]["dimensions"]
+        for dimension, value in self.where.items():
+            if dimension not in allowed:
+                raise ValueError(f"where: {self.kpi} cannot be filtered by {dimension!r}"
+                                 f" (it can by: {', '.join(allowed) or 'nothing'})")
+            if dimension == "channel" and value not in set(Channel):
+                raise ValueError(f"where: unknown channel {value!r}; one of: "
+                                 f"{', '.join(Channel)}")
+        if self.per is not None and self.per not in allowed:
+            raise ValueError(f"per: {self.kpi} cannot be broken down by {self.per!r}"
+                             f" (it can by: {', '.join(allowed) or 'nothing'})")
+        if self.per is not None and self.per in self.where:
+            raise ValueError(f"per and where both name {self.per!r}: use one")
+        return self
+
+
+class RuleSet(_Strict):
+    targets: dict[str, Target] = Field(
+        default_factory=lambda: {"default": Target(type="console")})
+    rules: list[Rule]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RuleSet:
+        names = [r.name for r in self.rules]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"rule {name!r} is defined twice")
+        for rule in self.rules:
+            for target in rule.targets:
+                if target not in self.targets:
+                    raise ValueError(f"rule {rule.name!r}: target {target!r} is not defined"
+                                     f" under targets: ({', '.join(self.targets)})")
+        return self
+
+    def rule(self, name: str) -> Rule:
+        for rule in self.rules:
+            if rule.name == name:
+                return rule
+        raise KeyError(name)
+
+
+class RulesError(SystemExit):
+    """Startup stops here: the message names the file, the rule and the field."""
+
+
+def load_rules(path: Path | str | None = None) -> RuleSet:
+    path = Path(path or os.environ.get("KPIWATCH_RULES_FILE") or DEFAULT_RULES_PATH)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise RulesError(f"kpiwatch: cannot read the alert rules file {path}: {error.strerror}\n"
+                         "  fix: set KPIWATCH_RULES_FILE to an existing YAML file") from None
+    except yaml.YAMLError as error:
+        raise RulesError(f"kpiwatch: {path} is not valid YAML: {error}") from None
+    try:
+        return RuleSet.model_validate(raw)
+    except ValidationError as error:
+        raise RulesError(describe_rule_errors(path, raw, error)) from None
+
+
+def describe_rule_errors(path: Path, raw: object, error: ValidationError) -> str:
+    lines = [f"kpiwatch: invalid alert rules in {path}"]
+    for item in error.errors():
+        loc = list(item["loc"])
+        where = ".".join(str(part) for part in loc) or "(top level)"
+        if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+            rules = raw.get("rules") if isinstance(raw, dict) else None
+            name = (rules[loc[1]].get("name") if isinstance(rules, list) and loc[1] < len(rules)
+                    and isinstance(rules[loc[1]], dict) else None)
+            field = ".".join(str(part) for part in loc[2:]
+                             if not re.fullmatch(r"[a-z_]+\[.*\]|static|week_ago|trailing",
+                                                 str(part))) or "(the rule)"
+            where = f"rule {name or '#' + str(loc[1] + 1)!r}, field {field}"
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"  {where}: {message}")
+    return "\n".join(lines)
