@@ -10,7 +10,6 @@ Everything the demo starts it stops on exit (the services only if it started the
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import subprocess
@@ -25,6 +24,9 @@ from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 
+from alerts.rules import RuleSet, load_rules
+from kpiwatch import kpi_view
+from kpiwatch.kpi_view import fetch_kpis
 from kpiwatch.settings import ConfigError, load_settings
 from localstack import LocalStack
 from localstack.process import ServiceError
@@ -35,17 +37,18 @@ DEFAULT_INCIDENT = "conversion-drop@180s+420s:channel=paid_search"
 # Short lateness so windows settle within the first minutes of a demo.
 DEMO_ENV = {"KPIWATCH_ALLOWED_LATENESS": "PT20S"}
 
-# (label, kpi key in /kpis, benchmark, "min" or "max", format) -- benchmarks from KPIS.md §5
+# (label, kpi key in /kpis, format); benchmarks come from the alert rules (alerts/rules.yaml)
 BOARD = [
-    ("Sessions", "sessions", None, None, "{:.0f}"),
-    ("Conversion rate", "conversion_rate", 0.03, "min", "{:.1%}"),
-    ("Add-to-cart rate", "add_to_cart_rate", None, None, "{:.1%}"),
-    ("Bounce rate", "bounce_rate", 0.60, "max", "{:.1%}"),
-    ("Orders", "orders", None, None, "{:.0f}"),
-    ("Revenue (EUR)", "revenue", None, None, "{:,.2f}"),
-    ("Average order value", "average_order_value", None, None, "{:,.2f}"),
-    ("Checkout time p95 (s)", "checkout_p95_seconds", 300, "max", "{:.0f}"),
-    ("Payment failure rate", "payment_failure_rate", 0.05, "max", "{:.1%}"),
+    ("Sessions", "sessions", "{:.0f}"),
+    ("Conversion rate", "conversion_rate", "{:.1%}"),
+    ("Add-to-cart rate", "add_to_cart_rate", "{:.1%}"),
+    ("Bounce rate", "bounce_rate", "{:.1%}"),
+    ("Orders", "orders", "{:.0f}"),
+    ("Revenue (EUR)", "revenue", "{:,.2f}"),
+    ("Average order value", "average_order_value", "{:,.2f}"),
+    ("Checkout time p95 (s)", "checkout_p95_seconds", "{:.0f}"),
+    ("Payment failure rate", "payment_failure_rate", "{:.1%}"),
+    ("Cart abandonment rate", "cart_abandonment_rate", "{:.1%}"),
 ]
 
 
@@ -148,48 +151,37 @@ def _stop(process: subprocess.Popen) -> None:
             os.killpg(process.pid, signal.SIGKILL)
 
 
-def fetch_kpis(worker_url: str) -> dict | None:
-    try:
-        with urllib.request.urlopen(worker_url + "/kpis", timeout=3) as response:
-            return json.load(response)
-    except OSError:
-        return None
-
-
-def last_settled(document: dict | None, size: str) -> dict | None:
-    for window in (document or {}).get("windows", {}).get(size, []):
-        if window["settled"]:
-            return window
-    return None
-
-
-def board(document: dict | None) -> Group:
+def board(document: dict | None, ruleset: RuleSet | None = None) -> Group:
+    ruleset = ruleset or load_rules()
+    merged = kpi_view.merge([document])
     table = Table(title="kpiwatch - last settled windows", expand=False)
     table.add_column("KPI")
     table.add_column("5 min", justify="right")
     table.add_column("1 hour", justify="right")
     table.add_column("benchmark", justify="right")
-    five, hour = last_settled(document, "5m"), last_settled(document, "1h")
-    for label, key, benchmark, direction, fmt in BOARD:
+    five, hour = kpi_view.last_settled(merged, "5m"), kpi_view.last_settled(merged, "1h")
+    for label, key, fmt in BOARD:
+        benchmark = kpi_view.benchmark_of(ruleset, key)
         cells = []
         for window in (five, hour):
-            value = window["kpis"].get(key) if window else None
-            cells.append(_cell(value, benchmark, direction, fmt))
-        bench = "" if benchmark is None else ("≥ " if direction == "min" else "≤ ") + \
-            fmt.format(benchmark)
+            value = window.kpis().get(key) if window else None
+            cells.append(_cell(value, benchmark, fmt))
+        bench = "" if benchmark is None else \
+            ("≥ " if benchmark[1] == "below" else "≤ ") + fmt.format(benchmark[0])
         table.add_row(label, *cells, bench)
     when = "waiting for the first settled window ..." if not five else \
-        f"5 min window {five['start'][11:16]}-{five['end'][11:16]} UTC"
+        f"5 min window {five.start[11:16]}-{five.end[11:16]} UTC"
     return Group(table, Panel(when + "   Ctrl-C stops the demo", expand=False))
 
 
-def _cell(value, benchmark, direction, fmt) -> str:
+def _cell(value, benchmark: tuple[float, str] | None, fmt: str) -> str:
     if value is None:
         return "-"
     text = fmt.format(value)
     if benchmark is None:
         return text
-    bad = value < benchmark if direction == "min" else value > benchmark
+    threshold, condition = benchmark
+    bad = value < threshold if condition == "below" else value > threshold
     return f"[bold red]{text} ✗[/]" if bad else f"[green]{text}[/]"
 
 
@@ -202,17 +194,18 @@ def _show(worker_url: str, args: argparse.Namespace) -> None:
 
     if args.no_board:
         while running():
-            window = last_settled(fetch_kpis(worker_url), "1m")
-            kpis = window["kpis"] if window else {}
+            window = kpi_view.last_settled(kpi_view.merge([fetch_kpis(worker_url)]), "1m")
+            kpis = window.kpis() if window else {}
             print(f"{datetime.now(UTC):%H:%M:%S} last settled minute "
-                  f"{window['start'][11:16] if window else '-'}: sessions={kpis.get('sessions')} "
+                  f"{window.start[11:16] if window else '-'}: sessions={kpis.get('sessions')} "
                   f"conversion={kpis.get('conversion_rate')} orders={kpis.get('orders')}",
                   flush=True)
             time.sleep(10)
         return
-    with Live(board(None), refresh_per_second=1, screen=False) as live:
+    ruleset = load_rules()
+    with Live(board(None, ruleset), refresh_per_second=1, screen=False) as live:
         while running():
-            live.update(board(fetch_kpis(worker_url)))
+            live.update(board(fetch_kpis(worker_url), ruleset))
             time.sleep(2)
 
 

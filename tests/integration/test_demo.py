@@ -33,10 +33,11 @@ def test_demo_runs_shows_settled_kpis_and_cleans_up(local_stack):
 
 def test_board_fits_an_80x24_terminal():
     window = {"start": "2026-11-23T10:00:00Z", "end": "2026-11-23T10:05:00Z", "settled": True,
-              "kpis": {"sessions": 1234, "conversion_rate": 0.021, "add_to_cart_rate": 0.1,
-                       "bounce_rate": 0.45, "orders": 26, "revenue": 123456.78,
-                       "average_order_value": 98.5, "checkout_p95_seconds": 412.0,
-                       "payment_failure_rate": 0.02}}
+              "values": {"sessions|direct|desktop": 1234, "engaged_sessions|direct|desktop": 679,
+                         "funnel|cart_add|direct": 123, "funnel|order_completed|direct": 26,
+                         "orders|direct|card": 26, "revenue|direct|card": "2561.00",
+                         "payment_failures|card": 1, "checkout_seconds_count": 26,
+                         "checkout_seconds_bucket|300": 20, "checkout_seconds_bucket|600": 26}}
     document = {"windows": {"5m": [window], "1h": [window]}}
     console = Console(width=80, record=True, color_system=None)
     console.print(board(document))
@@ -44,5 +45,5 @@ def test_board_fits_an_80x24_terminal():
     assert len(lines) <= 24
     assert max(len(line) for line in lines) <= 80
     text = "\n".join(lines)
-    assert "2.1% ✗" in text  # conversion below its 3 % benchmark is flagged
+    assert "2.1% ✗" in text  # conversion below its 3 % benchmark (alerts/rules.yaml) is flagged
     assert "Checkout time p95" in text
