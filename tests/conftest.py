@@ -3,6 +3,9 @@ Kafka, Redis and Prometheus, started once per session by the same launcher the d
 
 import pytest
 
+# Factory fixtures of the fakes (a Slack incoming webhook, ...), for every tier.
+pytest_plugins = ("tests.fakes.fixtures",)
+
 
 def pytest_collection_modifyitems(items):
     # The tier is the folder: a test cannot end up in the wrong tier by a forgotten marker.
