@@ -46,7 +46,8 @@ KPIS: dict[str, dict] = {
     "revenue": {"dimensions": ("channel",), "kind": "amount"},
     "users": {"dimensions": (), "kind": "count"},
 }
-WINDOWS = ("5m", "15m", "1h", "1d")
+# 1m is for demos and tests: real shops rarely have the volume to judge a minute.
+WINDOWS = ("1m", "5m", "15m", "1h", "1d")
 SEVERITIES = ("info", "warning", "critical")
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
@@ -125,7 +126,7 @@ class Rule(_Strict):
     kpi: str
     condition: Literal["below", "above"]
     benchmark: Benchmark
-    window: Literal["5m", "15m", "1h", "1d"] = "15m"
+    window: Literal["1m", "5m", "15m", "1h", "1d"] = "15m"
     # Judge one dimension value only (e.g. {"channel": "paid_search"}) ...
     where: dict[str, str] = Field(default_factory=dict)
     # ... or each value of a dimension separately (e.g. "channel"), or the whole shop (None).
