@@ -307,15 +307,14 @@ class FakeSlack:
             return
         seconds = self._faults.popleft().down_for
         self.down_until = time.monotonic() + seconds
-        # Stop from another thread: shutdown() waits for serve_forever, which may be us.
-        threading.Thread(target=self._unlisten, daemon=True).start()
+        # Handlers run in their own threads, never serve_forever's: stopping here is safe, and
+        # the answer being written still reaches its client (only the listener closes).
+        self._unlisten()
         self._back_up = threading.Timer(seconds, self._come_back)
         self._back_up.daemon = True
         self._back_up.start()
 
     def _come_back(self) -> None:
-        while self._server is not None and not self._closed:  # the stop thread is still running
-            time.sleep(0.01)
         if self._closed:
             return
         for _ in range(100):
