@@ -111,3 +111,30 @@ LIFETIME_GAUGES: tuple[KpiGauge, ...] = (
     KpiGauge("customer_revenue", "kpiwatch_customer_revenue", ("first_channel",),
              "Revenue from customers since tracking began (lifetime value = / customers)."),
 )
+
+
+# Alert evaluator (alerts/evaluator.py): process-local, since they describe this worker's
+# evaluations, not KPI values. Sum over workers.
+ALERT_EVALUATIONS = MetricSpec(
+    name="kpiwatch_alert_evaluations_total",
+    type="counter",
+    labels=("rule", "outcome"),
+    help="Rule x dimension x window judgements by outcome: breached, ok, low_volume, "
+    "no_value, no_benchmark; fail_open when judged from the local table with Redis down.",
+    promql="sum by (rule, outcome) (rate(kpiwatch_alert_evaluations_total[15m]))",
+)
+ALERTS_ACTIVE = MetricSpec(
+    name="kpiwatch_alerts_active",
+    type="gauge",
+    labels=("rule", "state"),
+    help="Rule x dimension values pending or firing, as last seen by this worker's evaluator.",
+    promql='max by (rule, state) (kpiwatch_alerts_active{state="firing"})',
+)
+ALERT_STATE_ERRORS = MetricSpec(
+    name="kpiwatch_alert_state_errors_total",
+    type="counter",
+    labels=("operation",),
+    help="Redis errors of the alert evaluator by operation (publish, evaluate); while they "
+    "last, alerts fail open (sent directly, at most one duplicate once Redis is back).",
+    promql="sum by (operation) (rate(kpiwatch_alert_state_errors_total[5m])) > 0",
+)

@@ -1,0 +1,75 @@
+"""Publishes this worker's newly settled windows to Redis (alerts/window_store.py).
+
+Runs on every worker for the canonical-topic partitions it owns, from the KPI engine's table
+(read back like ``/kpis`` does, streams/kpis/readout.py). A partition is published from where
+Redis says it was settled (or, the first time, the last ``FIRST_BACKFILL_WINDOWS`` windows
+present in the table), so a restarted worker or the new owner after a rebalance fills any gap
+instead of skipping it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from zoneinfo import ZoneInfo
+
+from alerts.window_store import WindowStore
+from streams.kpis.readout import partition_progress, stored_values
+from streams.kpis.working_set import aggregate_key
+from streams.windows import MINUTE_MS, Window, window_of
+
+# Enough 5-minute windows for a day of history; longer sizes go back as far in count.
+FIRST_BACKFILL_WINDOWS = 288
+MAX_WINDOWS_PER_PUBLISH = 2000
+
+
+def settled_until(table: Mapping, partition: int) -> int | None:
+    progress = partition_progress(table, partition)
+    if not progress or progress.get("settled_through") is None:
+        return None
+    return progress["settled_through"] + MINUTE_MS
+
+
+def settled_windows(size: str, until_ms: int, since_ms: int | None, tz: ZoneInfo,
+                    limit: int) -> list[Window]:
+    """Windows of ``size`` ending in (since_ms, until_ms], oldest first, at most ``limit``."""
+    window = window_of(size, until_ms - 1, tz)
+    if window.end_ms > until_ms:
+        window = window_of(size, window.start_ms - 1, tz)
+    out: list[Window] = []
+    while len(out) < limit and (since_ms is None or window.end_ms > since_ms):
+        out.append(window)
+        window = window_of(size, window.start_ms - 1, tz)
+    return out[::-1]
+
+
+class SettledWindowPublisher:
+    def __init__(self, store: WindowStore, table: Mapping, tz: ZoneInfo,
+                 sizes: Iterable[str]) -> None:
+        self.store = store
+        self.table = table
+        self.tz = tz
+        self.sizes = tuple(sorted(set(sizes)))
+        self.published: dict[int, int] = {}
+
+    async def publish(self, partitions: Iterable[int]) -> int:
+        """Publish what settled since the last call; returns how many windows were written."""
+        written = 0
+        for partition in sorted(partitions):
+            until = settled_until(self.table, partition)
+            if until is None or self.published.get(partition) == until:
+                continue
+            since = self.published.get(partition)
+            if since is None:
+                since = await self.store.settled_until(partition)
+            windows = []
+            for size in self.sizes:
+                limit = MAX_WINDOWS_PER_PUBLISH if since is not None else FIRST_BACKFILL_WINDOWS
+                for window in settled_windows(size, until, since, self.tz, limit):
+                    state = self.table.get(aggregate_key(partition, window))
+                    if state is None and since is None:
+                        continue  # first backfill: only what the table really holds
+                    windows.append((size, window.start_ms, stored_values(state)))
+            await self.store.publish(partition, windows, until)
+            self.published[partition] = until
+            written += len(windows)
+        return written
