@@ -1,24 +1,30 @@
-"""Checkout: time from a cart's first checkout_started to its order, and payment failures.
+"""Checkout: time from a cart's first checkout_started to its order, checkout abandonment, and
+payment failures.
 
-A cart is its ``cart_id``, else its session. State: per cart, when checkout started, the last
-step reached, whether it was ordered.
+A cart is its ``cart_id``, else its session (its life: streams/kpis/carts.py). State: per
+cart, when checkout started and the last step reached. A checkout is abandoned when no order
+comes within ``abandon_after`` of the cart's first checkout_started (``checkout`` timer),
+counted at that instant under the last step reached by then: one of ``CHECKOUT_STEPS``, else
+``other``; ``none`` if no step.
 Aggregates, per window: ``checkout_seconds_bucket|<le>`` (cumulative, Prometheus style),
 ``checkout_seconds_count``, ``checkout_seconds_sum`` (Decimal); ``payment_failures|<method>``
-(payment failure rate = failures / (failures + orders), orders from revenue.py).
+(payment failure rate = failures / (failures + orders), orders from revenue.py);
+``checkout_abandonments|<step>``.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from streams.kpis.context import EventContext
+from streams.kpis.context import EventContext, TimerContext
+from streams.kpis.working_set import WorkingSet
+from streams.windows import Window
 
 # 5 s to 2 h: a p95 of "under 5 minutes" and a stuck payment page both resolve.
 CHECKOUT_BUCKETS_SECONDS = (5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200)
-
-
-def cart_ident(ctx: EventContext) -> str:
-    return ctx.event.cart_id or f"session:{ctx.session['id']}"
+# The steps the input adapters name (GA4 add_shipping_info / add_payment_info, Segment
+# Payment Info Entered); a source's own step names or numbers are "other": a bounded label.
+CHECKOUT_STEPS = ("shipping", "payment")
 
 
 def apply(ctx: EventContext) -> None:
@@ -28,27 +34,34 @@ def apply(ctx: EventContext) -> None:
         for window in ctx.windows:
             ctx.ws.add(window, f"payment_failures|{method}")
         return
-    if event.type not in ("checkout_started", "checkout_step", "order_completed"):
+    if event.type == "order_completed":
+        cart = ctx.ws.alive("cart", ctx.cart_ident())
+        if cart is not None and "checkout_ms" in cart:
+            cart["timers"].pop("checkout", None)
+            seconds = Decimal(ctx.event_ms - cart["checkout_ms"]) / 1000
+            for window in ctx.windows:
+                observe(ctx.ws, window, "checkout_seconds", seconds, CHECKOUT_BUCKETS_SECONDS)
         return
-    ident = cart_ident(ctx)
-    cart = ctx.ws.entity("cart", ident)
-    if cart is None:
-        if event.type == "order_completed":
-            return  # an order without a checkout: nothing to time
-        cart = ctx.ws.create("cart", ident, {})
     if event.type == "checkout_started":
-        cart.setdefault("checkout_ms", ctx.event_ms)
+        cart = ctx.open_cart()
+        if "checkout_ms" not in cart:
+            cart["checkout_ms"] = ctx.event_ms
+            cart["timers"]["checkout"] = ctx.event_ms + ctx.settings.abandon_after_ms
     elif event.type == "checkout_step":
-        cart["last_step"] = event.step
-    elif "checkout_ms" in cart and not cart.get("ordered"):
-        cart["ordered"] = True
-        _observe(ctx, Decimal(ctx.event_ms - cart["checkout_ms"]) / 1000)
+        ctx.open_cart()["last_step"] = event.step if event.step in CHECKOUT_STEPS else "other"
 
 
-def _observe(ctx: EventContext, seconds: Decimal) -> None:
+def checkout_abandoned(ctx: TimerContext) -> None:
+    step = ctx.state.get("last_step", "none")
     for window in ctx.windows:
-        ctx.ws.add(window, "checkout_seconds_count")
-        ctx.ws.add(window, "checkout_seconds_sum", seconds)
-        for bound in CHECKOUT_BUCKETS_SECONDS:
-            if seconds <= bound:
-                ctx.ws.add(window, f"checkout_seconds_bucket|{bound}")
+        ctx.ws.add(window, f"checkout_abandonments|{step}")
+
+
+def observe(ws: WorkingSet, window: Window, name: str, seconds: Decimal,
+            buckets: tuple[int, ...]) -> None:
+    """One observation of a histogram kept as ``<name>_count``, ``_sum``, ``_bucket|<le>``."""
+    ws.add(window, f"{name}_count")
+    ws.add(window, f"{name}_sum", seconds)
+    for bound in buckets:
+        if seconds <= bound:
+            ws.add(window, f"{name}_bucket|{bound}")

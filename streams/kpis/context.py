@@ -32,6 +32,17 @@ class EventContext:
     def device(self) -> str:
         return self.session["device"]
 
+    def cart_ident(self) -> str:
+        """A cart is its ``cart_id``, else its session."""
+        return self.event.cart_id or f"session:{self.session['id']}"
+
+    def open_cart(self) -> dict:
+        """The event's cart, started if it has none (its life: streams/kpis/carts.py)."""
+        ident = self.cart_ident()
+        return self.ws.alive("cart", ident) or self.ws.create("cart", ident, {
+            "channel": self.channel, "first_ms": self.event_ms, "status": "open", "items": 0,
+            "value": "0", "timers": {}})
+
     def first_in_window(self, state: dict, field: str, window: Window) -> bool:
         """True the first time ``state`` is seen in ``window`` under ``field`` (then remembers).
 
@@ -43,3 +54,16 @@ class EventContext:
             return False
         seen[window.size] = window.start_ms
         return True
+
+
+@dataclass
+class TimerContext:
+    """What a timer handler sees: the entity whose timer is due, and the windows of its instant."""
+
+    ws: WorkingSet
+    kind: str
+    ident: str
+    state: dict
+    at_ms: int
+    windows: list[Window]
+    settings: KpiSettings

@@ -20,25 +20,57 @@ progress record (``max_origin``: the highest origin offset received when it last
 skipped; a late event is counted once (``late_through``: the origin of the last late event
 counted; late events are counted in arrival order). Writes are ordered as
 streams/kpis/working_set.py explains.
+
+Timers (a session's end, a cart's or a checkout's abandonment, a user's expiry) run on event
+time, in the same order: a minute's events and the timers due in it are applied together,
+sorted by instant, and **a timer due at instant D fires after every event at D or earlier and
+before any event after D** (an event exactly ``session_timeout`` after the last one continues
+the session; one exactly ``abandon_after`` after the last cart activity keeps the cart open).
+Timers of one entity due at the same instant fire in the order listed in ``TIMERS``. A timer
+fires when its minute settles, whether or not any event falls in that minute: the watermark
+moving on is enough. Its effect is counted in the windows of D.
 """
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from models import CanonicalEvent
-from streams.kpis import checkout, funnel, retention, revenue, traffic
-from streams.kpis.context import EventContext
+from streams.kpis import carts, checkout, funnel, retention, revenue, traffic
+from streams.kpis.context import EventContext, TimerContext
 from streams.kpis.kpi_settings import KpiSettings
-from streams.kpis.working_set import APPLIED, PARTITION, WorkingSet, progress_key
+from streams.kpis.working_set import (
+    APPLIED,
+    PARTITION,
+    WorkingSet,
+    bucket_key,
+    progress_key,
+    sweep,
+)
 from streams.windows import MINUTE_MS, business_day, windows_of
 
 FAMILIES: tuple[Callable[[EventContext], None], ...] = (
-    traffic.apply, funnel.apply, checkout.apply, revenue.apply, retention.apply,
+    traffic.apply, funnel.apply, checkout.apply, carts.apply, revenue.apply, retention.apply,
 )
+
+
+def _user_expired(ctx: TimerContext) -> None:
+    # Forgotten after user_ttl of inactivity (> 30 days, so MAU is unaffected): a user key
+    # seen again after that counts as a new user.
+    ctx.ws.end("user", ctx.ident)
+
+
+# Per entity kind, its timers in the order they fire when due at the same instant.
+TIMERS: dict[str, tuple[tuple[str, Callable[[TimerContext], None]], ...]] = {
+    "session": (("end", traffic.session_ended),),
+    "cart": (("checkout", checkout.checkout_abandoned), ("idle", carts.idle),
+             ("expire", carts.expired)),
+    "user": (("expire", _user_expired),),
+}
 
 
 @dataclass(order=True)
@@ -114,51 +146,104 @@ class PartitionEngine:
         last_settled = limit - limit % MINUTE_MS - MINUTE_MS
         if progress["settled_through"] is not None and last_settled <= progress["settled_through"]:
             return []
+        settled_through = progress["settled_through"]
+        if progress.get("swept_through", settled_through) != settled_through:
+            self._sweep(progress["swept_through"], settled_through, progress)
         due = [p for p in self.pending.values() if p.event_ms < last_settled + MINUTE_MS]
         by_minute: dict[int, list[Pending]] = {}
         for pending in due:
             by_minute.setdefault(pending.event_ms - pending.event_ms % MINUTE_MS, []).append(pending)
-        for minute in sorted(by_minute):
-            self._apply_minute(minute, sorted(by_minute[minute]))
+        # Every minute up to the last settled one, with events or timers due in it.
+        minute = (settled_through + MINUTE_MS if settled_through is not None
+                  else min(by_minute, default=last_settled + MINUTE_MS))
+        applied_from = minute
+        while minute <= last_settled:
+            events = by_minute.get(minute)
+            bucket = self.table.get(bucket_key(self.partition, minute))
+            if events or bucket:
+                self._apply_minute(minute, sorted(events or ()), bucket)
+            minute += MINUTE_MS
         for pending in due:
             del self.pending[pending.origin]
         progress["settled_through"] = last_settled
         progress["watermark"] = self.watermark_ms
         progress["max_origin"] = max(progress["max_origin"], self.max_origin)
+        progress["swept_through"] = applied_from - MINUTE_MS
         self._write_progress(progress)
+        self._sweep(progress["swept_through"], last_settled, progress)
         return due
 
-    def _apply_minute(self, minute_ms: int, events: list[Pending]) -> None:
+    def _sweep(self, swept_through: int, settled_through: int, progress: dict) -> None:
+        """Deletes what ended in the settled minutes after ``swept_through``."""
+        deleted = False
+        for minute in range(swept_through + MINUTE_MS, settled_through + MINUTE_MS, MINUTE_MS):
+            deleted |= sweep(self.table, self.partition, minute)
+        progress["swept_through"] = settled_through
+        if deleted:
+            self._write_progress(progress)
+
+    def _apply_minute(self, minute_ms: int, events: list[Pending], bucket: dict | None) -> None:
         ws = WorkingSet(self.table, self.partition, minute_ms)
-        for pending in events:
-            ctx = self._context(ws, pending)
-            for apply in FAMILIES:
-                apply(ctx)
+        timers: list[tuple[int, str, str]] = []
+        for kind, ident in (bucket or {}).get("entities", ()):
+            state = ws.alive(kind, ident)
+            wake = state.get("wake") if state else None
+            if wake is not None and minute_ms <= wake < minute_ms + MINUTE_MS:
+                timers.append((wake, kind, ident))
+        heapq.heapify(timers)
+        index = 0
+        while index < len(events) or timers or ws.due_now:
+            while ws.due_now:
+                heapq.heappush(timers, ws.due_now.pop())
+            if index < len(events) and (not timers or events[index].event_ms <= timers[0][0]):
+                ctx = self._context(ws, events[index])
+                for apply in FAMILIES:
+                    apply(ctx)
+                index += 1
+            elif timers:
+                self._fire(ws, *heapq.heappop(timers))
         ws.flush()
 
+    def _fire(self, ws: WorkingSet, at_ms: int, kind: str, ident: str) -> None:
+        state = ws.alive(kind, ident)
+        if state is None or state.get("wake") != at_ms:
+            return  # stale: the entity ended or moved its timers since
+        del state["wake"]
+        ctx = TimerContext(ws, kind, ident, state, at_ms,
+                           windows_of(at_ms, self.settings.timezone), self.settings)
+        for name, handler in TIMERS[kind]:
+            if ws.alive(kind, ident) is state and state["timers"].get(name) == at_ms:
+                del state["timers"][name]
+                handler(ctx)
+        if ws.alive(kind, ident) is state:
+            ws.arm(kind, ident, state, at_ms)
+
     def _context(self, ws: WorkingSet, pending: Pending) -> EventContext:
-        event, event_ms = pending.event, pending.event_ms
-        day = business_day(event_ms, self.settings.timezone)
-        user = ws.entity("user", event.user_key)
+        event, event_ms, settings = pending.event, pending.event_ms, self.settings
+        day = business_day(event_ms, settings.timezone)
+        user = ws.alive("user", event.user_key)
         user_is_new = user is None
         if user is None:
             user = ws.create("user", event.user_key, {"first_ms": event_ms, "first_day": day})
-        session = self._session(ws, user, event, event_ms)
-        return EventContext(ws, event, event_ms, day, windows_of(event_ms, self.settings.timezone),
-                            session, user, user_is_new, self.settings)
+        user["timers"] = {"expire": event_ms + settings.user_ttl_ms}
+        ws.arm("user", event.user_key, user, event_ms)
+        session = self._session(ws, event, event_ms)
+        return EventContext(ws, event, event_ms, day, windows_of(event_ms, settings.timezone),
+                            session, user, user_is_new, settings)
 
-    def _session(self, ws: WorkingSet, user: dict, event: CanonicalEvent, event_ms: int) -> dict:
-        if event.session_id is not None:
-            # A session belongs to one device: the same id from two user keys is two sessions.
-            ident = f"{event.user_key}~{event.session_id}"
-            session = ws.entity("session", ident) or ws.create("session", ident, _new_session(
-                ident, event, event_ms))
-        else:
-            session = user.get("session")
-            if session is None or event_ms - session["last_ms"] > self.settings.session_timeout_ms:
-                session = _new_session(f"{event.user_key}@{event_ms}", event, event_ms)
-                user["session"] = session
+    def _session(self, ws: WorkingSet, event: CanonicalEvent, event_ms: int) -> dict:
+        # A session ends after session_timeout of inactivity, with or without a session_id
+        # (its "end" timer). A session belongs to one device: the same session_id from two
+        # user keys is two sessions. The length prefix keeps the two kinds of ident apart.
+        user = event.user_key
+        ident = f"{len(user)}:{user}" + ("" if event.session_id is None else f"~{event.session_id}")
+        session = ws.alive("session", ident)
+        if session is None:
+            session = ws.create("session", ident, _new_session(f"{ident}@{event_ms}", event,
+                                                                event_ms))
         session["last_ms"] = event_ms
+        session["timers"] = {"end": event_ms + self.settings.session_timeout_ms}
+        ws.arm("session", ident, session, event_ms)
         return session
 
     def _write_progress(self, progress: dict) -> None:

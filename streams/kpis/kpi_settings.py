@@ -15,6 +15,12 @@ class KpiSettings:
     allowed_lateness_ms: int = 5 * 60_000
     session_timeout_ms: int = 30 * 60_000
     abandon_after_ms: int = 30 * 60_000
+    # An abandoned cart stays recoverable this long (recovery e-mails run for about a week),
+    # then it is forgotten: memory stays bounded.
+    cart_recovery_ms: int = 7 * 24 * 3_600_000
+    # A user inactive this long is forgotten. Over 30 days, so MAU never misses one; a user key
+    # seen again after that counts as a new user.
+    user_ttl_ms: int = 31 * 24 * 3_600_000
     source_idle_seconds: float = 60.0
     base_currency: str = "EUR"
     currency_rates: dict[str, Decimal] = field(default_factory=dict)

@@ -4,17 +4,25 @@ State: counters on the session (page views, first and last event time, whether i
 order) and on the user (first seen); windows each was counted in.
 Aggregates, per window: ``sessions|<channel>|<device>``, ``engaged_sessions|...``,
 ``<event type>|<channel>|<device>`` for page_view, product_view, search, signup,
-newsletter_signup, ``users``, ``new_users``, ``returning_users``.
+newsletter_signup, ``users``, ``new_users``, ``returning_users``; ``session_seconds_*``, a
+histogram of session durations (last event - first event), observed when the session ends
+(``end`` timer: session_timeout after its last event), in the windows of that instant.
 """
 
 from __future__ import annotations
 
-from streams.kpis.context import EventContext
+from decimal import Decimal
+
+from streams.kpis.checkout import observe
+from streams.kpis.context import EventContext, TimerContext
 
 COUNTED_TYPES = ("page_view", "product_view", "search", "signup", "newsletter_signup")
 # GA4: an engaged session lasts 10 s or more, or has 2+ page or screen views, or an order.
 ENGAGED_AFTER_MS = 10_000
 ENGAGED_PAGE_VIEWS = 2
+# 0 s holds the single-event sessions (bounces), 10 s is GA4's engagement threshold, 30 min is
+# the session timeout and 2 h a long visit: the range a shop's sessions spread over.
+SESSION_BUCKETS_SECONDS = (0, 10, 30, 60, 180, 600, 1800, 3600, 7200)
 
 
 def engaged(session: dict) -> bool:
@@ -43,3 +51,11 @@ def apply(ctx: EventContext) -> None:
                 ctx.ws.add(window, "new_users")
             elif user["first_day"] < ctx.day:
                 ctx.ws.add(window, "returning_users")
+
+
+def session_ended(ctx: TimerContext) -> None:
+    session = ctx.state
+    seconds = Decimal(session["last_ms"] - session["first_ms"]) / 1000
+    for window in ctx.windows:
+        observe(ctx.ws, window, "session_seconds", seconds, SESSION_BUCKETS_SECONDS)
+    ctx.ws.end("session", ctx.ident)

@@ -11,6 +11,23 @@ therefore completes exactly the writes that were missing:
 - if all aggregates were written, the increments are skipped wherever they land.
 Entity updates may read other entities' fixed fields only (a session's channel), never their
 changing ones, so a replay reading an already-updated entity computes the same result.
+
+Timers live in the same table. An entity with timers (a session's end, a cart's abandonment)
+keeps them in ``timers`` (name -> instant, ms) and one wake-up instant ``wake`` (never later
+than its earliest timer); the timer bucket ``timers|<partition>|<minute>`` lists the entities
+with a wake-up in that minute. Buckets are flushed after the aggregates and before the
+entities, so the argument above covers them: a replay adds the same wake-ups, and a bucket
+written already is not written again. A wake-up whose entity has moved on (a later activity
+moved its timers) is stale and skipped when it comes due; the entity is then woken again at
+its new earliest timer, so each entity sits in one bucket at a time.
+
+An entity that ends (a session timed out, a cart ordered) is not deleted in the minute it ends:
+a replay of that minute must still find it. It is written as an end marker (``ended``), which
+every reader treats as absent, and listed in the bucket of that minute; once the minute is
+settled and recorded in the progress record, ``sweep`` deletes the markers and the bucket
+(Faust ``del``: a tombstone in the changelog). A settled minute is never replayed, and a
+marker is absent to every reader, so a crash before, during or after the sweep changes no KPI;
+the next settle sweeps again what is left.
 """
 
 from __future__ import annotations
@@ -42,6 +59,32 @@ def progress_key(partition: int) -> str:
     return f"progress|{partition}"
 
 
+def bucket_key(partition: int, minute_ms: int) -> str:
+    return f"timers|{partition}|{minute_ms}"
+
+
+ENDED = "ended"
+
+
+def alive(state: dict | None) -> bool:
+    return state is not None and not state.get(ENDED)
+
+
+def sweep(table: MutableMapping[str, dict], partition: int, minute_ms: int) -> bool:
+    """Deletes the ended entities listed in a settled minute's bucket, then the bucket."""
+    key = bucket_key(partition, minute_ms)
+    bucket = table.get(key)
+    if bucket is None:
+        return False
+    for kind, ident in bucket["entities"]:
+        entity = entity_key(partition, kind, ident)
+        state = table.get(entity)
+        if state is not None and state.get(ENDED):
+            del table[entity]
+    del table[key]
+    return True
+
+
 def add_amounts(stored: Any, increment: Amount) -> Amount:
     """Sum of a stored value (money is stored as a decimal string: JSON has no decimals)."""
     if isinstance(stored, str):
@@ -56,6 +99,7 @@ def storable(amount: Amount) -> int | str:
 class WorkingSet:
     # Entity kinds are flushed in this order; see the module docstring.
     FLUSH_ORDER = ("session", "cart", "customer", "user")
+    MINUTE_MS = 60_000
 
     def __init__(self, table: MutableMapping[str, dict], partition: int, minute_ms: int) -> None:
         self.table = table
@@ -66,6 +110,9 @@ class WorkingSet:
         self._frozen: set[str] = set()
         self._increments: dict[str, dict[str, Amount]] = defaultdict(dict)
         self._windows: dict[str, Window] = {}
+        self._buckets: dict[int, set[tuple[str, str]]] = defaultdict(set)
+        # Wake-ups due in this very minute: (instant, kind, ident), for the engine to merge.
+        self.due_now: list[tuple[int, str, str]] = []
 
     def entity(self, kind: str, ident: str) -> dict | None:
         """The entity's current state (mutable; written back on flush), or None if unknown."""
@@ -81,6 +128,37 @@ class WorkingSet:
             self._entities[key] = orjson.loads(orjson.dumps(stored))
             self._kinds[key] = kind
         return self._entities[key]
+
+    def alive(self, kind: str, ident: str) -> dict | None:
+        """The entity's state, or None if unknown or ended."""
+        state = self.entity(kind, ident)
+        return state if alive(state) else None
+
+    def end(self, kind: str, ident: str) -> None:
+        """Ends the entity: absent from now on, deleted once this minute is settled."""
+        key = entity_key(self.partition, kind, ident)
+        self.entity(kind, ident)
+        self._entities[key] = {ENDED: True}
+        self._kinds[key] = kind
+        self._buckets[self.minute_ms].add((kind, ident))
+
+    def arm(self, kind: str, ident: str, state: dict, now_ms: int) -> None:
+        """Schedules a wake-up at the entity's earliest timer, unless one is pending already
+        at or before it (that one will re-arm when it comes due)."""
+        timers = state.get("timers")
+        if not timers:
+            state.pop("wake", None)
+            return
+        earliest = min(timers.values())
+        wake = state.get("wake")
+        if wake is not None and now_ms <= wake <= earliest:
+            return
+        state["wake"] = earliest
+        minute = earliest - earliest % self.MINUTE_MS
+        if minute == self.minute_ms:
+            self.due_now.append((earliest, kind, ident))
+        else:
+            self._buckets[minute].add((kind, ident))
 
     def create(self, kind: str, ident: str, state: dict) -> dict:
         key = entity_key(self.partition, kind, ident)
@@ -105,6 +183,14 @@ class WorkingSet:
             window = self._windows[key]
             self.table[key] = {"values": values, "size": window.size, "start": window.start_ms,
                                "end": window.end_ms, APPLIED: self.minute_ms,
+                               PARTITION: self.partition}
+        for minute, entries in sorted(self._buckets.items()):
+            key = bucket_key(self.partition, minute)
+            stored = self.table.get(key) or {}
+            if stored.get(APPLIED, -1) >= self.minute_ms:
+                continue
+            merged = {tuple(e) for e in stored.get("entities", ())} | entries
+            self.table[key] = {"entities": sorted(merged), APPLIED: self.minute_ms,
                                PARTITION: self.partition}
         ordered = sorted(self._entities, key=lambda k: self.FLUSH_ORDER.index(self._kinds[k]))
         for key in ordered:

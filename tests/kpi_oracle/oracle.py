@@ -1,7 +1,9 @@
 """An independent batch recomputation of the KPIs, written for clarity, not speed.
 
 It shares no code with streams/kpis: it groups the full list of (non-late, deduplicated,
-non-bot) events with sets and sorted lists, the way an analyst would in a notebook.
+non-bot) events with sets and sorted lists, the way an analyst would in a notebook. Carts are
+followed one at a time through their events (KPIS.md "Carts and checkout"); a deadline at
+instant D (last activity + abandon_after, ...) counts as passed for an event strictly after D.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from decimal import Decimal
 from streams.windows import WINDOW_SIZES, business_day, day_window, window_of
 
 CHECKOUT_BUCKETS = (5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200)
+SESSION_BUCKETS = (0, 10, 30, 60, 180, 600, 1800, 3600, 7200)
+STEPS = {"shipping", "payment"}
+DAY_MS = 24 * 3_600_000
 METHODS = {"card", "paypal", "apple_pay", "google_pay", "klarna", "bank_transfer"}
 
 
@@ -21,32 +26,39 @@ def ms(event) -> int:
 
 
 def sessionize(events, timeout_ms):
-    """Session ident for every event_id, and each session's events in order."""
-    by_user = defaultdict(list)
+    """Session ident for every event_id, and each session's events in order. A session is the
+    events of one user key (and session_id, if any) with no gap longer than the timeout."""
+    by_key = defaultdict(list)
     for e in events:
-        by_user[e.user_key].append(e)
+        by_key[(e.user_key, e.session_id)].append(e)
     session_of, sessions = {}, defaultdict(list)
-    for user, evs in by_user.items():
+    for (user, sid), evs in by_key.items():
         evs.sort(key=lambda e: (ms(e), e.event_id))
         current, last = None, None
         for e in evs:
-            if e.session_id is not None:
-                ident = f"{user}~{e.session_id}"
-            else:
-                if current is None or ms(e) - last > timeout_ms:
-                    current = f"{user}@{ms(e)}"
-                last = ms(e)
-                ident = current
-            session_of[e.event_id] = ident
-            sessions[ident].append(e)
+            if current is None or ms(e) - last > timeout_ms:
+                current = f"{user}|{sid}|{ms(e)}"
+            last = ms(e)
+            session_of[e.event_id] = current
+            sessions[current].append(e)
     return session_of, sessions
 
 
-def recompute(events, tz, timeout_ms=30 * 60_000, rates=None, base="EUR"):
+def observe(c, name, seconds, buckets):
+    c[f"{name}_count"] += 1
+    c[f"{name}_sum"] += seconds
+    for bound in buckets:
+        if seconds <= bound:
+            c[f"{name}_bucket|{bound}"] += 1
+
+
+def recompute(events, tz, timeout_ms=30 * 60_000, rates=None, base="EUR",
+              abandon_ms=30 * 60_000, recovery_ms=7 * DAY_MS, user_ttl_ms=31 * DAY_MS):
     """{(size, window_start): Counter(metric -> value)} for every window with an event."""
     rates = rates or {}
     events = sorted(events, key=lambda e: (ms(e), e.event_id))
     session_of, sessions = sessionize(events, timeout_ms)
+    last_seen_event = {}
     first = {ident: evs[0] for ident, evs in sessions.items()}
     out = defaultdict(Counter)
 
@@ -54,9 +66,17 @@ def recompute(events, tz, timeout_ms=30 * 60_000, rates=None, base="EUR"):
         f = first[session_of[e.event_id]]
         return str(f.channel), str(f.device)
 
-    user_first = {}
+    # A user is forgotten after user_ttl of inactivity: back after that, it is new again.
+    life_first, life_start, last_seen = {}, set(), {}
     for e in events:
-        user_first.setdefault(e.user_key, e)
+        if e.user_key not in last_seen or ms(e) - last_seen[e.user_key] > user_ttl_ms:
+            life_start.add(e.event_id)
+            first_of_life = e
+        else:
+            first_of_life = life_first[last_seen_event[e.user_key].event_id]
+        life_first[e.event_id] = first_of_life
+        last_seen[e.user_key] = ms(e)
+        last_seen_event[e.user_key] = e
 
     for size in WINDOW_SIZES:
         groups = defaultdict(list)
@@ -102,34 +122,107 @@ def recompute(events, tz, timeout_ms=30 * 60_000, rates=None, base="EUR"):
                     c[f"refunds|{ch}"] += 1
                     if e.currency == base:
                         c[f"refunded|{ch}"] += e.amount
-            for user, e in users_here.items():
+            for e in users_here.values():
                 c["users"] += 1
-                if user_first[user] is e:
+                if e.event_id in life_start:
                     c["new_users"] += 1
-                elif business_day(ms(user_first[user]), tz) < business_day(ms(e), tz):
+                elif business_day(ms(life_first[e.event_id]), tz) < business_day(ms(e), tz):
                     c["returning_users"] += 1
 
-    _checkout_times(events, session_of, tz, out)
+    for evs in sessions.values():
+        end = ms(evs[-1]) + timeout_ms
+        seconds = Decimal(ms(evs[-1]) - ms(evs[0])) / 1000
+        for size in WINDOW_SIZES:
+            observe(out[(size, window_of(size, end, tz).start_ms)], "session_seconds", seconds,
+                    SESSION_BUCKETS)
+    carts = defaultdict(list)
+    for e in events:
+        if e.type in CART_TYPES:
+            carts[e.cart_id or f"session:{session_of[e.event_id]}"].append(e)
+    for evs in carts.values():
+        _follow_cart(evs, lambda e: dims(e)[0], tz, out, abandon_ms, recovery_ms,
+                     lambda amount, cur: amount if cur == base else (
+                         amount * rates[cur] if cur in rates else None))
     _active_users(events, tz, out)
     return out
 
 
-def _checkout_times(events, session_of, tz, out):
-    started, ordered = {}, set()
-    for e in events:
-        cart = e.cart_id or f"session:{session_of[e.event_id]}"
-        if e.type == "checkout_started":
-            started.setdefault(cart, ms(e))
-        elif e.type == "order_completed" and cart in started and cart not in ordered:
-            ordered.add(cart)
-            seconds = Decimal(ms(e) - started[cart]) / 1000
-            for size in WINDOW_SIZES:
-                c = out[(size, window_of(size, ms(e), tz).start_ms)]
-                c["checkout_seconds_count"] += 1
-                c["checkout_seconds_sum"] += seconds
-                for bound in CHECKOUT_BUCKETS:
-                    if seconds <= bound:
-                        c[f"checkout_seconds_bucket|{bound}"] += 1
+CART_TYPES = ("cart_add", "cart_remove", "checkout_started", "checkout_step", "order_completed")
+
+
+def _follow_cart(evs, channel_of, tz, out, abandon_ms, recovery_ms, to_base):
+    """One cart ident's events in time order: abandonments, orders, recoveries, checkouts."""
+    cart = None
+
+    def count(at, key, amount=1):
+        for size in WINDOW_SIZES:
+            out[(size, window_of(size, at, tz).start_ms)][key] += amount
+
+    def deadlines():
+        if cart is None:
+            return []
+        due = []
+        if cart["checkout"] is not None and not cart["checkout_fired"]:
+            due.append((cart["checkout"] + abandon_ms, 0))
+        if cart["abandoned"] is None:
+            due.append((cart["last"] + abandon_ms, 1))
+        else:
+            due.append((cart["abandoned"] + recovery_ms, 2))
+        return sorted(due)
+
+    def pass_deadlines(before):
+        nonlocal cart
+        while deadlines() and deadlines()[0][0] < before:
+            at, which = deadlines()[0]
+            if which == 0:
+                cart["checkout_fired"] = True
+                count(at, f"checkout_abandonments|{cart['step'] or 'none'}")
+            elif which == 1 and cart["items"] >= 1:
+                cart["abandoned"] = at
+                count(at, f"abandoned_carts|{cart['channel']}")
+                if cart["value"] is None:
+                    count(at, f"abandoned_carts_unvalued|{cart['channel']}")
+                else:
+                    count(at, f"abandoned_cart_value|{cart['channel']}", cart["value"])
+            else:
+                cart = None  # an empty cart gone idle, or an abandoned one past recovery
+
+    for e in evs:
+        pass_deadlines(ms(e))
+        if e.type == "order_completed":
+            if cart is not None:
+                if cart["checkout"] is not None:
+                    seconds = Decimal(ms(e) - cart["checkout"]) / 1000
+                    for size in WINDOW_SIZES:
+                        observe(out[(size, window_of(size, ms(e), tz).start_ms)],
+                                "checkout_seconds", seconds, CHECKOUT_BUCKETS)
+                if cart["items"] >= 1:
+                    kind = "recovered_carts" if cart["abandoned"] is not None else "ordered_carts"
+                    count(ms(e), f"{kind}|{cart['channel']}")
+                    seconds = Decimal(ms(e) - cart["first"]) / 1000
+                    for size in WINDOW_SIZES:
+                        observe(out[(size, window_of(size, ms(e), tz).start_ms)],
+                                "cart_to_order_seconds", seconds, CHECKOUT_BUCKETS)
+            cart = None
+            continue
+        if cart is None:
+            cart = {"channel": channel_of(e), "first": ms(e), "items": 0, "value": Decimal(0),
+                    "checkout": None, "checkout_fired": False, "step": None, "abandoned": None,
+                    "last": ms(e)}
+        if cart["abandoned"] is None:
+            cart["last"] = ms(e)
+        if e.type in ("cart_add", "cart_remove"):
+            sign = 1 if e.type == "cart_add" else -1
+            cart["items"] += sign * e.quantity
+            line = None if e.price is None or e.currency is None else to_base(
+                e.price * e.quantity, e.currency)
+            cart["value"] = None if line is None or cart["value"] is None else (
+                cart["value"] + sign * line)
+        elif e.type == "checkout_started" and cart["checkout"] is None:
+            cart["checkout"] = ms(e)
+        elif e.type == "checkout_step":
+            cart["step"] = e.step if e.step in STEPS else "other"
+    pass_deadlines(float("inf"))
 
 
 def _active_users(events, tz, out):

@@ -1,5 +1,6 @@
 """Seeded canonical event streams for KPI tests: sessions with funnels, out-of-order arrival,
-and a few very late events."""
+and a few very late events. Carts get abandoned (some before checkout, some at each checkout
+step), ordered, emptied, and recovered by an order after a long pause."""
 
 from __future__ import annotations
 
@@ -35,22 +36,36 @@ def shop_events(count: int, seed: int = 1, span: timedelta = timedelta(hours=30)
         if rng.random() < 0.1:
             steps.append("search")
         if rng.random() < 0.35:
-            steps += ["cart_add", "checkout_started", "checkout_step"]
+            steps.append("cart_add")
+            if rng.random() < 0.15:
+                steps += ["cart_add", "cart_remove"]
+            if rng.random() < 0.8:
+                steps += ["checkout_started"] + ["checkout_step"] * rng.randrange(3)
             if rng.random() < 0.15:
                 steps.append("payment_failed")
             if rng.random() < 0.6:
+                if rng.random() < 0.15:
+                    steps.append("pause")  # back after abandon_after: a recovered cart
                 steps.append("order_completed")
                 if rng.random() < 0.1:
                     steps.append("order_refunded")
         for kind in steps:
             t += timedelta(seconds=rng.expovariate(1 / 40))
+            if kind == "pause":
+                t += timedelta(minutes=rng.uniform(25, 90))
+                continue
             extra = {}
-            if kind in ("product_view", "cart_add"):
+            if kind in ("product_view", "cart_add", "cart_remove"):
                 extra = {"product_id": f"p{rng.randrange(30)}"}
             if kind in ("cart_add", "checkout_started", "checkout_step", "order_completed"):
                 extra["cart_id"] = cart
+            if kind in ("cart_add", "cart_remove"):
+                extra.update(price=f"{rng.randrange(100, 9000) / 100:.2f}",
+                             quantity=rng.randrange(1, 3),
+                             currency=rng.choice(["EUR"] * 8 + ["USD", "GBP", None]))
+                extra["cart_id"] = cart
             if kind == "checkout_step":
-                extra["step"] = "payment"
+                extra["step"] = rng.choice(["shipping", "payment", "payment", "review", "2"])
             if kind == "payment_failed":
                 extra["payment_method"] = rng.choice(["card", "paypal", "crypto"])
             if kind == "order_completed":

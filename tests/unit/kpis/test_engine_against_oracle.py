@@ -19,7 +19,8 @@ SETTINGS = KpiSettings(timezone=TZ, allowed_lateness_ms=5 * MINUTE_MS,
 
 
 class RecordingTable(dict):
-    """A dict that logs every write, as a Faust changelog partition would."""
+    """A dict that logs every write and deletion (None: a tombstone), as a Faust changelog
+    partition would."""
 
     def __init__(self):
         super().__init__()
@@ -28,6 +29,10 @@ class RecordingTable(dict):
     def __setitem__(self, key, value):
         self.log.append((key, value))
         super().__setitem__(key, value)
+
+    def __delitem__(self, key):
+        self.log.append((key, None))
+        super().__delitem__(key)
 
 
 def run(arrived, table, engine=None):
@@ -97,7 +102,10 @@ def test_a_crash_at_any_write_then_replay_gives_the_same_state(scenario, crash_a
     # What the changelog kept: a prefix of the writes.
     recovered = RecordingTable()
     for key, value in crashed.log[:cut]:
-        dict.__setitem__(recovered, key, value)
+        if value is None:
+            dict.pop(recovered, key, None)
+        else:
+            dict.__setitem__(recovered, key, value)
     # Faust commits only offsets below the oldest unacknowledged event; at the cut, that is
     # at most the first origin whose write had not happened yet. Replaying from an earlier
     # point is at least as hard, so replay from the start of the last settled batch.
