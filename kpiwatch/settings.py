@@ -67,6 +67,28 @@ class Settings(BaseSettings):
         examples=["redis://127.0.0.1:6379/0"],
     )
 
+    # Alerts
+    rules_file: Path | None = Field(
+        None,
+        description="Alert rules YAML (alerts/rules.py has the schema); empty = the shipped "
+        "alerts/rules.yaml. Checked at worker startup: a bad file stops it, naming rule and field.",
+        examples=["/etc/kpiwatch/rules.yaml"],
+    )
+    grafana_url: str = Field(
+        "http://localhost:3000",
+        pattern=r"^https?://",
+        description="Grafana base URL: notifications link its dashboards at the incident's "
+        "time range.",
+        examples=["https://grafana.example.com"],
+    )
+    alert_evaluation_interval: timedelta = Field(
+        timedelta(seconds=1),
+        gt=timedelta(0),
+        description="How often each worker publishes its newly settled windows to Redis and "
+        "judges the complete ones (cheap when nothing settled).",
+        examples=["PT1S"],
+    )
+
     # Event time
     business_timezone: str = Field(
         "UTC",
