@@ -15,4 +15,9 @@ def main() -> None:
         from streams.agents import app
     except ConfigError as error:
         sys.exit(str(error))
+    from faust.cli.base import cli
+
+    from kpiwatch.alerts_cli import alerts
+
+    cli.add_command(alerts)  # a plain click group: `kpiwatch alerts --help`
     app.main()
