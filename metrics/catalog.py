@@ -101,8 +101,29 @@ KPI_GAUGES: tuple[KpiGauge, ...] = (
     KpiGauge("wau", "kpiwatch_active_users_7d", (), "WAU: distinct users in the 7 days to the day."),
     KpiGauge("mau", "kpiwatch_active_users_30d", (),
              "MAU: distinct users in the 30 days to the day."),
+    # Carts resolve once, counted in the window of the instant they resolve: abandoned at last
+    # activity + abandon_after (event time), ordered at their order. Cart abandonment rate:
+    #   sum(kpiwatch_abandoned_carts{window="1h",window_state="settled"})
+    #   / (sum(kpiwatch_abandoned_carts{...}) + sum(kpiwatch_ordered_carts{...}))
+    KpiGauge("abandoned_carts", "kpiwatch_abandoned_carts", ("channel",),
+             "Carts abandoned: >= 1 item, no order and no cart activity for abandon_after."),
+    KpiGauge("abandoned_cart_value", "kpiwatch_abandoned_cart_value", ("channel",),
+             "Value of the abandoned carts when abandoned, in the base currency (carts with a "
+             "line without price or convertible currency are left out)."),
+    KpiGauge("ordered_carts", "kpiwatch_ordered_carts", ("channel",),
+             "Carts (>= 1 item) ordered before they were abandoned."),
+    KpiGauge("recovered_carts", "kpiwatch_recovered_carts", ("channel",),
+             "Abandoned carts that got an order later (counted at the order; the abandonment "
+             "stays counted)."),
+    KpiGauge("checkout_abandonments", "kpiwatch_checkout_abandonments", ("step",),
+             "Checkouts with no order within abandon_after of checkout_started, by the last "
+             "step reached (shipping, payment, other, none)."),
 )
 CHECKOUT_DURATION = "kpiwatch_checkout_duration_seconds"
+# Observed when a session ends (session_timeout after its last event), in that window:
+#   histogram_quantile(0.5, sum by (le) (kpiwatch_session_duration_seconds_bucket{window="1h",
+#   window_state="settled"}))
+SESSION_DURATION = "kpiwatch_session_duration_seconds"
 LIFETIME_GAUGES: tuple[KpiGauge, ...] = (
     KpiGauge("customers", "kpiwatch_customers", ("first_channel",),
              "Customers with at least one order since tracking began, by first-order channel."),
@@ -137,4 +158,32 @@ ALERT_STATE_ERRORS = MetricSpec(
     help="Redis errors of the alert evaluator by operation (publish, evaluate); while they "
     "last, alerts fail open (sent directly, at most one duplicate once Redis is back).",
     promql="sum by (operation) (rate(kpiwatch_alert_state_errors_total[5m])) > 0",
+)
+
+# Notification delivery (alerts/outbox.py, alerts/notifiers/): process-local counters, not KPI
+# values, so plain prometheus_client metrics on the worker's registry. Each worker counts what
+# it delivered: sum across workers.
+NOTIFICATIONS = MetricSpec(
+    name="kpiwatch_notifications_total",
+    type="counter",
+    labels=("target", "kind", "outcome"),
+    help="Notification delivery attempts by target, kind (firing, reminder, resolved, test) and"
+         " outcome: delivered, retried (429, 5xx, timeout: tried again later), rejected (other"
+         " 4xx: never retried, kept in the outbox's dead list), dropped (given up: the direct"
+         " path when Redis is down, or an unreadable outbox entry).",
+    promql='sum by (target, outcome) (rate(kpiwatch_notifications_total[5m]))',
+)
+OUTBOX_DEPTH = MetricSpec(
+    name="kpiwatch_outbox_depth",
+    type="gauge",
+    labels=("target",),
+    help="Notifications waiting in the Redis outbox of a target (grows while Slack is down).",
+    promql="max by (target) (kpiwatch_outbox_depth)",
+)
+NOTIFICATION_LATENCY = MetricSpec(
+    name="kpiwatch_notification_latency_seconds",
+    type="histogram",
+    labels=("target",),
+    help="From the evaluator's decision (Notification.created_at) to the endpoint's 2xx.",
+    promql="histogram_quantile(0.99, sum by (le) (rate(kpiwatch_notification_latency_seconds_bucket[1h])))",
 )
