@@ -8,9 +8,16 @@ from zoneinfo import ZoneInfo
 from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from metrics.catalog import CHECKOUT_DURATION, KPI_GAUGES, LIFETIME_GAUGES, KpiGauge
+from metrics.catalog import (
+    CHECKOUT_DURATION,
+    KPI_GAUGES,
+    LIFETIME_GAUGES,
+    SESSION_DURATION,
+    KpiGauge,
+)
 from streams.kpis import readout
 from streams.kpis.checkout import CHECKOUT_BUCKETS_SECONDS
+from streams.kpis.traffic import SESSION_BUCKETS_SECONDS
 from streams.windows import WINDOW_SIZES
 
 COMMON = ("window", "window_state", "partition")
@@ -31,6 +38,9 @@ class KpiCollector(Collector):
         checkout = GaugeHistogramMetricFamily(
             CHECKOUT_DURATION, "Time from a cart's first checkout_started to its order.",
             labels=list(COMMON))
+        session = GaugeHistogramMetricFamily(
+            SESSION_DURATION, "Session durations (last event - first event), observed when "
+            "the session ends (session_timeout after its last event).", labels=list(COMMON))
         watermark = GaugeMetricFamily("kpiwatch_watermark_timestamp_seconds",
                                       "Latest event time seen, per partition.", labels=["partition"])
         settled = GaugeMetricFamily("kpiwatch_settled_through_timestamp_seconds",
@@ -47,11 +57,15 @@ class KpiCollector(Collector):
                 for reading in readout.windows_for(self.table, partition, size, self.tz):
                     common = [size, "settled" if reading.settled else "in_progress", p]
                     _add(families, reading.values, common)
-                    _add_histogram(checkout, reading.values, common)
+                    _add_histogram(checkout, reading.values, common, "checkout_seconds",
+                                   CHECKOUT_BUCKETS_SECONDS)
+                    _add_histogram(session, reading.values, common, "session_seconds",
+                                   SESSION_BUCKETS_SECONDS)
             _add(lifetime, readout.all_time(self.table, partition), [p])
         yield from families.values()
         yield from lifetime.values()
         yield checkout
+        yield session
         yield watermark
         yield settled
 
@@ -64,14 +78,14 @@ def _add(families: dict[str, GaugeMetricFamily], values, common: list[str]) -> N
             family.add_metric([*common, *dims], float(value))
 
 
-def _add_histogram(family: GaugeHistogramMetricFamily, values, common: list[str]) -> None:
-    count = values.get("checkout_seconds_count", 0)
+def _add_histogram(family: GaugeHistogramMetricFamily, values, common: list[str], name: str,
+                   bounds: tuple[int, ...]) -> None:
+    count = values.get(f"{name}_count", 0)
     if not count:
         return
-    buckets = [(str(bound), float(values.get(f"checkout_seconds_bucket|{bound}", 0)))
-               for bound in CHECKOUT_BUCKETS_SECONDS]
+    buckets = [(str(bound), float(values.get(f"{name}_bucket|{bound}", 0))) for bound in bounds]
     family.add_metric(common, [*buckets, ("+Inf", float(count))],
-                      gsum_value=float(values.get("checkout_seconds_sum", 0)))
+                      gsum_value=float(values.get(f"{name}_sum", 0)))
 
 
 __all__ = ["KpiCollector", "KpiGauge"]

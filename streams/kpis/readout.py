@@ -69,13 +69,14 @@ def ratio(numerator, denominator) -> float | None:
     return float(Decimal(numerator) / Decimal(denominator)) if denominator else None
 
 
-def derived(values: Values, channel: str | None = None) -> dict[str, float | None]:
+def derived(values: Values, channel: str | None = None) -> dict:
     """The ratio KPIs of one window (overall, or for one channel)."""
     dims = (channel,) if channel else ()
     sessions = total(values, "sessions", *dims)
     orders = total(values, "orders", *dims)
     failures = total(values, "payment_failures")
     all_orders = total(values, "orders")
+    abandoned = total(values, "abandoned_carts", *dims)
     return {
         "sessions": int(sessions),
         "conversion_rate": ratio(total(values, "funnel", "order_completed", *dims), sessions),
@@ -86,18 +87,42 @@ def derived(values: Values, channel: str | None = None) -> dict[str, float | Non
         "revenue": float(total(values, "revenue", *dims)),
         "average_order_value": ratio(total(values, "revenue", *dims), orders),
         "payment_failure_rate": ratio(failures, failures + all_orders),
+        "payment_failure_rate_by_method": _failure_rate_by_method(values),
         "checkout_p95_seconds": histogram_quantile(values, 0.95),
         "stickiness": ratio(values.get("dau", 0), values.get("mau", 0)),
+        "abandoned_carts": int(abandoned),
+        "abandoned_cart_value": float(total(values, "abandoned_cart_value", *dims)),
+        "ordered_carts": int(total(values, "ordered_carts", *dims)),
+        "recovered_carts": int(total(values, "recovered_carts", *dims)),
+        # Each cart resolves once: abandoned, or ordered before that.
+        "cart_abandonment_rate": ratio(abandoned,
+                                       abandoned + total(values, "ordered_carts", *dims)),
+        "checkout_abandonments": {k.split("|", 1)[1]: int(v) for k, v in sorted(values.items())
+                                  if k.startswith("checkout_abandonments|")},
+        "session_duration_p50_seconds": histogram_quantile(values, 0.5, "session_seconds"),
     }
 
 
-def histogram_quantile(values: Values, q: float) -> float | None:
+def _failure_rate_by_method(values: Values) -> dict[str, float | None]:
+    """payment_failed / (payment_failed + orders) per payment method seen in the window."""
+    methods = {k.split("|")[1] for k in values if k.startswith("payment_failures|")}
+    methods |= {k.split("|")[2] for k in values if k.startswith("orders|")}
+    out = {}
+    for method in sorted(methods):
+        failed = total(values, "payment_failures", method)
+        ordered = sum((v for k, v in values.items()
+                       if k.startswith("orders|") and k.split("|")[2] == method), 0)
+        out[method] = ratio(failed, failed + ordered)
+    return out
+
+
+def histogram_quantile(values: Values, q: float, name: str = "checkout_seconds") -> float | None:
     """Upper-bound estimate from cumulative buckets, interpolated like PromQL's."""
-    count = values.get("checkout_seconds_count", 0)
+    count = values.get(f"{name}_count", 0)
     if not count:
         return None
     buckets = sorted((float(k.split("|")[1]), v) for k, v in values.items()
-                     if k.startswith("checkout_seconds_bucket|"))
+                     if k.startswith(f"{name}_bucket|"))
     rank = q * count
     lower_bound, lower_count = 0.0, 0
     for bound, cumulative in buckets:

@@ -1,0 +1,54 @@
+"""The cart, checkout-abandonment and session-duration KPIs reach /kpis and /metrics under the
+names other parts (dashboards, alert rules) are built on."""
+
+from decimal import Decimal
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from metrics.kpi_collector import KpiCollector
+from streams.kpis import readout
+from streams.kpis.engine import PartitionEngine
+from streams.kpis.kpi_settings import KpiSettings
+from tests.kpi_oracle.shop import shop_events
+
+SETTINGS = KpiSettings(currency_rates={"USD": Decimal("0.92")})
+
+
+def _table() -> dict:
+    table: dict = {}
+    engine = PartitionEngine(table, 0, SETTINGS)
+    for origin, event in enumerate(shop_events(3000)):
+        engine.receive(origin, event, wall_s=0)
+    return table
+
+
+def test_gauges_carry_the_new_kpis_with_the_common_labels():
+    registry = CollectorRegistry()
+    registry.register(KpiCollector(_table(), lambda: [0], SETTINGS.timezone))
+    names = {(m.name, m.type) for m in registry.collect()}
+    for name in ("kpiwatch_abandoned_carts", "kpiwatch_abandoned_cart_value",
+                 "kpiwatch_ordered_carts", "kpiwatch_recovered_carts",
+                 "kpiwatch_checkout_abandonments"):
+        assert (name, "gauge") in names
+    assert ("kpiwatch_session_duration_seconds", "gaugehistogram") in names
+    samples = [s for m in registry.collect() for s in m.samples
+               if s.name.startswith("kpiwatch_session_duration_seconds")
+               and s.labels.get("window") == "1d"]
+    assert samples and {"window", "window_state", "partition"} <= set(samples[0].labels)
+    steps = {s.labels["step"] for m in registry.collect() for s in m.samples
+             if s.name == "kpiwatch_checkout_abandonments"}
+    assert steps <= {"shipping", "payment", "other", "none"} and steps
+
+
+def test_kpis_document_derives_the_cart_and_session_figures():
+    table = _table()
+    days = readout.snapshot(table, [0], SETTINGS.timezone)["windows"]["1d"]
+    kpis = max((w["kpis"] for w in days), key=lambda k: k["abandoned_carts"])
+    assert kpis["abandoned_carts"] > 0 and kpis["abandoned_cart_value"] > 0
+    rate = kpis["cart_abandonment_rate"]
+    assert rate == pytest.approx(
+        kpis["abandoned_carts"] / (kpis["abandoned_carts"] + kpis["ordered_carts"]), rel=1e-12)
+    assert sum(kpis["checkout_abandonments"].values()) > 0
+    assert kpis["session_duration_p50_seconds"] is not None
+    assert set(kpis["payment_failure_rate_by_method"]) >= {"card", "other"}
