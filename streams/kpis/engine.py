@@ -144,11 +144,11 @@ class PartitionEngine:
         """
         limit = self.watermark_ms - self.settings.allowed_lateness_ms
         last_settled = limit - limit % MINUTE_MS - MINUTE_MS
-        if progress["settled_through"] is not None and last_settled <= progress["settled_through"]:
-            return []
         settled_through = progress["settled_through"]
         if progress.get("swept_through", settled_through) != settled_through:
-            self._sweep(progress["swept_through"], settled_through, progress)
+            self._sweep(progress["swept_through"], settled_through, progress)  # after a crash
+        if settled_through is not None and last_settled <= settled_through:
+            return []
         due = [p for p in self.pending.values() if p.event_ms < last_settled + MINUTE_MS]
         by_minute: dict[int, list[Pending]] = {}
         for pending in due:
@@ -249,7 +249,7 @@ class PartitionEngine:
     def _write_progress(self, progress: dict) -> None:
         progress[PARTITION] = self.partition
         progress[APPLIED] = progress["settled_through"]
-        self.table[progress_key(self.partition)] = progress
+        self.table[progress_key(self.partition)] = dict(progress)  # a value, not a live dict
 
 
 def _new_session(ident: str, event: CanonicalEvent, event_ms: int) -> dict:
