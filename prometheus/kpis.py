@@ -54,9 +54,8 @@ def _bounce_rate(g: tuple[str, ...]) -> str:
     return f"1 - {_share('kpiwatch_engaged_sessions', '', 'kpiwatch_sessions')(g)}"
 
 
-def _quantile(q: float) -> Expr:
-    return lambda g: (f"histogram_quantile({q}, "
-                      f"{total('kpiwatch_checkout_duration_seconds_bucket', ('le', *g))})")
+def _quantile(histogram: str, q: float) -> Expr:
+    return lambda g: f"histogram_quantile({q}, {total(histogram + '_bucket', ('le', *g))})"
 
 
 def _ratio(numerator: str, denominator: str) -> Expr:
@@ -80,9 +79,16 @@ RECORDED: tuple[RecordedKpi, ...] = (
     # Carts resolved in the window: abandoned / (abandoned + ordered).
     RecordedKpi("cart_abandonment_rate", "ratio", CHANNEL,
                 _failure_rate("kpiwatch_abandoned_carts", "kpiwatch_ordered_carts")),
-    RecordedKpi("checkout_duration_seconds", "p50", (), _quantile(0.5)),
-    RecordedKpi("checkout_duration_seconds", "p95", (), _quantile(0.95)),
-    RecordedKpi("checkout_duration_seconds", "p99", (), _quantile(0.99)),
+    RecordedKpi("checkout_duration_seconds", "p50", (),
+                _quantile("kpiwatch_checkout_duration_seconds", 0.5)),
+    RecordedKpi("checkout_duration_seconds", "p95", (),
+                _quantile("kpiwatch_checkout_duration_seconds", 0.95)),
+    RecordedKpi("checkout_duration_seconds", "p99", (),
+                _quantile("kpiwatch_checkout_duration_seconds", 0.99)),
+    RecordedKpi("session_duration_seconds", "p50", (),
+                _quantile("kpiwatch_session_duration_seconds", 0.5)),
+    RecordedKpi("session_duration_seconds", "p90", (),
+                _quantile("kpiwatch_session_duration_seconds", 0.9)),
     RecordedKpi("stickiness", "ratio", (),
                 _ratio("kpiwatch_active_users_1d", "kpiwatch_active_users_30d")),
     RecordedKpi("repeat_purchase_rate", "ratio", (("first_channel",),),
