@@ -221,6 +221,9 @@ class Outbox:
                     break
         except RedisError as error:
             log.warning("outbox %s: Redis error while delivering, will resume: %s", target, error)
+        except Exception:
+            # A bug must not end delivery for good: log it; the next poll takes the target again.
+            log.exception("outbox %s: delivery failed, will resume", target)
         finally:
             heartbeat.cancel()
             with contextlib.suppress(RedisError, asyncio.CancelledError):
@@ -265,7 +268,7 @@ class Outbox:
                       notifier: Notifier, attempt: Attempt) -> None:
         now = await self._now_ms()
         if attempt.outcome == "delivered":
-            await self._finish(keys, raw, notification.id, str(now + notifier.min_interval * 1000),
+            await self._finish(keys, raw, notification.id, str(int(now + notifier.min_interval * 1000)),
                                b"", state="delivered")
             self.metrics.count(target, notification.kind, "delivered")
             self.metrics.observe_latency(notification, target)
@@ -274,7 +277,7 @@ class Outbox:
             entry = orjson.dumps({"notification": orjson.loads(raw), "status": attempt.status,
                                   "error": attempt.error, "at_ms": now})
             await self._finish(keys, raw, notification.id,
-                               str(now + notifier.min_interval * 1000), entry, state="rejected")
+                               str(int(now + notifier.min_interval * 1000)), entry, state="rejected")
             self.metrics.count(target, notification.kind, "rejected")
             log.error("notification %s rejected by %s (HTTP %s %s): not retried, kept in %s",
                       notification.id, target, attempt.status, attempt.error, keys.dead)
@@ -297,7 +300,7 @@ class Outbox:
                                not_before or "0", dead_entry)
 
     async def _wait(self, keys: Keys) -> float:
-        not_before = int(await self.client.hget(keys.state, "not_before") or 0)
+        not_before = float(await self.client.hget(keys.state, "not_before") or 0)
         return max(0.0, (not_before - await self._now_ms()) / 1000)
 
     async def _now_ms(self) -> int:

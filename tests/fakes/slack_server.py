@@ -74,6 +74,7 @@ class Fault:
     status: int | None = None  # answer this status instead of handling the message ...
     retry_after: float | None = None
     down_for: float | None = None  # ... or stop listening for this many seconds
+    answer: str | None = None  # the body; by default what Slack says for that status
 
 
 def validate(payload: object) -> tuple[int, str]:
@@ -284,7 +285,8 @@ class FakeSlack:
             fault = self._faults.popleft()
             headers = ({"Retry-After": _seconds(fault.retry_after)}
                        if fault.retry_after is not None else {})
-            answer = {429: "rate_limited", 500: "rollup_error"}.get(fault.status, "fault")
+            answer = fault.answer or {400: "invalid_payload", 404: "no_service", 429: "rate_limited",
+                                      500: "rollup_error"}.get(fault.status, "fault")
             return fault.status, answer, headers
         try:
             payload = json.loads(body)
