@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 from alerts.alert_metrics import AlertMetrics
 from alerts.evaluator import Evaluator
 from alerts.fail_open import DirectSink, LocalWindows, MemoryStates
+from alerts.notifiers import NotificationMetrics
 from alerts.outbox import Outbox
 from alerts.publisher import SettledWindowPublisher
 from alerts.rules import load_rules
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 ruleset = load_rules(settings.rules_file)
 alert_metrics = AlertMetrics.create(registry)
+notification_metrics = NotificationMetrics(registry)
 
 
 class AlertRunner:
@@ -43,7 +45,8 @@ class AlertRunner:
         self.client = redis.Redis.from_url(settings.redis_url, socket_timeout=5,
                                            socket_connect_timeout=2)
         windows = WindowStore(self.client, settings.app_id, settings.topic_partitions)
-        self.outbox = Outbox(self.client, f"kpiwatch:{settings.app_id}:")
+        self.outbox = Outbox(self.client, f"kpiwatch:{settings.app_id}:",
+                             metrics=notification_metrics)
         self.publisher = SettledWindowPublisher(windows, kpi_state, settings.timezone,
                                                 {rule.window for rule in ruleset.rules})
         options = {"tz": settings.timezone, "grafana_url": settings.grafana_url,

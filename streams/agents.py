@@ -1,5 +1,6 @@
 """Imports every module that registers agents, tables or pages on the app."""
 
+from alerts import runner  # noqa: F401  (publish, evaluate, deliver; validates the rules)
 from kpiwatch import commands  # noqa: F401
 from metrics import endpoint, health  # noqa: F401
 from streams import dedup, ingest, pipeline_health  # noqa: F401
