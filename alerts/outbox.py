@@ -181,6 +181,7 @@ class Outbox:
         notifiers = {name: self.notifier_factory(name, target)
                      for name, target in ruleset.targets.items()}
         deliveries: dict[str, asyncio.Task] = {}
+        redis_down = False
         try:
             while not stop.is_set():
                 for name, notifier in notifiers.items():
@@ -189,6 +190,7 @@ class Outbox:
                         continue
                     try:
                         waiting = await self.depth(name)
+                        redis_down = False
                         self.metrics.depth(name, waiting)
                         if not waiting:
                             continue
@@ -199,8 +201,10 @@ class Outbox:
                                 self._deliver(name, notifier, lock, stop),
                                 name=f"outbox-{name}")
                     except RedisError as error:
-                        log.warning("outbox %s: Redis unavailable, notifications wait: %s",
-                                    name, error)
+                        if not redis_down:  # once per outage, not every poll
+                            log.warning("outbox: Redis unavailable, notifications wait in it"
+                                        " until it is back: %s", error)
+                        redis_down = True
                 await _sleep_unless(stop, self.poll_interval)
         finally:
             # Let a POST in flight finish and be marked done: cancelling it could send it twice.
