@@ -102,6 +102,7 @@ class PartitionEngine:
         self.watermark_ms: int | None = None
         self.max_origin = -1
         self.sources: dict[str, tuple[int, float]] = {}  # source -> (latest event ms, wall s)
+        self._minute: tuple[list, str] = ([], "")  # the applied minute's windows and day
 
     def progress(self) -> dict:
         return dict(self.table.get(progress_key(self.partition)) or {
@@ -184,6 +185,10 @@ class PartitionEngine:
 
     def _apply_minute(self, minute_ms: int, events: list[Pending], bucket: dict | None) -> None:
         ws = WorkingSet(self.table, self.partition, minute_ms)
+        # Every instant of a minute has the minute's windows and business day (time zone
+        # offsets are whole minutes).
+        self._minute = (windows_of(minute_ms, self.settings.timezone),
+                        business_day(minute_ms, self.settings.timezone))
         timers: list[tuple[int, str, str]] = []
         for kind, ident in (bucket or {}).get("entities", ()):
             state = ws.alive(kind, ident)
@@ -209,8 +214,7 @@ class PartitionEngine:
         if state is None or state.get("wake") != at_ms:
             return  # stale: the entity ended or moved its timers since
         del state["wake"]
-        ctx = TimerContext(ws, kind, ident, state, at_ms,
-                           windows_of(at_ms, self.settings.timezone), self.settings)
+        ctx = TimerContext(ws, kind, ident, state, at_ms, self._minute[0], self.settings)
         for name, handler in TIMERS[kind]:
             if ws.alive(kind, ident) is state and state["timers"].get(name) == at_ms:
                 del state["timers"][name]
@@ -220,7 +224,7 @@ class PartitionEngine:
 
     def _context(self, ws: WorkingSet, pending: Pending) -> EventContext:
         event, event_ms, settings = pending.event, pending.event_ms, self.settings
-        day = business_day(event_ms, settings.timezone)
+        windows, day = self._minute
         user = ws.alive("user", event.user_key)
         user_is_new = user is None
         if user is None:
@@ -228,8 +232,8 @@ class PartitionEngine:
         user["timers"] = {"expire": event_ms + settings.user_ttl_ms}
         ws.arm("user", event.user_key, user, event_ms)
         session = self._session(ws, event, event_ms)
-        return EventContext(ws, event, event_ms, day, windows_of(event_ms, settings.timezone),
-                            session, user, user_is_new, settings)
+        return EventContext(ws, event, event_ms, day, windows, session, user, user_is_new,
+                            settings)
 
     def _session(self, ws: WorkingSet, event: CanonicalEvent, event_ms: int) -> dict:
         # A session ends after session_timeout of inactivity, with or without a session_id

@@ -110,6 +110,7 @@ class WorkingSet:
         self._frozen: set[str] = set()
         self._increments: dict[str, dict[str, Amount]] = defaultdict(dict)
         self._windows: dict[str, Window] = {}
+        self._by_window: dict[Window, dict[str, Amount]] = {}  # the hot path's shortcut
         self._buckets: dict[int, set[tuple[str, str]]] = defaultdict(set)
         # Wake-ups due in this very minute: (instant, kind, ident), for the engine to merge.
         self.due_now: list[tuple[int, str, str]] = []
@@ -167,10 +168,12 @@ class WorkingSet:
         return state
 
     def add(self, window: Window, metric: str, amount: Amount = 1) -> None:
-        key = aggregate_key(self.partition, window)
-        self._windows[key] = window
-        increments = self._increments[key]
-        increments[metric] = add_amounts(increments.get(metric), amount)
+        increments = self._by_window.get(window)
+        if increments is None:
+            key = aggregate_key(self.partition, window)
+            self._windows[key] = window
+            increments = self._by_window[window] = self._increments[key]
+        increments[metric] = increments.get(metric, 0) + amount
 
     def flush(self) -> None:
         for key, increments in self._increments.items():
