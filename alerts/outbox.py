@@ -70,7 +70,9 @@ return 0
 _DONE = """
 redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[2])
 redis.call('LREM', KEYS[2], 1, ARGV[1])
-redis.call('HSET', KEYS[3], 'not_before', ARGV[4], 'failures', 0, 'last_error', '')
+if ARGV[4] ~= '' then
+  redis.call('HSET', KEYS[3], 'not_before', ARGV[4], 'failures', 0, 'last_error', '')
+end
 if ARGV[5] ~= '' then redis.call('RPUSH', KEYS[4], ARGV[5]) end
 return 1
 """
@@ -245,7 +247,7 @@ class Outbox:
             notification = Notification.from_json(raw)
         except (ValueError, TypeError) as error:
             log.error("outbox %s: unreadable entry moved to the dead list: %s", target, error)
-            await self._finish(keys, raw, "unreadable", "",
+            await self._finish(keys, raw, "unreadable", "",  # "": the pace stays as it was
                                orjson.dumps({"raw": raw.decode(errors="replace"),
                                              "error": str(error)}))
             self.metrics.count(target, "unknown", "dropped")
@@ -301,7 +303,7 @@ class Outbox:
                       dead_entry: bytes, state: str = "dropped") -> None:
         await self.client.eval(_DONE, 4, keys.done_marker(notification_id), keys.queue,
                                keys.state, keys.dead, raw, self.remember_for, state,
-                               not_before or "0", dead_entry)
+                               not_before, dead_entry)
 
     async def _wait(self, keys: Keys) -> float:
         not_before = float(await self.client.hget(keys.state, "not_before") or 0)
