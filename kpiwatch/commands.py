@@ -59,9 +59,10 @@ async def status(self, workers: tuple[str, ...], as_json: bool) -> None:
     from alerts.rules import load_rules
     from kpiwatch import status as status_view
 
-    ruleset = load_rules()
+    ruleset = load_rules(settings.rules_file)
     urls = list(workers) or [f"http://127.0.0.1:{settings.web_port}"]
-    report = status_view.collect(urls, ruleset, status_view.active_alerts_from(settings))
+    report = status_view.collect(urls, ruleset, status_view.active_alerts_from(settings, ruleset),
+                                status_view.history_from(settings))
     if as_json:
         print(json.dumps(report.as_dict(), indent=2, default=str))
     else:

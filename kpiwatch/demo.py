@@ -23,19 +23,23 @@ from rich.console import Group
 from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from alerts.rules import RuleSet, load_rules
 from kpiwatch import kpi_view
 from kpiwatch.kpi_view import fetch_kpis
 from kpiwatch.settings import ConfigError, load_settings
+from kpiwatch.status import active_alerts_from
 from localstack import LocalStack
 from localstack.process import ServiceError
 from localstack.prometheus import prometheus_url, write_scrape_targets
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_INCIDENT = "conversion-drop@180s+420s:channel=paid_search"
-# Short lateness so windows settle within the first minutes of a demo.
-DEMO_ENV = {"KPIWATCH_ALLOWED_LATENESS": "PT20S"}
+DEFAULT_INCIDENT = "conversion-drop@120s+420s:channel=paid_search,drop=0.9"
+# Short lateness so windows settle within the first minutes of a demo; rules that judge
+# 1-minute windows (examples/demo/rules.yaml says why).
+DEMO_ENV = {"KPIWATCH_ALLOWED_LATENESS": "PT20S",
+            "KPIWATCH_RULES_FILE": str(REPO / "examples" / "demo" / "rules.yaml")}
 
 # (label, kpi key in /kpis, format); benchmarks come from the alert rules (alerts/rules.yaml)
 BOARD = [
@@ -62,8 +66,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--duration", type=float, default=0,
                         help="seconds to run, then stop everything (default: until Ctrl-C)")
-    parser.add_argument("--rate", type=float, default=40.0,
-                        help="simulated events per second (default: 40)")
+    parser.add_argument("--rate", type=float, default=100.0,
+                        help="simulated events per second (default: 100)")
     parser.add_argument("--incident", action="append", default=None,
                         help=f"simulator incident spec, repeatable (default: {DEFAULT_INCIDENT}); "
                         "'none' for none. See python -m simulator --help")
@@ -106,10 +110,11 @@ def main(argv: list[str] | None = None) -> int:
   worker /kpis       {worker_url}/kpis
   Prometheus UI      {prometheus_url(settings)}
   logs               {log_dir}/{{worker,simulator,kafka,redis,prometheus}}.log
-  Slack messages     no webhook configured: alerts are not part of this build yet
+  Slack messages     {slack_destination(settings)}
+  alert rules        {settings.rules_file}  (kpiwatch alerts list: what is firing)
   incident           {', '.join(incidents) or 'none'}
 """, flush=True)
-        _show(worker_url, args)
+        _show(worker_url, args, settings)
         return 0
     except ServiceError as error:
         print(f"demo: {error}", file=sys.stderr)
@@ -151,7 +156,16 @@ def _stop(process: subprocess.Popen) -> None:
             os.killpg(process.pid, signal.SIGKILL)
 
 
-def board(document: dict | None, ruleset: RuleSet | None = None) -> Group:
+def slack_destination(settings) -> str:
+    if os.environ.get("KPIWATCH_SLACK_WEBHOOK_URL"):
+        return "the Slack webhook in KPIWATCH_SLACK_WEBHOOK_URL"
+    return (f"no webhook configured: printed in {settings.run_dir.resolve()}/worker.log and "
+            f"appended to {settings.run_dir.resolve()}/notifications.log "
+            "(set KPIWATCH_SLACK_WEBHOOK_URL to post to Slack)")
+
+
+def board(document: dict | None, ruleset: RuleSet | None = None,
+          alerts: list[dict] | None = None) -> Group:
     ruleset = ruleset or load_rules()
     merged = kpi_view.merge([document])
     table = Table(title="kpiwatch - last settled windows", expand=False)
@@ -171,7 +185,27 @@ def board(document: dict | None, ruleset: RuleSet | None = None) -> Group:
         table.add_row(label, *cells, bench)
     when = "waiting for the first settled window ..." if not five else \
         f"5 min window {five.start[11:16]}-{five.end[11:16]} UTC"
-    return Group(table, Panel(when + "   Ctrl-C stops the demo", expand=False))
+    return Group(table, alert_lines(alerts),
+                 Panel(when + "   Ctrl-C stops the demo", expand=False))
+
+
+def alert_lines(alerts: list[dict] | None, most: int = 3) -> Text:
+    """Up to ``most`` active alerts, one line each (the board must fit 80x24)."""
+    if alerts is None:
+        return Text("alerts: state unavailable (is Redis up?)", style="yellow")
+    if not alerts:
+        return Text("alerts: none pending or firing", style="green")
+    text = Text()
+    for alert in alerts[:most]:
+        dimension = ",".join(f"{k}={v}" for k, v in alert["dimension"].items()) or "all"
+        value = "" if alert.get("value") is None else f" value {alert['value']:.3g}"
+        style = "bold red" if alert["state"] == "firing" else "yellow"
+        text.append(f"{alert['state'].upper():<7} {alert['rule']} [{dimension}] since "
+                    f"{alert['since'][11:16]}{value}\n", style=style)
+    if len(alerts) > most:
+        text.append(f"... and {len(alerts) - most} more: kpiwatch alerts list\n")
+    text.rstrip()
+    return text
 
 
 def _cell(value, benchmark: tuple[float, str] | None, fmt: str) -> str:
@@ -185,28 +219,52 @@ def _cell(value, benchmark: tuple[float, str] | None, fmt: str) -> str:
     return f"[bold red]{text} ✗[/]" if bad else f"[green]{text}[/]"
 
 
-def _show(worker_url: str, args: argparse.Namespace) -> None:
+def _show(worker_url: str, args: argparse.Namespace, settings) -> None:
     started = time.monotonic()
     deadline = started + args.duration if args.duration else None
 
     def running() -> bool:
         return deadline is None or time.monotonic() < deadline
 
+    ruleset = load_rules(settings.rules_file)
+    read_alerts = active_alerts_from(settings, ruleset)
+
+    def alerts() -> list[dict] | None:
+        try:
+            return read_alerts()
+        except Exception:  # the KPIs are still worth showing
+            return None
+
     if args.no_board:
+        _print_lines(worker_url, running, alerts)
+        return
+    with Live(board(None, ruleset, []), refresh_per_second=1, screen=False) as live:
         while running():
+            live.update(board(fetch_kpis(worker_url), ruleset, alerts()))
+            time.sleep(2)
+
+
+def _print_lines(worker_url: str, running, alerts) -> None:
+    """Plain lines: the last settled minute every 10 s, and every alert state change at once."""
+    seen: dict[str, str] = {}
+    next_kpis = 0.0
+    while running():
+        for alert in alerts() or []:
+            if seen.get(alert["incident_id"]) != alert["state"]:
+                seen[alert["incident_id"]] = alert["state"]
+                dimension = ",".join(f"{k}={v}" for k, v in alert["dimension"].items()) or "all"
+                print(f"{datetime.now(UTC):%H:%M:%S} ALERT {alert['state']} {alert['rule']} "
+                      f"[{dimension}] value={alert.get('value')} benchmark="
+                      f"{alert.get('benchmark')} incident={alert['incident_id']}", flush=True)
+        if time.monotonic() >= next_kpis:
+            next_kpis = time.monotonic() + 10
             window = kpi_view.last_settled(kpi_view.merge([fetch_kpis(worker_url)]), "1m")
             kpis = window.kpis() if window else {}
             print(f"{datetime.now(UTC):%H:%M:%S} last settled minute "
                   f"{window.start[11:16] if window else '-'}: sessions={kpis.get('sessions')} "
                   f"conversion={kpis.get('conversion_rate')} orders={kpis.get('orders')}",
                   flush=True)
-            time.sleep(10)
-        return
-    ruleset = load_rules()
-    with Live(board(None, ruleset), refresh_per_second=1, screen=False) as live:
-        while running():
-            live.update(board(fetch_kpis(worker_url), ruleset))
-            time.sleep(2)
+        time.sleep(1)
 
 
 if __name__ == "__main__":

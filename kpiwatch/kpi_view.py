@@ -12,11 +12,15 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from decimal import Decimal
 
+from alerts import benchmarks
 from alerts.rules import Rule, RuleSet, StaticBenchmark
 from streams.kpis import readout
+from streams.windows import Window, to_ms
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ def last_settled(merged: dict[str, list[ShopWindow]], size: str) -> ShopWindow |
 
 @dataclass(frozen=True)
 class Check:
-    """One rule against the last settled window of its size."""
+    """One rule against the last settled window of its size, judged as the evaluator does."""
 
     rule: str
     kpi: str
@@ -74,9 +78,10 @@ class Check:
     window_start: str | None
     dimension: str  # "" for the whole shop, else e.g. "channel=paid_search"
     value: float | None
-    benchmark: float | None  # None for relative benchmarks (judged by the evaluator)
+    benchmark: float | None  # the threshold; for relative rules, from the history in Redis
     condition: str
-    breached: bool | None  # None: no value, or not judged here
+    breached: bool | None  # None: not judged (see reason)
+    reason: str  # breached, ok, low_volume, no_value, no_benchmark, no_settled_window
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -95,42 +100,35 @@ def dimension_values(window: ShopWindow, dimension: str) -> list[str]:
     return sorted(found)
 
 
-def kpi_value(window: ShopWindow, kpi: str, where: dict[str, str]) -> float | None:
-    if kpi == "payment_failure_rate" and "payment_method" in where:
-        method = where["payment_method"]
-        failures = window.values.get(f"payment_failures|{method}", 0)
-        orders = sum(v for k, v in window.values.items()
-                     if k.startswith("orders|") and k.split("|")[2] == method)
-        return readout.ratio(failures, failures + orders)
-    if kpi == "users":
-        return float(window.values.get("users", 0))
-    value = window.kpis(where.get("channel")).get(kpi)
-    return None if value is None else float(value)
+def as_window(window: ShopWindow) -> Window:
+    return Window(window.size, to_ms(datetime.fromisoformat(window.start.replace("Z", "+00:00"))),
+                  to_ms(datetime.fromisoformat(window.end.replace("Z", "+00:00"))))
 
 
-def judge(rule: Rule, window: ShopWindow | None) -> list[Check]:
-    """The rule's checks on a window: one, or one per dimension value for ``per`` rules."""
-    static = rule.benchmark.value if isinstance(rule.benchmark, StaticBenchmark) else None
+def judge(rule: Rule, window: ShopWindow | None,
+          history: Callable[[Rule, Window], tuple[Counter | None, list[Counter]]] | None = None
+          ) -> list[Check]:
+    """The rule's checks on a window: one, or one per dimension value for ``per`` rules.
+    ``history`` gives the week-ago and trailing windows relative benchmarks need."""
     if window is None:
-        return [Check(rule.name, rule.kpi, rule.window, None, "", None, static,
-                      rule.condition, None)]
+        return [Check(rule.name, rule.kpi, rule.window, None, "", None, None, rule.condition,
+                      None, "no_settled_window")]
     wheres = ([{**rule.where, rule.per: value} for value in dimension_values(window, rule.per)]
               if rule.per else [dict(rule.where)])
+    bounds = as_window(window)
+    week_ago, trailing = history(rule, bounds) if history else (None, [])
     checks = []
     for where in wheres:
-        value = kpi_value(window, rule.kpi, where)
-        breached = None
-        if value is not None and static is not None:
-            breached = value < static if rule.condition == "below" else value > static
+        found = benchmarks.judge(rule, bounds, where, window.values, week_ago, trailing)
         checks.append(Check(rule.name, rule.kpi, rule.window, window.start,
-                            ",".join(f"{k}={v}" for k, v in sorted(where.items())), value,
-                            static, rule.condition, breached))
+                            ",".join(f"{k}={v}" for k, v in sorted(where.items())), found.value,
+                            found.threshold, rule.condition, found.breached, found.reason))
     return checks
 
 
-def checks(ruleset: RuleSet, merged: dict[str, list[ShopWindow]]) -> list[Check]:
+def checks(ruleset: RuleSet, merged: dict[str, list[ShopWindow]], history=None) -> list[Check]:
     return [check for rule in ruleset.rules
-            for check in judge(rule, last_settled(merged, rule.window))]
+            for check in judge(rule, last_settled(merged, rule.window), history)]
 
 
 def benchmark_of(ruleset: RuleSet, kpi: str) -> tuple[float, str] | None:

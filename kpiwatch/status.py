@@ -38,11 +38,11 @@ class Status:
 
 
 def collect(worker_urls: list[str], ruleset: RuleSet,
-            active_alerts: Callable[[], list[dict]] | None = None) -> Status:
+            active_alerts: Callable[[], list[dict]] | None = None, history=None) -> Status:
     documents = {url: kpi_view.fetch_kpis(url) for url in worker_urls}
     merged = kpi_view.merge(list(documents.values()))
     status = Status({url: doc is not None for url, doc in documents.items()},
-                    kpi_view.checks(ruleset, merged))
+                    kpi_view.checks(ruleset, merged, history))
     if active_alerts is not None:
         try:
             status.alerts = active_alerts()
@@ -66,13 +66,15 @@ def render(status: Status, ruleset: RuleSet) -> Group:
         table.add_column(column, justify=justify)
     for check in status.checks:
         rule = ruleset.rule(check.rule)
-        if check.benchmark is not None:
-            bench = ("≥ " if check.condition == "below" else "≤ ") + fmt(check.benchmark, check.kpi)
+        threshold = rule.benchmark.value if rule.benchmark.type == "static" else check.benchmark
+        if threshold is not None:
+            bench = ("≥ " if check.condition == "below" else "≤ ") + fmt(threshold, check.kpi)
+        elif rule.benchmark.type == "week_ago":
+            bench = f"{rule.benchmark.change:+.0%} vs week ago"
         else:
-            change = rule.benchmark.model_dump()
-            bench = "relative" if not change.get("change") else \
-                f"{change['change']:+.0%} vs week ago"
-        mark = {True: "[bold red]BREACH[/]", False: "[green]ok[/]", None: "[dim]-[/]"}[check.breached]
+            bench = f"{rule.benchmark.stddevs:g} sd of {rule.benchmark.windows}"
+        mark = {True: "[bold red]BREACH[/]", False: "[green]ok[/]"}.get(
+            check.breached, f"[dim]{check.reason.replace('_', ' ')}[/]")
         start = check.window_start[11:16] if check.window_start else "none settled"
         table.add_row(check.rule, f"{check.window_size} {start}", check.dimension or "all",
                       fmt(check.value, check.kpi), bench, mark)
@@ -86,9 +88,11 @@ def render(status: Status, ruleset: RuleSet) -> Group:
         for column in ("state", "rule", "dimension", "since", "value", "incident"):
             alerts.add_column(column)
         for alert in status.alerts:
-            alerts.add_row(str(alert.get("state", "")), str(alert.get("rule", "")),
-                           str(alert.get("dimension", "") or "all"), str(alert.get("since", "")),
-                           str(alert.get("value", "")), str(alert.get("incident_id", "")))
+            dimension = ",".join(f"{k}={v}" for k, v in alert.get("dimension", {}).items())
+            value = alert.get("value")
+            alerts.add_row(alert["state"], alert["rule"], dimension or "all",
+                           str(alert.get("since", ""))[11:19],
+                           "-" if value is None else f"{value:.4g}", alert["incident_id"])
         parts.append(alerts)
     down = [url for url, ok in status.workers.items() if not ok]
     if down:
@@ -101,10 +105,91 @@ def print_status(status: Status, ruleset: RuleSet, console: Console | None = Non
     (console or Console()).print(render(status, ruleset))
 
 
-def active_alerts_from(settings) -> Callable[[], list[dict]] | None:
-    """Reads pending and firing alerts from the shared alert state, once it is built."""
-    try:
-        from alerts.store import active_alerts  # noqa: F401  (the evaluator's Redis state)
-    except ImportError:
-        return None
-    return lambda: active_alerts(settings)
+async def read_active_alerts(client, app_id: str, ruleset: RuleSet,
+                             statuses: tuple[str, ...] = ("pending", "firing")) -> list[dict]:
+    """Pending and firing alerts from the shared alert state (alerts/state_store.py)."""
+    from alerts.kpi_values import parse_dimension_key
+    from alerts.state_store import StateStore, incident_id
+    from streams.windows import iso
+
+    states = StateStore(client, app_id)
+    rows = []
+    for rule in ruleset.rules:
+        for key, state in sorted((await states.states(rule.name)).items()):
+            if state.status not in statuses or state.incident_start is None:
+                continue
+            incident = incident_id(rule.name, key, state.incident_start)
+            info = await states.incident(incident) or {}
+            rows.append({"incident_id": incident, "rule": rule.name, "severity": rule.severity,
+                         "state": state.status, "dimension": parse_dimension_key(key),
+                         "since": iso(state.incident_start),
+                         "value": _number(info.get("value")),
+                         "benchmark": _number(info.get("benchmark")),
+                         "acked_by": info.get("acked_by") or None})
+    return rows
+
+
+def _number(text) -> float | None:
+    return None if text in (None, "", "None", b"") else float(text)
+
+
+def active_alerts_from(settings, ruleset: RuleSet) -> Callable[[], list[dict]]:
+    """A reader of the pending and firing alerts in Redis (KPIWATCH_REDIS_URL)."""
+
+    def read() -> list[dict]:
+        import asyncio
+
+        import redis.asyncio as redis
+
+        async def main() -> list[dict]:
+            client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2,
+                                          socket_timeout=2)
+            try:
+                return await read_active_alerts(client, settings.app_id, ruleset)
+            finally:
+                await client.aclose()
+
+        return asyncio.run(main())
+
+    return read
+
+
+def history_from(settings) -> Callable:
+    """Week-ago and trailing windows for relative benchmarks, from the evaluator's window
+    history in Redis (alerts/window_store.py); none when Redis cannot be reached."""
+    import asyncio
+
+    import redis.asyncio as redis
+    from redis.exceptions import RedisError
+
+    from alerts.evaluator import week_ago_window
+    from alerts.window_store import WindowStore
+    from streams.windows import window_of
+
+    def read(rule, window):
+        async def main():
+            client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2,
+                                          socket_timeout=2)
+            store = WindowStore(client, settings.app_id, settings.topic_partitions)
+            try:
+                week_ago = await store.values(window.size,
+                                              week_ago_window(window, settings.timezone).start_ms)
+                trailing, previous = [], window
+                if rule.benchmark.type == "trailing":
+                    starts = []
+                    for _ in range(rule.benchmark.windows):
+                        previous = window_of(window.size, previous.start_ms - 1, settings.timezone)
+                        starts.append(previous.start_ms)
+                    trailing = [v for v in await store.values_many(window.size, starts) if v]
+                return week_ago, trailing
+            finally:
+                await client.aclose()
+
+        if rule.benchmark.type == "static":
+            return None, []
+        try:
+            return asyncio.run(main())
+        except (RedisError, OSError):
+            return None, []
+
+    return read

@@ -40,10 +40,15 @@ def test_board_fits_an_80x24_terminal():
                          "checkout_seconds_bucket|300": 20, "checkout_seconds_bucket|600": 26}}
     document = {"windows": {"5m": [window], "1h": [window]}}
     console = Console(width=80, record=True, color_system=None)
-    console.print(board(document))
+    alerts = [{"incident_id": f"rule_{i}|channel=paid_search|0", "rule": f"rule_{i}",
+               "state": "firing" if i else "pending", "dimension": {"channel": "paid_search"},
+               "since": "2026-11-23T10:02:00Z", "value": 0.004} for i in range(5)]
+    console.print(board(document, alerts=alerts))
     lines = console.export_text().splitlines()
     assert len(lines) <= 24
     assert max(len(line) for line in lines) <= 80
     text = "\n".join(lines)
     assert "2.1% ✗" in text  # conversion below its 3 % benchmark (alerts/rules.yaml) is flagged
     assert "Checkout time p95" in text
+    assert "FIRING  rule_1 [channel=paid_search] since 10:02" in text
+    assert "and 2 more" in text

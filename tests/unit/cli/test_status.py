@@ -26,8 +26,8 @@ WORKER_A = document(
     window("2026-11-23T10:15:00Z", False, sessions__direct__desktop=40),
     window("2026-11-23T10:00:00Z", True, sessions__direct__desktop=200,
            sessions__paid_search__mobile=100, funnel__order_completed__direct=8,
-           funnel__order_completed__paid_search=1, orders__direct__card=8, revenue__direct__card="800.00",
-           payment_failures__card=1),
+           funnel__order_completed__paid_search=1, orders__direct__card=26, revenue__direct__card="800.00",
+           payment_failures__card=3),
 )
 WORKER_B = document(
     window("2026-11-23T10:15:00Z", True, sessions__direct__desktop=10),
@@ -69,7 +69,7 @@ def test_windows_are_summed_across_workers_and_settled_only_when_settled_everywh
     kpis = previous.kpis()
     assert kpis["sessions"] == 400
     assert kpis["conversion_rate"] == pytest.approx(12 / 400, abs=1e-12)
-    assert kpis["orders"] == 11
+    assert kpis["orders"] == 29
     assert kpi_view.last_settled(merged, "15m") is previous
 
 
@@ -80,16 +80,20 @@ def test_per_dimension_rules_judge_each_value(workers):
     conversion = [c for c in report.checks if c.rule == "conversion_rate_low"]
     assert [(c.value, c.breached) for c in conversion] == [(pytest.approx(0.03), False)]
     failures = {c.dimension: c for c in report.checks if c.rule == "payment_failure_rate_high"}
-    assert failures["payment_method=card"].value == pytest.approx(1 / 9)
+    assert failures["payment_method=card"].value == pytest.approx(3 / 29)
     assert failures["payment_method=card"].breached
+    # 3 orders + 2 failures: under the rule's min_volume of 20, so not judged.
     assert failures["payment_method=paypal"].value == pytest.approx(2 / 5)
+    assert failures["payment_method=paypal"].breached is None
+    assert failures["payment_method=paypal"].reason == "low_volume"
 
 
 def test_status_renders_for_a_person_and_as_json(workers):
     ruleset = load_rules()
     report = status_view.collect([*workers, "http://127.0.0.1:9"], ruleset,
                                  active_alerts=lambda: [{"state": "firing", "rule": "x",
-                                                         "dimension": "channel=paid_search"}])
+                                                         "dimension": {"channel": "paid_search"},
+                                                         "incident_id": "x|channel=paid_search|0"}])
     console = Console(width=120, record=True, color_system=None)
     status_view.print_status(report, ruleset, console)
     text = console.export_text()
