@@ -8,7 +8,9 @@ Guarantees we rely on, and the ones we deliberately do not:
   replays are made harmless by offset-guarded table updates instead (streams/applied_once.py).
 - every agent runs with concurrency 1, so an offset is never committed past an event that is
   still in flight.
-- Faust flushes the producer (changelog writes included) before it commits source offsets.
+- Faust flushes the producer (changelog writes included) before it commits source offsets;
+  streams/changelog_flush.py makes that flush wait for every buffered write (Faust's gives up
+  after 0.1 s).
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from __future__ import annotations
 import faust
 
 from kpiwatch.settings import Settings, load_settings
+from streams import changelog_flush
+
+changelog_flush.install()
 
 
 class KpiwatchApp(faust.App):
