@@ -51,7 +51,68 @@ DUPLICATE_EVENTS = MetricSpec(
     promql="sum by (key) (max by (key, partition) (kpiwatch_duplicate_events_total))",
 )
 
-CATALOG: tuple[MetricSpec, ...] = (EVENTS, BOT_EVENTS, INVALID_EVENTS, DUPLICATE_EVENTS)
+# Pipeline health (KPIS.md section 4, last table). Late events are
+# kpiwatch_invalid_events_total{reason="late_event"}. Table-backed gauges carry `partition`
+# (max by partition, as above); the latency histograms and consumer lag are process-local.
+LAST_EVENT_TIME = MetricSpec(
+    name="kpiwatch_last_event_timestamp_seconds",
+    type="gauge",
+    labels=("partition",),
+    help="Event time of the latest event seen (after validation), per partition.",
+    promql="time() - max(max by (partition) (kpiwatch_last_event_timestamp_seconds))",
+)
+WATERMARK = MetricSpec(
+    name="kpiwatch_watermark_timestamp_seconds",
+    type="gauge",
+    labels=("partition",),
+    help="The KPI engine's event-time watermark per partition: the latest event time of the "
+    "slowest input partition feeding it.",
+    promql="time() - min(max by (partition) (kpiwatch_watermark_timestamp_seconds))",
+)
+SETTLED_THROUGH = MetricSpec(
+    name="kpiwatch_settled_through_timestamp_seconds",
+    type="gauge",
+    labels=("partition",),
+    help="Windows settled: the end of the last settled minute per partition; every window "
+    "ending at or before it is final. A minute settles once the watermark passes its end plus "
+    "the allowed lateness.",
+    promql="time() - min(max by (partition) (kpiwatch_settled_through_timestamp_seconds))",
+)
+CONSUMER_LAG = MetricSpec(
+    name="kpiwatch_consumer_lag_messages",
+    type="gauge",
+    labels=("topic", "partition"),
+    help="Messages not yet fetched: highwater minus the consumer's position, per consumed "
+    "partition (input, validated, canonical and dead-letter topics) on the worker owning it.",
+    promql="sum by (topic) (max by (topic, partition) (kpiwatch_consumer_lag_messages))",
+)
+# Latency buckets fit for the pipeline's own delay (tens of ms) up to the wait for a minute to
+# settle (allowed lateness, 5 min by default, plus up to a minute).
+LATENCY_BUCKETS_SECONDS = (0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+                           120.0, 240.0, 300.0, 360.0, 420.0, 600.0)
+EVENT_TO_METRIC_LATENCY = MetricSpec(
+    name="kpiwatch_event_to_metric_latency_seconds",
+    type="histogram",
+    labels=(),
+    help="Wall time from an input message's Kafka timestamp to its minute being applied and "
+    "visible in /metrics; includes the wait for the minute to settle (allowed lateness).",
+    promql="histogram_quantile(0.99, sum by (le) "
+    "(rate(kpiwatch_event_to_metric_latency_seconds_bucket[5m])))",
+)
+SETTLE_LATENCY = MetricSpec(
+    name="kpiwatch_settle_latency_seconds",
+    type="histogram",
+    labels=(),
+    help="The pipeline's own delay: wall time from the Kafka timestamp of the input message "
+    "that moved the watermark past a minute (plus lateness) to that minute being applied and "
+    "visible in /metrics.",
+    promql="histogram_quantile(0.99, sum by (le) (rate(kpiwatch_settle_latency_seconds_bucket[5m])))",
+)
+PIPELINE_HEALTH = (LAST_EVENT_TIME, WATERMARK, SETTLED_THROUGH, CONSUMER_LAG,
+                   EVENT_TO_METRIC_LATENCY, SETTLE_LATENCY)
+
+CATALOG: tuple[MetricSpec, ...] = (EVENTS, BOT_EVENTS, INVALID_EVENTS, DUPLICATE_EVENTS,
+                                   *PIPELINE_HEALTH)
 
 
 # KPI gauges: the value of the latest window of each size on each partition, from settled

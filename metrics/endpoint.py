@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from metrics import latency
 from metrics.collectors import (
+    ConsumerLagCollector,
     DeadLetterCountsCollector,
     DedupCollector,
     EventCountsCollector,
+    ProgressCollector,
     owned_states,
 )
 from metrics.kpi_collector import KpiCollector
@@ -15,8 +18,9 @@ from streams.app import app
 from streams.dedup import dedup_summary
 from streams.kpis import readout
 from streams.kpis.agent import kpi_settings, kpi_state
+from streams.kpis.working_set import progress_key
 from streams.pipeline_health import dead_letter_counts, event_counts
-from streams.topics import canonical_topic, dead_letter_topic, validated_topic
+from streams.topics import all_topic_names, canonical_topic, dead_letter_topic, validated_topic
 
 
 def active_partitions() -> set[tuple[str, int]]:
@@ -40,6 +44,20 @@ def owned_canonical_partitions() -> set[int]:
 registry.register(KpiCollector(kpi_state, owned_canonical_partitions, kpi_settings.timezone))
 
 
+def owned_progress() -> list[dict]:
+    records = (kpi_state.get(progress_key(p)) for p in sorted(owned_canonical_partitions()))
+    return [record for record in records if record]
+
+
+consumer_lag = ConsumerLagCollector(lambda: set(all_topic_names()))
+registry.register(ProgressCollector(
+    owned_states(dedup_summary, validated_topic.get_topic_name, active_partitions),
+    owned_progress))
+registry.register(consumer_lag)
+registry.register(latency.event_to_metric)
+registry.register(latency.settle)
+
+
 @app.page("/kpis")
 async def kpis_page(web, request):
     """Every KPI of the latest windows of this worker's partitions, settled flag included."""
@@ -49,4 +67,5 @@ async def kpis_page(web, request):
 
 @app.page("/metrics")
 async def metrics_page(web, request):
+    await consumer_lag.refresh(app.consumer, app.assignor.assigned_actives())
     return web.bytes(generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 
 SOURCE_TOPIC_HEADER = "kpiwatch-source-topic"
 SOURCE_PARTITION_HEADER = "kpiwatch-source-partition"
+# The input message's Kafka timestamp (ms), carried to the KPI engine for the
+# event-to-metric latency (kpiwatch_event_to_metric_latency_seconds).
+INPUT_TIME_HEADER = "kpiwatch-input-time"
 
 limits = ParseLimits(
     max_event_bytes=settings.max_event_bytes,
@@ -40,16 +43,17 @@ async def ingest(stream):
     async for event in stream.events():
         message = event.message
         try:
-            outcome = parse_message(
-                message.value or b"", now=record_time(message.timestamp), limits=limits
-            )
+            received = record_time(message.timestamp)
+            input_time = b"%d" % (received.timestamp() * 1000)
+            outcome = parse_message(message.value or b"", now=received, limits=limits)
             rejections = [(r.reason.value, r.detail) for r in outcome.rejections]
             for canonical in outcome.events:
                 await validated_topic.send(
                     key=canonical.user_key.encode(),
                     value=encode_canonical(canonical),
                     headers={SOURCE_TOPIC_HEADER: message.topic.encode(),
-                             SOURCE_PARTITION_HEADER: str(message.partition).encode()},
+                             SOURCE_PARTITION_HEADER: str(message.partition).encode(),
+                             INPUT_TIME_HEADER: input_time},
                 )
         except Exception as error:  # noqa: BLE001 - an agent that raises drops the event
             log.exception("ingest: unexpected error at %s[%d]@%d",

@@ -6,11 +6,14 @@ a bot's, or a replay), so Faust never commits past an event whose effect is not 
 
 from __future__ import annotations
 
+import time
+
+from metrics import latency
 from models import decode_canonical
 from streams.app import app, settings
 from streams.dead_letters import DeadLetter
 from streams.dedup import ORIGIN_OFFSET_HEADER
-from streams.ingest import SOURCE_PARTITION_HEADER, SOURCE_TOPIC_HEADER
+from streams.ingest import INPUT_TIME_HEADER, SOURCE_PARTITION_HEADER, SOURCE_TOPIC_HEADER
 from streams.kpis.engine import PartitionEngine
 from streams.kpis.in_order_acks import InOrderAcks
 from streams.kpis.kpi_settings import KpiSettings
@@ -30,6 +33,24 @@ def engine_for(partition: int) -> PartitionEngine:
         engines[partition] = PartitionEngine(kpi_state, partition, kpi_settings)
         acks[partition] = InOrderAcks()
     return engines[partition]
+
+
+def input_time(message) -> float:
+    """The input message's Kafka timestamp (s), carried by ingestion; else this message's."""
+    headers = message.headers or ()
+    for key, value in headers.items() if isinstance(headers, dict) else headers:
+        if key == INPUT_TIME_HEADER:
+            return int(value) / 1000
+    return message.timestamp
+
+
+def observe_latency(trigger, applied: list) -> None:
+    # Applied means visible: /metrics reads the table at scrape time.
+    now = time.time()
+    latency.settle.observe(max(now - input_time(trigger), 0.0))
+    for pending in applied:
+        if pending.handle is not None:
+            latency.event_to_metric.observe(max(now - input_time(pending.handle.message), 0.0))
 
 
 @app.on_partitions_revoked.connect
@@ -76,6 +97,8 @@ async def compute_kpis(stream):
                                          headers=letter.headers())
         if outcome.late or outcome.replayed:
             finished.append(event)
+        if outcome.settled:
+            observe_latency(message, outcome.settled)
         finished.extend(pending.handle for pending in outcome.settled)
         for done in finished:
             for handle in in_order.done(done.message.offset):
