@@ -110,7 +110,8 @@ def kafka_process(settings: Settings) -> ManagedProcess:
     if not (data_dir / "meta.properties").exists():
         result = subprocess.run(
             [java, *java_opts, "-cp", classpath, "kafka.tools.StorageTool", "format",
-             "-t", _cluster_id(), "-c", str(config)],
+             # --cluster-id=: a random id may start with "-" and read as an option after -t.
+             f"--cluster-id={_cluster_id()}", "-c", str(config)],
             capture_output=True,
             text=True,
         )
