@@ -92,7 +92,7 @@ RECORDED: tuple[RecordedKpi, ...] = (
     RecordedKpi("stickiness", "ratio", (),
                 _ratio("kpiwatch_active_users_1d", "kpiwatch_active_users_30d")),
     RecordedKpi("repeat_purchase_rate", "ratio", (("first_channel",),),
-                _ratio("kpiwatch_repeat_customers", "kpiwatch_customers"), windowed=False),
+                _share("kpiwatch_repeat_customers", "", "kpiwatch_customers"), windowed=False),
     RecordedKpi("customer_lifetime_value", "ratio", (("first_channel",),),
                 _ratio("kpiwatch_customer_revenue", "kpiwatch_customers"), windowed=False),
 )

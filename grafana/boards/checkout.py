@@ -63,7 +63,9 @@ def abandoned_carts():
         "got an order later (recovered; their abandonment stays counted).", "short",
         Target(gauge("kpiwatch_abandoned_carts", **channel), "abandoned"),
         Target(gauge("kpiwatch_ordered_carts", **channel), "ordered"),
-        Target(gauge("kpiwatch_recovered_carts", **channel), "recovered"), min=0)
+        # Recoveries are rare: show 0 rather than "No data".
+        Target(gauge("kpiwatch_recovered_carts", **channel) + " or vector(0)", "recovered"),
+        min=0)
 
 
 def abandoned_cart_value():
