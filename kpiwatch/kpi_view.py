@@ -51,14 +51,18 @@ def merge(documents: list[dict | None]) -> dict[str, list[ShopWindow]]:
         for size, windows in (document or {}).get("windows", {}).items():
             for window in windows:
                 by_window.setdefault((size, window["start"], window["end"]), []).append(window)
+    answered = sum(1 for document in documents if document is not None)
     merged: dict[str, list[ShopWindow]] = {}
     for (size, start, end), parts in by_window.items():
+        # A worker that does not list a window is past it or behind it: either way its part
+        # is missing from the sum, so the window is not shown as settled.
         values: Counter = Counter()
         for part in parts:
             values.update({k: Decimal(v) if isinstance(v, str) else v
                            for k, v in part.get("values", {}).items()})
         merged.setdefault(size, []).append(
-            ShopWindow(size, start, end, all(p["settled"] for p in parts), values))
+            ShopWindow(size, start, end,
+                       len(parts) == answered and all(p["settled"] for p in parts), values))
     for windows in merged.values():
         windows.sort(key=lambda w: w.start, reverse=True)
     return merged

@@ -147,18 +147,35 @@ def merged(readings: Iterable[WindowReading]) -> list[WindowReading]:
     return out
 
 
-def snapshot(table: Mapping, partitions: Iterable[int], tz: ZoneInfo) -> dict:
-    """The ``/kpis`` document for the given partitions."""
+def snapshot(table: Mapping, partitions: Iterable[int], tz: ZoneInfo,
+             max_windows: int = 4) -> dict:
+    """The ``/kpis`` document for the given partitions.
+
+    Partitions settle at their own pace (each follows its own watermark), so a window is
+    settled here only once every partition with data has settled past its end, and every
+    window shown sums all those partitions: from the newest window any of them has reached
+    back to the last window all of them have settled.
+    """
     partitions = sorted(partitions)
     progress = {p: partition_progress(table, p) or {} for p in partitions}
-    windows = {}
-    for size in WINDOW_SIZES:
-        readings = merged(r for p in partitions for r in windows_for(table, p, size, tz))
-        windows[size] = [
-            {**r.window.as_dict(), "settled": r.settled, "kpis": derived(r.values),
-             "values": {k: _json_number(v) for k, v in sorted(r.values.items())}}
-            for r in readings
-        ]
+    reached = [progress[p]["settled_through"] for p in partitions
+               if progress[p].get("settled_through") is not None]
+    windows: dict[str, list[dict]] = {size: [] for size in WINDOW_SIZES}
+    if reached:
+        settled_until = min(reached) + MINUTE_MS
+        for size in WINDOW_SIZES:
+            window = window_of(size, max(reached), tz)
+            while len(windows[size]) < max_windows:
+                values: Values = Counter()
+                for p in partitions:
+                    values.update(stored_values(table.get(aggregate_key(p, window))))
+                settled = window.end_ms <= settled_until
+                windows[size].append(
+                    {**window.as_dict(), "settled": settled, "kpis": derived(values),
+                     "values": {k: _json_number(v) for k, v in sorted(values.items())}})
+                if settled:
+                    break
+                window = window_of(size, window.start_ms - 1, tz)
     lifetime: Values = Counter()
     for p in partitions:
         lifetime.update(all_time(table, p))
