@@ -29,6 +29,9 @@ the session; one exactly ``abandon_after`` after the last cart activity keeps th
 Timers of one entity due at the same instant fire in the order listed in ``TIMERS``. A timer
 fires when its minute settles, whether or not any event falls in that minute: the watermark
 moving on is enough. Its effect is counted in the windows of D.
+
+Window aggregates are kept for their size's retention (``KpiSettings.window_retention_ms``)
+after their end, then deleted by the same sweep that deletes ended entities.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from streams.kpis.working_set import (
     PARTITION,
     WorkingSet,
     bucket_key,
+    expire_windows,
     progress_key,
     sweep,
 )
@@ -175,10 +179,14 @@ class PartitionEngine:
         return due
 
     def _sweep(self, swept_through: int, settled_through: int, progress: dict) -> None:
-        """Deletes what ended in the settled minutes after ``swept_through``."""
+        """Deletes what ended in the settled minutes after ``swept_through``, and the window
+        aggregates whose retention ran out in them."""
         deleted = False
         for minute in range(swept_through + MINUTE_MS, settled_through + MINUTE_MS, MINUTE_MS):
             deleted |= sweep(self.table, self.partition, minute)
+        deleted |= expire_windows(self.table, self.partition, swept_through + MINUTE_MS,
+                                  settled_through + MINUTE_MS, self.settings.window_retention_ms,
+                                  self.settings.timezone)
         progress["swept_through"] = settled_through
         if deleted:
             self._write_progress(progress)

@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from kpiwatch.settings import Settings
+
+DAY_MS = 24 * 3_600_000
+
+# How long a window aggregate is kept after its end (in event time: once the partition has
+# settled that far past it, streams/kpis/working_set.py ``expire_windows``); a size not listed,
+# such as "all" (since tracking began), is kept forever. About 1,850 windows a day otherwise.
+# What reads them from the table: /kpis and the gauges, the latest two windows of each size;
+# the alert publisher, up to 2,000 windows back when Redis was away; the fail-open evaluator
+# (Redis down), the same window a week earlier and trailing windows. Redis keeps 8 days.
+WINDOW_RETENTION_MS: dict[str, int] = {
+    # 1,440 a day, the bulk: two days cover the publisher's 2,000-minute catch-up. A 1m rule
+    # with a week-ago benchmark has none in fail-open mode (1m is too noisy for one anyway).
+    "1m": 2 * DAY_MS,
+    # A week-ago benchmark plus a day to judge it in, as Redis keeps them.
+    "5m": 8 * DAY_MS,
+    "15m": 8 * DAY_MS,
+    # 24 and 1 a day: cheap enough to keep a month of hours and a year of days.
+    "1h": 35 * DAY_MS,
+    "1d": 400 * DAY_MS,
+}
 
 
 @dataclass(frozen=True)
@@ -22,6 +43,8 @@ class KpiSettings:
     # seen again after that counts as a new user.
     user_ttl_ms: int = 31 * 24 * 3_600_000
     source_idle_seconds: float = 60.0
+    window_retention_ms: Mapping[str, int] = field(
+        default_factory=lambda: dict(WINDOW_RETENTION_MS))
     base_currency: str = "EUR"
     currency_rates: dict[str, Decimal] = field(default_factory=dict)
     payment_methods: frozenset[str] = frozenset(

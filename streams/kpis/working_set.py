@@ -28,18 +28,24 @@ settled and recorded in the progress record, ``sweep`` deletes the markers and t
 (Faust ``del``: a tombstone in the changelog). A settled minute is never replayed, and a
 marker is absent to every reader, so a crash before, during or after the sweep changes no KPI;
 the next settle sweeps again what is left.
+
+Window aggregates expire the same way, by the same sweep: once the partition has settled a
+window's end plus its size's retention (``KpiSettings.window_retention_ms``), ``expire_windows``
+deletes it. No settled minute is applied again and an event for one is late (counted, never
+applied), so nothing can write to an expired window again, nor count into it twice.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 
-from streams.windows import Window
+from streams.windows import Window, window_of
 
 APPLIED = "applied_minute"
 PARTITION = "partition"
@@ -83,6 +89,29 @@ def sweep(table: MutableMapping[str, dict], partition: int, minute_ms: int) -> b
             del table[entity]
     del table[key]
     return True
+
+
+def expire_windows(table: MutableMapping[str, dict], partition: int, settled_from: int,
+                   settled_until: int, retention_ms: Mapping[str, int], tz: ZoneInfo) -> bool:
+    """Deletes the window aggregates whose retention ran out as the partition settled from
+    ``settled_from`` to ``settled_until`` (ends of settled minutes): of each size, those
+    ending in that span minus the size's retention. Deleting again deletes nothing."""
+    deleted = False
+    for size, keep_ms in retention_ms.items():
+        for window in windows_ending(size, settled_from - keep_ms, settled_until - keep_ms, tz):
+            key = aggregate_key(partition, window)
+            if key in table:
+                del table[key]
+                deleted = True
+    return deleted
+
+
+def windows_ending(size: str, after_ms: int, through_ms: int, tz: ZoneInfo) -> Iterator[Window]:
+    """The windows of ``size`` whose end is in (after_ms, through_ms]."""
+    window = window_of(size, after_ms, tz)
+    while window.end_ms <= through_ms:
+        yield window
+        window = window_of(size, window.end_ms, tz)
 
 
 def add_amounts(stored: Any, increment: Amount) -> Amount:
