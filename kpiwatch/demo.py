@@ -72,6 +72,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--incident", action="append", default=None,
                         help=f"simulator incident spec, repeatable (default: {DEFAULT_INCIDENT}); "
                         "'none' for none. See python -m simulator --help")
+    parser.add_argument("--until-alert", action="store_true",
+                        help="stop as soon as an alert fires (a smoke test of the whole chain); "
+                        "--duration still bounds the run")
     parser.add_argument("--keep-stack", action="store_true",
                         help="leave Kafka, Redis and Prometheus running on exit")
     parser.add_argument("--no-board", action="store_true",
@@ -238,6 +241,12 @@ def _show(worker_url: str, args: argparse.Namespace, settings) -> None:
         except Exception:  # the KPIs are still worth showing
             return None
 
+    if args.until_alert:
+        plain_running = running
+
+        def running() -> bool:
+            return plain_running() and not any(a["state"] == "firing" for a in alerts() or [])
+
     if args.no_board:
         _print_lines(worker_url, running, alerts)
         return
@@ -251,7 +260,8 @@ def _print_lines(worker_url: str, running, alerts) -> None:
     """Plain lines: the last settled minute every 10 s, and every alert state change at once."""
     seen: dict[str, str] = {}
     next_kpis = 0.0
-    while running():
+
+    def report_alerts() -> None:
         for alert in alerts() or []:
             if seen.get(alert["incident_id"]) != alert["state"]:
                 seen[alert["incident_id"]] = alert["state"]
@@ -259,6 +269,9 @@ def _print_lines(worker_url: str, running, alerts) -> None:
                 print(f"{datetime.now(UTC):%H:%M:%S} ALERT {alert['state']} {alert['rule']} "
                       f"[{dimension}] value={alert.get('value')} benchmark="
                       f"{alert.get('benchmark')} incident={alert['incident_id']}", flush=True)
+
+    while True:
+        report_alerts()
         if time.monotonic() >= next_kpis:
             next_kpis = time.monotonic() + 10
             window = kpi_view.last_settled(kpi_view.merge([fetch_kpis(worker_url)]), "1m")
@@ -267,6 +280,9 @@ def _print_lines(worker_url: str, running, alerts) -> None:
                   f"{window.start[11:16] if window else '-'}: sessions={kpis.get('sessions')} "
                   f"conversion={kpis.get('conversion_rate')} orders={kpis.get('orders')}",
                   flush=True)
+        if not running():
+            report_alerts()
+            return
         time.sleep(1)
 
 
