@@ -54,6 +54,7 @@ DUPLICATE_EVENTS = MetricSpec(
 # Pipeline health (KPIS.md section 4, last table). Late events are
 # kpiwatch_invalid_events_total{reason="late_event"}. Table-backed gauges carry `partition`
 # (max by partition, as above); the latency histograms and consumer lag are process-local.
+# Watermark and settled-through are exported with the KPI gauges (metrics/kpi_collector.py).
 LAST_EVENT_TIME = MetricSpec(
     name="kpiwatch_last_event_timestamp_seconds",
     type="gauge",

@@ -22,8 +22,6 @@ from metrics.catalog import (
     EVENTS,
     INVALID_EVENTS,
     LAST_EVENT_TIME,
-    SETTLED_THROUGH,
-    WATERMARK,
     MetricSpec,
 )
 from streams.applied_once import PARTITION
@@ -103,30 +101,17 @@ def gauge_family(spec: MetricSpec, samples: dict) -> GaugeMetricFamily:
     return family
 
 
-class ProgressCollector(Collector):
-    """How far the pipeline has come, per partition: the latest event time deduplication saw,
-    and the KPI engine's watermark and settled minutes (its progress records)."""
+class LastEventCollector(Collector):
+    """The latest event time deduplication saw, per partition (its summary records). The KPI
+    engine's watermark and settled minutes are exported by metrics/kpi_collector.py."""
 
-    MINUTE_S = 60.0
-
-    def __init__(self, dedup_states: States, progress_states: States) -> None:
+    def __init__(self, dedup_states: States) -> None:
         self.dedup_states = dedup_states
-        self.progress_states = progress_states
 
     def collect(self) -> Iterator[Metric]:
-        last_event, watermark, settled = {}, {}, {}
-        for state in self.dedup_states():
-            if state.get("watermark") is not None:
-                last_event[(str(state[PARTITION]),)] = float(state["watermark"])
-        for state in self.progress_states():
-            partition = (str(state[PARTITION]),)
-            if state.get("watermark") is not None:
-                watermark[partition] = state["watermark"] / 1000
-            if state.get("settled_through") is not None:
-                settled[partition] = state["settled_through"] / 1000 + self.MINUTE_S
+        last_event = {(str(state[PARTITION]),): float(state["watermark"])
+                      for state in self.dedup_states() if state.get("watermark") is not None}
         yield gauge_family(LAST_EVENT_TIME, last_event)
-        yield gauge_family(WATERMARK, watermark)
-        yield gauge_family(SETTLED_THROUGH, settled)
 
 
 class ConsumerLagCollector(Collector):

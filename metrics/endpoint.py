@@ -10,7 +10,7 @@ from metrics.collectors import (
     DeadLetterCountsCollector,
     DedupCollector,
     EventCountsCollector,
-    ProgressCollector,
+    LastEventCollector,
     owned_states,
 )
 from metrics.kpi_collector import KpiCollector
@@ -18,7 +18,6 @@ from streams.app import app
 from streams.dedup import dedup_summary
 from streams.kpis import readout
 from streams.kpis.agent import kpi_settings, kpi_state
-from streams.kpis.working_set import progress_key
 from streams.pipeline_health import dead_letter_counts, event_counts
 from streams.topics import all_topic_names, canonical_topic, dead_letter_topic, validated_topic
 
@@ -44,15 +43,9 @@ def owned_canonical_partitions() -> set[int]:
 registry.register(KpiCollector(kpi_state, owned_canonical_partitions, kpi_settings.timezone))
 
 
-def owned_progress() -> list[dict]:
-    records = (kpi_state.get(progress_key(p)) for p in sorted(owned_canonical_partitions()))
-    return [record for record in records if record]
-
-
 consumer_lag = ConsumerLagCollector(lambda: set(all_topic_names()))
-registry.register(ProgressCollector(
-    owned_states(dedup_summary, validated_topic.get_topic_name, active_partitions),
-    owned_progress))
+registry.register(LastEventCollector(
+    owned_states(dedup_summary, validated_topic.get_topic_name, active_partitions)))
 registry.register(consumer_lag)
 registry.register(latency.event_to_metric)
 registry.register(latency.settle)

@@ -1,11 +1,11 @@
-"""Pipeline-health metrics: progress gauges from table states, consumer lag, latency."""
+"""Pipeline-health metrics: last event time from table states, consumer lag, latency."""
 
 from types import SimpleNamespace
 
 from faust.types import TP
 from prometheus_client import CollectorRegistry
 
-from metrics.collectors import ConsumerLagCollector, ProgressCollector
+from metrics.collectors import ConsumerLagCollector, LastEventCollector
 from streams.kpis.agent import input_time
 
 
@@ -15,17 +15,12 @@ def registry_with(collector) -> CollectorRegistry:
     return registry
 
 
-def test_progress_gauges_per_partition():
+def test_last_event_time_per_partition():
     dedup = [{"partition": 0, "watermark": 1_700_000_100.5}, {"partition": 1}]
-    progress = [{"partition": 0, "watermark": 1_700_000_090_000,
-                 "settled_through": 1_699_999_700_000}]
-    registry = registry_with(ProgressCollector(lambda: dedup, lambda: progress))
+    registry = registry_with(LastEventCollector(lambda: dedup))
     sample = registry.get_sample_value
     assert sample("kpiwatch_last_event_timestamp_seconds", {"partition": "0"}) == 1_700_000_100.5
     assert sample("kpiwatch_last_event_timestamp_seconds", {"partition": "1"}) is None
-    assert sample("kpiwatch_watermark_timestamp_seconds", {"partition": "0"}) == 1_700_000_090
-    # The end of the last settled minute.
-    assert sample("kpiwatch_settled_through_timestamp_seconds", {"partition": "0"}) == 1_699_999_760
 
 
 class FakeConsumer:
