@@ -7,6 +7,7 @@ COPY streams streams
 COPY alerts alerts
 COPY metrics metrics
 COPY localstack localstack
+COPY simulator simulator
 RUN pip install --no-cache-dir . && useradd --system kpiwatch
 USER kpiwatch
 EXPOSE 6066
