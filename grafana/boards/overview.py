@@ -93,19 +93,20 @@ def bounce_rate():
 
 def revenue():
     return timeseries(
-        "Revenue", "Revenue in the base currency (excluding shipping and tax) per settled "
+        "Revenue per window", "Revenue in the base currency (excluding shipping and tax) per settled "
         "window.", CURRENCY, Target(f"{recorded_name('revenue')}{KPI}", "revenue"), min=0)
 
 
 def orders():
     return timeseries(
-        "Orders", "Orders (deduplicated by order_id) per settled window.", "short",
+        "Orders per window", "Orders (deduplicated by order_id) per settled window.", "short",
         Target(f"{recorded_name('orders')}{KPI}", "orders"), min=0)
 
 
 def aov():
     return timeseries(
-        "Average order value", "Revenue / orders per settled window, in the base currency.",
+        "Average order value per window", "Revenue / orders per settled window, in the base "
+        "currency.",
         CURRENCY, Target(f"{recorded_name('average_order_value')}{KPI}", "AOV"), min=0)
 
 

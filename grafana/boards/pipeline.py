@@ -43,30 +43,65 @@ def duplicates():
 
 def last_event_age():
     return timeseries(
-        "Age of the last event", "Wall clock minus the newest event time seen (the "
-        "watermark), on the most and least advanced partition: a growing age means input "
-        "stopped or the workers fell behind.", "s",
-        Target("time() - max(kpiwatch_watermark_timestamp_seconds)", "newest partition"),
-        Target("time() - min(kpiwatch_watermark_timestamp_seconds)", "slowest partition"),
+        "Age of the last event", "Wall clock minus the newest event time seen, and minus the "
+        "watermark of the slowest partition (the latest event time of its slowest input): a "
+        "growing age means input stopped or the workers fell behind.", "s",
+        Target("time() - max(max without (instance) (kpiwatch_last_event_timestamp_seconds))",
+               "last event"),
+        Target("time() - min(max without (instance) (kpiwatch_watermark_timestamp_seconds))",
+               "slowest watermark"),
         min=0)
+
+
+def consumer_lag():
+    return timeseries(
+        "Consumer lag", "Messages not yet fetched (highwater minus position) by topic, on the "
+        "workers owning the partitions.", "short",
+        Target("sum by (topic) (max without (instance) (kpiwatch_consumer_lag_messages))",
+               "{{topic}}"), min=0)
+
+
+def _quantile(histogram: str, q: float) -> str:
+    # Process-local histograms: each worker observes what it applied; sum their rates.
+    return (f"histogram_quantile({q}, sum by (le) "
+            f"(rate({histogram}_bucket[$__rate_interval])))")
+
+
+def event_to_metric_latency():
+    name = "kpiwatch_event_to_metric_latency_seconds"
+    return timeseries(
+        "Event-to-metric latency", "Wall time from an input message's Kafka timestamp to its "
+        "minute being visible in /metrics, including the wait for the minute to settle "
+        "(allowed lateness).", "s",
+        Target(_quantile(name, 0.5), "p50"), Target(_quantile(name, 0.99), "p99"), min=0)
+
+
+def settle_latency():
+    name = "kpiwatch_settle_latency_seconds"
+    return timeseries(
+        "Settle latency (pipeline's own delay)", "Wall time from the input message that moved "
+        "the watermark past a minute (plus lateness) to that minute being visible in /metrics.",
+        "s", Target(_quantile(name, 0.5), "p50"), Target(_quantile(name, 0.99), "p99"), min=0)
 
 
 def settle_lag():
     return timeseries(
-        "Settle lag", "Wall clock minus the end of the last settled minute, slowest partition: "
-        "how old the newest settled KPI is (allowed lateness plus input delay).", "s",
-        Target("time() - min(kpiwatch_settled_through_timestamp_seconds)", "settle lag"), min=0)
+        "Windows settled: lag", "Wall clock minus the end of the last settled minute, slowest "
+        "partition: how old the newest final KPI is (allowed lateness plus input delay).", "s",
+        Target("time() - min(max without (instance) "
+               "(kpiwatch_settled_through_timestamp_seconds))", "settle lag"), min=0)
 
 
 def workers_up():
     return stat("Workers up", "Workers Prometheus scrapes successfully.", "short",
-                Target('count(up{job="kpiwatch"} == 1)'), width=6)
+                Target('count(up{job="kpiwatch"} == 1)'), width=12, height=8)
 
 
 def build() -> dict:
     return dashboard(
         UID, "kpiwatch / Pipeline health",
-        "Throughput, invalid, late and duplicate events, and how far behind the settled KPIs "
-        "are.",
-        [workers_up(), throughput(), events_by_type(), invalid_events(), late_events(),
-         duplicates(), last_event_age(), settle_lag()])
+        "Throughput, consumer lag, invalid, late and duplicate events, latency, and how far "
+        "behind the settled KPIs are.",
+        [workers_up(), throughput(), events_by_type(), consumer_lag(), last_event_age(),
+         event_to_metric_latency(), settle_latency(), settle_lag(), invalid_events(),
+         late_events(), duplicates()])

@@ -99,6 +99,8 @@ def test_panels_do_not_overlap(uid):
         taken |= cells
     ids = [p["id"] for p in MODELS[uid]["panels"]]
     assert len(ids) == len(set(ids))
+    titles = [p["title"] for p in MODELS[uid]["panels"]]
+    assert len(titles) == len(set(titles)), "a failing query is named by its panel's title"
 
 
 def test_benchmark_lines_come_from_the_alert_rules():
