@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 MINUTE_MS = 60_000
@@ -65,6 +66,7 @@ def day_bounds(event_ms: int, tz: ZoneInfo) -> tuple[int, int]:
     return to_ms(midnight), to_ms(next_midnight)
 
 
+@lru_cache(maxsize=4096)  # retention asks for the same few dozen days for every new active day
 def day_window(day: str, tz: ZoneInfo) -> Window:
     """The window of a business day given as an ISO date."""
     local = datetime.fromisoformat(day).replace(tzinfo=tz)
