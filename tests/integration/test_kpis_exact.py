@@ -21,11 +21,13 @@ from tests.integration.services import consume_all, produce_many, wait_for
 from tests.kpi_oracle.oracle import recompute
 from tests.kpi_oracle.shop import arrival_order, shop_events
 
-# CI runs 20,000 events without the SIGKILL. With KPIWATCH_ORACLE_KILL=1 and 100,000 events it
-# passed 2 of the last 4 runs; the last failure missed 1 event in 100,000 (open in issue #4).
-EVENTS = int(os.environ.get("KPIWATCH_ORACLE_EVENTS", "20000"))
+# CI runs issue #4's bar: 100,000 events, one of the two workers SIGKILLed mid-stream and
+# restarted (about 4 min on the 2-core machine). KPIWATCH_ORACLE_KILL=0 and a smaller
+# KPIWATCH_ORACLE_EVENTS make a quick local run. The kill variant used to miss an event now and
+# then: Faust's pre-commit flush gave up early (fixed in streams/changelog_flush.py).
+EVENTS = int(os.environ.get("KPIWATCH_ORACLE_EVENTS", "100000"))
 UTC_ZONE = ZoneInfo("UTC")
-KILL = os.environ.get("KPIWATCH_ORACLE_KILL", "0") == "1"
+KILL = os.environ.get("KPIWATCH_ORACLE_KILL", "1") == "1"
 
 
 def changelog_state(bootstrap: str, app_id: str) -> dict:
