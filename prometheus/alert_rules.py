@@ -12,7 +12,12 @@ Each rule judges the recorded KPI (``prometheus/kpis.py``) of its *settled* wind
   annotations.
 
 Quiet hours, targets and re-notification are routing, not rules: Alertmanager does them
-(``prometheus/alertmanager.yml``).
+(``prometheus/alertmanager.yml``, its quiet hours generated from the same file).
+
+Where Prometheus differs from the kpiwatch evaluator (alerts/evaluator.py): a low-volume window
+drops the series, which resets a pending alert instead of leaving the streak as it was; and the
+per-partition "settled" gauges are summed as they are, so for a scrape or two after a window
+settles on some partitions only, the sum mixes two windows (the evaluator waits for all).
 """
 
 from __future__ import annotations

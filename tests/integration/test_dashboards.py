@@ -29,11 +29,17 @@ ALLOWED_LATENESS = timedelta(minutes=10)
 VALUES = {**DEFAULTS, "window": "1h"}
 
 
-def recent_midnight(now: datetime) -> datetime:
+def traffic_end(now: datetime) -> datetime:
+    """Where the backfill stops: at least 3 minutes from an hour boundary once the lateness is
+    taken off, so which hour is the last settled one does not hang on a minute of jitter."""
+    settled = now - ALLOWED_LATENESS
+    return now - timedelta(minutes=settled.minute + 1) if settled.minute < 3 else now
+
+
+def recent_midnight(end: datetime) -> datetime:
     """The start of the last settled hour, made a business midnight: the day before it is
     settled too, and the hour has users first seen on that earlier day (returning users)."""
-    settled_hour_end = (now - ALLOWED_LATENESS - timedelta(minutes=1)).replace(
-        minute=0, second=0, microsecond=0)
+    settled_hour_end = (end - ALLOWED_LATENESS).replace(minute=0, second=0, microsecond=0)
     return settled_hour_end - timedelta(hours=1)
 
 
@@ -46,10 +52,10 @@ def business_zone(midnight: datetime) -> str:
 
 
 def send_backdated_traffic(bootstrap: str, names: dict[str, str], start: datetime,
-                           now: datetime) -> None:
+                           end: datetime) -> None:
     subprocess.run(
         [sys.executable, "-m", "simulator", "--start", start.isoformat(),
-         "--duration", f"{int((now - start).total_seconds())}s", "--speed", "0", "--rate", "1",
+         "--duration", f"{int((end - start).total_seconds())}s", "--speed", "0", "--rate", "1",
          "--flat", "--seed", "7", "--format", "mixed",
          "--incident", "payment-outage@15m+150m:method=card",
          "--incident", "bad-events@5m+5m:share=0.2",
@@ -73,13 +79,13 @@ def as_tested(expr: str) -> str:
 
 
 def test_every_dashboard_panel_query_returns_data(worker_factory, prometheus, stack_settings):
-    now = datetime.now(UTC).replace(microsecond=0)
-    midnight = recent_midnight(now)
+    end = traffic_end(datetime.now(UTC).replace(microsecond=0))
+    midnight = recent_midnight(end)
     worker_factory(
         KPIWATCH_ALLOWED_LATENESS=f"PT{int(ALLOWED_LATENESS.total_seconds())}S",
         KPIWATCH_BUSINESS_TIMEZONE=business_zone(midnight))
     send_backdated_traffic(stack_settings.kafka_bootstrap_servers, worker_factory.names,
-                           midnight - BEFORE_MIDNIGHT, now)
+                           midnight - BEFORE_MIDNIGHT, end)
 
     models = dashboards()
     queries = [q for model in models.values() for q in panel_queries(model)]

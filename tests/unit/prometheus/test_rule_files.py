@@ -26,7 +26,7 @@ def test_the_check_flag_reports_no_drift():
 
 
 def test_every_rule_file_is_generated():
-    assert {p.name for p in RULE_FILES} == {p.name for p in generated_files()}
+    assert set(RULE_FILES) == {p for p in generated_files() if p.parent == RULES_DIR}
 
 
 @pytest.mark.parametrize("path", RULE_FILES, ids=lambda p: p.name)
