@@ -112,13 +112,21 @@ class MemoryStates:
 
 
 class DirectSink:
-    def __init__(self, ruleset: RuleSet, metrics: AlertMetrics) -> None:
+    """Sends now, and remembers what it sent: once Redis is back, the runner marks those ids
+    delivered in the outbox, so the shared evaluator's identical notification is skipped (a
+    duplicate remains possible only when the two evaluators opened the incident on different
+    windows)."""
+
+    def __init__(self, ruleset: RuleSet, metrics: AlertMetrics, notification_metrics=None) -> None:
         self.ruleset = ruleset
         self.metrics = metrics
+        self.notification_metrics = notification_metrics
+        self.sent: list[tuple[str, list[str]]] = []
 
     async def put(self, notification: Notification, targets: list[str]) -> None:
         from alerts.notifiers import send_direct
 
         log.warning("Redis is down: sending %s directly (fail open)", notification.id)
-        await send_direct(notification, targets, self.ruleset)
+        await send_direct(notification, targets, self.ruleset, metrics=self.notification_metrics)
         self.metrics.evaluations.labels(notification.rule, "fail_open").inc()
+        self.sent.append((notification.id, targets))

@@ -24,7 +24,7 @@ from alerts.alert_metrics import AlertMetrics
 from alerts.evaluator import Evaluator
 from alerts.fail_open import DirectSink, LocalWindows, MemoryStates
 from alerts.notifiers import NotificationMetrics
-from alerts.outbox import Outbox
+from alerts.outbox import REMEMBER_FOR, Outbox
 from alerts.publisher import SettledWindowPublisher
 from alerts.rules import load_rules
 from alerts.state_store import StateStore
@@ -53,10 +53,24 @@ class AlertRunner:
                    "payment_methods": list(settings.payment_methods), "metrics": alert_metrics}
         self.evaluator = Evaluator(ruleset, windows, StateStore(self.client, settings.app_id),
                                    self.outbox, **options)
-        local = LocalWindows(kpi_state, owned_canonical_partitions, settings.topic_partitions)
-        self.fallback = Evaluator(ruleset, local, MemoryStates(),
-                                  DirectSink(ruleset, alert_metrics), **options)
+        self.options = options
+        self.fallback = self.new_fallback()
         self.redis_down = False
+
+    def new_fallback(self) -> Evaluator:
+        local = LocalWindows(kpi_state, owned_canonical_partitions, settings.topic_partitions)
+        return Evaluator(ruleset, local, MemoryStates(),
+                         DirectSink(ruleset, alert_metrics, notification_metrics), **self.options)
+
+    async def redis_is_back(self) -> None:
+        """Mark what went out directly as delivered in the outbox, then forget the fallback's
+        state: the next outage starts from what Redis knew, not from this one's leftovers."""
+        log.warning("alerts: Redis is back; evaluating from the shared state again")
+        for notification_id, targets in self.fallback.sink.sent:
+            for target in targets:
+                await self.client.set(self.outbox.keys(target).done_marker(notification_id),
+                                      "sent directly while Redis was down", ex=REMEMBER_FOR)
+        self.fallback = self.new_fallback()
 
     async def tick(self) -> None:
         if app.rebalancing:
@@ -64,11 +78,12 @@ class AlertRunner:
         operation = "publish"
         try:
             await self.publisher.publish(owned_canonical_partitions())
+            if self.redis_down:
+                operation = "recover"
+                await self.redis_is_back()
+                self.redis_down = False
             operation = "evaluate"
             await self.evaluator.evaluate()
-            if self.redis_down:
-                log.warning("alerts: Redis is back; evaluating from the shared state again")
-            self.redis_down = False
         except (RedisError, OSError) as error:
             alert_metrics.state_errors.labels(operation).inc()
             if not self.redis_down:

@@ -217,7 +217,7 @@ ALERT_STATE_ERRORS = MetricSpec(
     name="kpiwatch_alert_state_errors_total",
     type="counter",
     labels=("operation",),
-    help="Redis errors of the alert evaluator by operation (publish, evaluate); while they "
+    help="Redis errors of the alert evaluator by operation (publish, evaluate, recover); while they "
     "last, alerts fail open (sent directly, at most one duplicate once Redis is back).",
     promql="sum by (operation) (rate(kpiwatch_alert_state_errors_total[5m])) > 0",
 )
