@@ -74,19 +74,22 @@ def markers(at: datetime, tag: str) -> list[tuple[str, dict]]:
     return out
 
 
-@pytest.mark.parametrize("redis_up", [True, False], ids=["redis", "redis_down_fail_open"])
+@pytest.mark.parametrize(("workers", "redis_up"), [(1, True), (2, True), (1, False)],
+                         ids=["one_worker", "two_workers", "redis_down_fail_open"])
 def test_a_conversion_drop_reaches_slack_once_and_resolves_once(worker_factory, stack_settings,
                                                                  slack_factory, tmp_path,
-                                                                 redis_up):
+                                                                 workers, redis_up):
     slack = slack_factory()
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
     names = worker_factory.names
     # Redis down: nothing listens there, so the worker fails open (it owns every partition).
     redis_url = stack_settings.redis_url if redis_up else f"redis://127.0.0.1:{free_port()}/0"
-    worker = worker_factory(KPIWATCH_RULES_FILE=str(rules), KPIWATCH_REDIS_URL=redis_url,
-                            KPIWATCH_TEST_SLACK_WEBHOOK=slack.url(),
-                            KPIWATCH_ALLOWED_LATENESS="PT10S", KPIWATCH_SOURCE_IDLE_TIMEOUT="PT3S")
+    # Two workers share the partitions: each publishes its own, both evaluate and deliver.
+    started = [worker_factory(KPIWATCH_RULES_FILE=str(rules), KPIWATCH_REDIS_URL=redis_url,
+                              KPIWATCH_TEST_SLACK_WEBHOOK=slack.url(),
+                              KPIWATCH_ALLOWED_LATENESS="PT10S",
+                              KPIWATCH_SOURCE_IDLE_TIMEOUT="PT3S") for _ in range(workers)]
     topics = {"clickstream": names["KPIWATCH_TOPIC_CLICKSTREAM"],
               "cart": names["KPIWATCH_TOPIC_CART"], "purchase": names["KPIWATCH_TOPIC_PURCHASE"]}
     start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=30)
@@ -101,9 +104,9 @@ def test_a_conversion_drop_reaches_slack_once_and_resolves_once(worker_factory, 
 
     def judged() -> float:
         # Dimension judgements so far (the first run judges the latest window only).
-        text = worker.metrics_text()
+        texts = [worker.metrics_text() for worker in started]
         return sum(metric_sum(text, "kpiwatch_alert_evaluations_total", outcome=outcome)
-                   for outcome in ("ok", "breached", "low_volume", "no_value"))
+                   for text in texts for outcome in ("ok", "breached", "low_volume", "no_value"))
 
     # Normal minutes first, until the evaluator has judged one (it starts at the latest).
     send(range(0, 3), ORDERS_PER_CHANNEL)
@@ -118,7 +121,7 @@ def test_a_conversion_drop_reaches_slack_once_and_resolves_once(worker_factory, 
     firing, resolved = texts
     assert "paid_search" in firing and "email" not in firing.split("others")[0]
     assert "paid_search" in resolved and "esolved" in resolved
-    metrics = worker.metrics_text()
+    metrics = started[0].metrics_text()
     if redis_up:
         assert metric_sum(metrics, "kpiwatch_alert_state_errors_total") == 0
     else:
