@@ -108,7 +108,10 @@ def get_runner() -> AlertRunner:
 
 @app.timer(interval=settings.alert_evaluation_interval.total_seconds())
 async def evaluate_alerts() -> None:
-    await get_runner().tick()
+    try:
+        await get_runner().tick()
+    except Exception:  # a bug in alerting must not take the KPI pipeline down with it
+        log.exception("alerts: evaluation failed; retrying on the next tick")
 
 
 @app.task
