@@ -92,6 +92,30 @@ def settle_lag():
                "(kpiwatch_settled_through_timestamp_seconds))", "settle lag"), min=0)
 
 
+def alert_evaluations():
+    return timeseries(
+        "Alert evaluations by outcome", "Rule x dimension x window judgements per second by "
+        "the workers' evaluator: breached, ok, low_volume, no_value, no_benchmark, fail_open "
+        "(judged from a worker's own table while Redis was down).", "cps",
+        Target("sum by (outcome) (rate(kpiwatch_alert_evaluations_total[$__rate_interval]))",
+               "{{outcome}}"), min=0)
+
+
+def alerts_firing():
+    # Zero is the normal state: show it rather than "No data".
+    return stat("Alerts firing", "Rule x dimension values firing in the workers' evaluator.",
+                "short",
+                Target('count(max by (rule) (kpiwatch_alerts_active{state="firing"}) > 0)'
+                       " or vector(0)"), width=12, height=8)
+
+
+def outbox_depth():
+    return timeseries(
+        "Notification outbox", "Notifications waiting in the Redis outbox per target: grows "
+        "while Slack is down or rate-limits, drains in order once it is back.", "short",
+        Target("max by (target) (kpiwatch_outbox_depth)", "{{target}}"), min=0)
+
+
 def workers_up():
     return stat("Workers up", "Workers Prometheus scrapes successfully.", "short",
                 Target('count(up{job="kpiwatch"} == 1)'), width=12, height=8)
@@ -100,8 +124,8 @@ def workers_up():
 def build() -> dict:
     return dashboard(
         UID, "kpiwatch / Pipeline health",
-        "Throughput, consumer lag, invalid, late and duplicate events, latency, and how far "
-        "behind the settled KPIs are.",
+        "Throughput, consumer lag, invalid, late and duplicate events, latency, how far "
+        "behind the settled KPIs are, and the alert evaluator and notification outbox.",
         [workers_up(), throughput(), events_by_type(), consumer_lag(), last_event_age(),
          event_to_metric_latency(), settle_latency(), settle_lag(), invalid_events(),
-         late_events(), duplicates()])
+         late_events(), duplicates(), alerts_firing(), alert_evaluations(), outbox_depth()])
