@@ -9,12 +9,15 @@ DAU, WAU, MAU, stickiness).
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.request
 from datetime import UTC, datetime, timedelta
 
+from alerts.rules import load_rules
 from grafana.main import dashboards
 from grafana.queries import DEFAULTS, annotation_queries, panel_queries, substitute
 from tests.integration.services import REPO, prometheus_query
@@ -108,6 +111,11 @@ def test_every_dashboard_panel_query_returns_data(worker_factory, prometheus, st
     assert not missing, f"{len(missing)} of {len(queries)} queries without data:\n" + \
         "\n".join(report)
 
-    # Annotations show firing alerts: none need be firing, but the queries must run.
+    # The generated alert rules are loaded (a rule Prometheus rejects would be missing) ...
+    with urllib.request.urlopen(f"{prometheus}/api/v1/rules?type=alert", timeout=5) as response:
+        groups = json.load(response)["data"]["groups"]
+    loaded = {rule["name"] for group in groups for rule in group["rules"]}
+    assert loaded == {rule.name for rule in load_rules().rules}
+    # ... and the annotations showing them run (none need be firing).
     for query in (q for model in models.values() for q in annotation_queries(model)):
         assert isinstance(run(prometheus, as_tested(query.expr)), list), query.where()
