@@ -91,9 +91,10 @@ class MinVolume(_Strict):
 
 
 class Recovery(_Strict):
-    """Hysteresis: a firing alert resolves only once the KPI is back past ``threshold`` (a
-    static value, or a multiple of the benchmark when ``relative``), and stays firing for at
-    least ``keep_firing_for`` settled windows after the condition last held."""
+    """Hysteresis: a firing alert resolves only once the KPI is back past ``threshold`` (a KPI
+    value for a static benchmark; for a relative one, a multiple of what it is relative to:
+    0.9 = back within 10 % of the week-ago value or the trailing mean), and stays firing for
+    at least ``keep_firing_for`` settled windows after the condition last held."""
 
     threshold: float | None = None
     keep_firing_for: int = Field(0, ge=0, le=100)

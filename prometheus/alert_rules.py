@@ -59,6 +59,16 @@ def benchmark_expr(rule: Rule, kpi: str) -> str:
     return f"(avg_over_time({past}) {sign} {bench.stddevs:g} * stddev_over_time({past}))"
 
 
+def reference_expr(rule: Rule, kpi: str) -> str:
+    """What a relative benchmark is relative to (the evaluator's ``reference``): the week-ago
+    value, or the trailing mean; ``recovery.threshold`` is a multiple of it."""
+    bench = rule.benchmark
+    if bench.type == "week_ago":
+        return f"({kpi} offset 1w)"
+    span = duration(bench.windows * WINDOW_SECONDS[rule.window])
+    return f"avg_over_time({kpi}[{span}] offset {rule.window})"
+
+
 def condition_expr(rule: Rule) -> str:
     kpi = kpi_selector(rule)
     op = "<" if rule.condition == "below" else ">"
@@ -66,7 +76,7 @@ def condition_expr(rule: Rule) -> str:
     threshold = rule.recovery.threshold
     if threshold is not None:
         recovered_at = (f"{threshold:g}" if rule.benchmark.type == "static"
-                        else f"{threshold:g} * {benchmark_expr(rule, kpi)}")
+                        else f"{threshold:g} * {reference_expr(rule, kpi)}")
         firing = f'ALERTS{{alertname="{rule.name}", alertstate="firing"}}'
         expr = (f"(\n  {expr}\nor\n  ({kpi} {op} {recovered_at}"
                 f"\n   and on ({by((*dimensions(rule), *WINDOW))}) {firing})\n)")
