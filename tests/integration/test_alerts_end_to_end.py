@@ -74,8 +74,11 @@ def markers(at: datetime, tag: str) -> list[tuple[str, dict]]:
     return out
 
 
-@pytest.mark.parametrize(("workers", "redis_up"), [(1, True), (2, True), (1, False)],
-                         ids=["one_worker", "two_workers", "redis_down_fail_open"])
+# Two workers (the shared path: each publishes its partitions, both evaluate and deliver), and
+# one worker with Redis unreachable (fail open). One worker with Redis is the simpler case of
+# the first, left out to keep CI short.
+@pytest.mark.parametrize(("workers", "redis_up"), [(2, True), (1, False)],
+                         ids=["two_workers", "redis_down_fail_open"])
 def test_a_conversion_drop_reaches_slack_once_and_resolves_once(worker_factory, stack_settings,
                                                                  slack_factory, tmp_path,
                                                                  workers, redis_up):
@@ -89,7 +92,10 @@ def test_a_conversion_drop_reaches_slack_once_and_resolves_once(worker_factory, 
     started = [worker_factory(KPIWATCH_RULES_FILE=str(rules), KPIWATCH_REDIS_URL=redis_url,
                               KPIWATCH_TEST_SLACK_WEBHOOK=slack.url(),
                               KPIWATCH_ALLOWED_LATENESS="PT10S",
-                              KPIWATCH_SOURCE_IDLE_TIMEOUT="PT3S") for _ in range(workers)]
+                              # The markers move every input partition: none needs to count
+                              # as idle, and on a loaded machine a short timeout would let one
+                              # partition's backlog turn late.
+                              KPIWATCH_SOURCE_IDLE_TIMEOUT="PT60S") for _ in range(workers)]
     topics = {"clickstream": names["KPIWATCH_TOPIC_CLICKSTREAM"],
               "cart": names["KPIWATCH_TOPIC_CART"], "purchase": names["KPIWATCH_TOPIC_PURCHASE"]}
     start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=30)
@@ -114,7 +120,7 @@ def test_a_conversion_drop_reaches_slack_once_and_resolves_once(worker_factory, 
     # paid_search stops converting for three minutes, then comes back.
     send(range(3, 6), paid_orders=0)
     send(range(6, 10), ORDERS_PER_CHANNEL)
-    slack.wait_for_messages(2, timeout=120)
+    slack.wait_for_messages(2, timeout=180)
     time.sleep(3)  # would a third message follow? (delivery takes well under a second)
     texts = [orjson.dumps(m.payload).decode() for m in slack.messages]
     assert len(texts) == 2, [t[:100] for t in texts]
