@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 from alerts.window_store import WindowStore
+from streams.kpis.kpi_settings import WINDOW_RETENTION_MS
 from streams.kpis.readout import partition_progress, stored_values
 from streams.kpis.working_set import aggregate_key
 from streams.windows import MINUTE_MS, Window, window_of
@@ -64,7 +65,12 @@ class SettledWindowPublisher:
             windows = []
             for size in self.sizes:
                 limit = MAX_WINDOWS_PER_PUBLISH if since is not None else FIRST_BACKFILL_WINDOWS
+                # Past its retention the table no longer holds a window: publishing it as
+                # empty would read as "no activity" (after a Redis outage of days, say).
+                kept_from = until - WINDOW_RETENTION_MS.get(size, until)
                 for window in settled_windows(size, until, since, self.tz, limit):
+                    if window.end_ms <= kept_from:
+                        continue
                     state = self.table.get(aggregate_key(partition, window))
                     if state is None and since is None:
                         continue  # first backfill: only what the table really holds
