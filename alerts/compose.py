@@ -12,7 +12,7 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from alerts.benchmarks import Judgement
-from alerts.kpi_values import dimension_key, kpi_value
+from alerts.kpi_values import dimension_key, format_kpi, kpi_value
 from alerts.notification import Contributor, Kind, Notification
 from alerts.rules import KPIS, Rule
 from models.channels import Channel
@@ -20,19 +20,6 @@ from streams.windows import iso
 
 NORMAL_CHANGE = 0.10
 TOP_CONTRIBUTORS = 3
-
-
-def format_value(kpi: str, value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    kind = KPIS[kpi]["kind"]
-    if kind == "ratio":
-        return f"{value:.1%}"
-    if kind == "seconds":
-        return f"{value:.0f} s"
-    if kind == "amount":
-        return f"{value:,.2f}"
-    return f"{value:,.0f}"
 
 
 def contributors(rule: Rule, values: Counter, week_ago: Counter | None) -> list[Contributor]:
@@ -73,8 +60,8 @@ def compose(rule: Rule, kind: Kind, judgement: Judgement, incident: str, reminde
             grafana_url: str, now: datetime | None = None) -> Notification:
     window = judgement.window
     where = dimension_key(judgement.dimension)
-    value = format_value(rule.kpi, judgement.value)
-    threshold = format_value(rule.kpi, judgement.threshold)
+    value = format_kpi(rule.kpi, judgement.value)
+    threshold = format_kpi(rule.kpi, judgement.threshold)
     scope = "" if where == "all" else f" for {where}"
     found = contributors(rule, values, week_ago) if kind != "resolved" else []
     if kind == "resolved":

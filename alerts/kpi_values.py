@@ -54,3 +54,19 @@ def kpi_value(values: Counter, kpi: str, dimension: Dimension) -> float | None:
     if kpi in ("sessions", "orders", "revenue"):
         return float(value)
     return value
+
+
+def format_kpi(kpi: str, value: float | None) -> str:
+    """A KPI value as people read it: 3.14%, 312 s, 1,234, 1,234.50 (n/a when unknown)."""
+    from alerts.rules import KPIS
+
+    if value is None:
+        return "n/a"
+    kind = KPIS.get(kpi, {}).get("kind")
+    if kind == "ratio":
+        return f"{value:.2%}"
+    if kind == "seconds":
+        return f"{value:.0f} s"
+    if kind == "count":
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"

@@ -14,10 +14,9 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from alerts.kpi_values import format_kpi
 from alerts.rules import RuleSet
 from kpiwatch import kpi_view
-
-FORMATS = {"ratio": "{:.2%}", "seconds": "{:.0f} s", "amount": "{:,.2f}", "count": "{:,.0f}"}
 
 
 @dataclass
@@ -52,11 +51,7 @@ def collect(worker_urls: list[str], ruleset: RuleSet,
 
 
 def fmt(value: float | None, kpi: str) -> str:
-    if value is None:
-        return "-"
-    from alerts.rules import KPIS
-
-    return FORMATS[KPIS[kpi]["kind"]].format(value)
+    return "-" if value is None else format_kpi(kpi, value)
 
 
 def render(status: Status, ruleset: RuleSet) -> Group:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from alerts.kpi_values import format_kpi
 from alerts.notification import Contributor, Notification
 from alerts.notifiers.base import HttpNotifier
-from alerts.rules import KPIS
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
@@ -103,17 +103,7 @@ def where(dimension: dict[str, str]) -> str:
     return ", ".join(f"{key}={value}" for key, value in sorted(dimension.items()))
 
 
-def fmt(kpi: str, value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    kind = KPIS.get(kpi, {}).get("kind")
-    if kind == "ratio":
-        return f"{value * 100:.2f}%"
-    if kind == "seconds":
-        return f"{value:.0f} s"
-    if kind == "count":
-        return f"{value:,.0f}"
-    return f"{value:,.2f}"
+fmt = format_kpi  # one formatter for Slack, the CLI and status (alerts/kpi_values.py)
 
 
 def change(value: float | None, before: float | None) -> float | None:

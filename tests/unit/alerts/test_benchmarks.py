@@ -80,4 +80,4 @@ def test_composed_notification_links_the_incident_time_range():
     assert n.id == "conversion_low|all|1:firing:0"
     assert n.dashboard_url == (f"http://grafana:3000/d/kpiwatch-overview?from="
                                f"{window(0).start_ms}&to={window(3).end_ms}")
-    assert "1.0%" in n.summary and "3.0%" in n.summary and n.runbook_url == "https://runbooks/x"
+    assert "1.00%" in n.summary and "3.00%" in n.summary and n.runbook_url == "https://runbooks/x"
