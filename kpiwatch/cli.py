@@ -11,12 +11,15 @@ import sys
 def main() -> None:
     from kpiwatch.settings import ConfigError
 
-    if sys.argv[1:2] == ["alerts"]:
-        # The on-call commands need only Redis: skip loading Faust and the agents (seconds).
+    if sys.argv[1:2] in (["alerts"], ["status"]):
+        # The on-call commands need only Redis and HTTP: skip loading Faust and the agents
+        # (seconds), and run outside Faust's event loop.
         from kpiwatch.alerts_cli import alerts
+        from kpiwatch.status import status_command
 
+        command = alerts if sys.argv[1] == "alerts" else status_command
         try:
-            alerts.main(sys.argv[2:], prog_name="kpiwatch alerts")
+            command.main(sys.argv[2:], prog_name=f"kpiwatch {sys.argv[1]}")
         except ConfigError as error:
             sys.exit(str(error))
     try:
@@ -26,6 +29,8 @@ def main() -> None:
     from faust.cli.base import cli
 
     from kpiwatch.alerts_cli import alerts
+    from kpiwatch.status import status_command
 
-    cli.add_command(alerts)  # a plain click group: `kpiwatch alerts --help`
+    cli.add_command(alerts)  # plain click commands, listed in `kpiwatch --help`
+    cli.add_command(status_command)
     app.main()

@@ -43,30 +43,3 @@ async def replay(self, files: tuple[Path, ...], speed: float) -> None:
     print(f"replayed {sent} messages from {len(files)} file(s) to "
           f"{', '.join(sorted(topics.values()))} on {settings.kafka_bootstrap_servers}")
 
-
-@app.command(
-    option("--worker", "workers", multiple=True, metavar="URL",
-           help="A worker's base URL, repeatable: the shop is the sum of all workers "
-                "(default: this machine's worker on KPIWATCH_WEB_PORT)."),
-    option("--json", "as_json", is_flag=True, default=False,
-           help="Print one JSON document instead of tables (for scripts)."),
-)
-async def status(self, workers: tuple[str, ...], as_json: bool) -> None:
-    """What is off right now: each alert rule's KPI in the last settled window against its
-    benchmark (alerts/rules.yaml, or KPIWATCH_RULES_FILE), and the alerts pending or firing."""
-    import json
-
-    from alerts.rules import load_rules
-    from kpiwatch import status as status_view
-
-    ruleset = load_rules(settings.rules_file)
-    urls = list(workers) or [f"http://127.0.0.1:{settings.web_port}"]
-    report = status_view.collect(urls, ruleset, status_view.active_alerts_from(settings, ruleset),
-                                status_view.history_from(settings))
-    if as_json:
-        print(json.dumps(report.as_dict(), indent=2, default=str))
-    else:
-        status_view.print_status(report, ruleset)
-    if not any(report.workers.values()):
-        raise SystemExit(f"status: no worker answered at {', '.join(urls)}; is `kpiwatch worker` "
-                         "running? Pass --worker URL for each worker of the deployment.")

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import click
+from rich import box
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
@@ -54,25 +56,36 @@ def fmt(value: float | None, kpi: str) -> str:
     return "-" if value is None else format_kpi(kpi, value)
 
 
+SHORT_REASONS = {"low_volume": "low volume", "no_value": "no data",
+                 "no_benchmark": "no history", "no_settled_window": "not settled"}
+
+
 def render(status: Status, ruleset: RuleSet) -> Group:
-    table = Table(title="KPIs vs benchmarks (last settled window)", expand=False)
-    for column, justify in (("rule", "left"), ("window", "left"), ("dimension", "left"),
+    # Compact (no box, short cells): rule names stay whole in an 80-column terminal; the
+    # windows' bounds go in the caption, one line per size.
+    table = Table(title="KPIs vs benchmarks (last settled window)", expand=False,
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for column, justify in (("rule", "left"), ("win", "left"), ("for", "left"),
                             ("value", "right"), ("benchmark", "right"), ("", "left")):
-        table.add_column(column, justify=justify)
+        table.add_column(column, justify=justify, no_wrap=True)
+    windows: dict[str, str] = {}
     for check in status.checks:
         rule = ruleset.rule(check.rule)
         threshold = rule.benchmark.value if rule.benchmark.type == "static" else check.benchmark
         if threshold is not None:
-            bench = ("≥ " if check.condition == "below" else "≤ ") + fmt(threshold, check.kpi)
+            bench = ("≥" if check.condition == "below" else "≤") + fmt(threshold, check.kpi)
         elif rule.benchmark.type == "week_ago":
-            bench = f"{rule.benchmark.change:+.0%} vs week ago"
+            bench = f"{rule.benchmark.change:+.0%}/1w"
         else:
-            bench = f"{rule.benchmark.stddevs:g} sd of {rule.benchmark.windows}"
+            bench = f"{rule.benchmark.stddevs:g}sd/{rule.benchmark.windows}"
         mark = {True: "[bold red]BREACH[/]", False: "[green]ok[/]"}.get(
-            check.breached, f"[dim]{check.reason.replace('_', ' ')}[/]")
-        start = check.window_start[11:16] if check.window_start else "none settled"
-        table.add_row(check.rule, f"{check.window_size} {start}", check.dimension or "all",
-                      fmt(check.value, check.kpi), bench, mark)
+            check.breached, f"[dim]{SHORT_REASONS.get(check.reason, check.reason)}[/]")
+        windows[check.window_size] = (f"from {check.window_start[11:16]} UTC"
+                                      if check.window_start else "none settled yet")
+        dimension = check.dimension.split("=", 1)[-1] if check.dimension else "all"
+        table.add_row(check.rule, check.window_size, dimension, fmt(check.value, check.kpi),
+                      bench, mark)
+    table.caption = "  ".join(f"{size}: {text}" for size, text in windows.items())
     parts: list = [table]
     if status.alerts_error:
         parts.append(Text(f"alerts: alert state unavailable ({status.alerts_error})", style="red"))
@@ -188,3 +201,32 @@ def history_from(settings) -> Callable:
             return None, []
 
     return read
+
+
+@click.command("status")
+@click.option("--worker", "workers", multiple=True, metavar="URL",
+              help="A worker's base URL, repeatable: the shop is the sum of all workers "
+                   "(default: this machine's worker on KPIWATCH_WEB_PORT).")
+@click.option("--json", "as_json", is_flag=True, default=False,
+              help="Print one JSON document instead of tables (for scripts).")
+def status_command(workers: tuple[str, ...], as_json: bool) -> None:
+    """What is off right now: each alert rule's KPI in the last settled window against its
+    benchmark (alerts/rules.yaml, or KPIWATCH_RULES_FILE; relative benchmarks use the window
+    history in Redis), and the alerts pending or firing (Redis)."""
+    import json
+
+    from alerts.rules import load_rules
+    from kpiwatch.settings import load_settings
+
+    settings = load_settings()
+    ruleset = load_rules(settings.rules_file)
+    urls = list(workers) or [f"http://127.0.0.1:{settings.web_port}"]
+    report = collect(urls, ruleset, active_alerts_from(settings, ruleset),
+                     history_from(settings))
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2, default=str))
+    else:
+        print_status(report, ruleset)
+    if not any(report.workers.values()):
+        raise SystemExit(f"status: no worker answered at {', '.join(urls)}; is `kpiwatch worker` "
+                         "running? Pass --worker URL for each worker of the deployment.")

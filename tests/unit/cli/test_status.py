@@ -97,7 +97,7 @@ def test_status_renders_for_a_person_and_as_json(workers):
     console = Console(width=120, record=True, color_system=None)
     status_view.print_status(report, ruleset, console)
     text = console.export_text()
-    assert "BREACH" in text and "payment_method=card" in text
+    assert "BREACH" in text and "payment_failure_rate_high" in text and " card " in text
     assert "firing" in text and "channel=paid_search" in text
     assert "workers not answering: http://127.0.0.1:9" in text
     as_json = json.loads(json.dumps(report.as_dict(), default=str))

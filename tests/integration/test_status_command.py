@@ -1,0 +1,68 @@
+"""`kpiwatch status` against a real worker: the rules' KPIs from settled windows, and the
+alert state read from the real Redis."""
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import orjson
+
+from kpiwatch.kpi_view import fetch_kpis, last_settled, merge
+from streams.windows import iso, to_ms
+from tests.integration.services import REPO, TEST_STACK_ENV, produce, wait_for
+
+
+def shop_history(start: datetime, minutes: int = 40, sessions_per_minute: int = 20) -> list[bytes]:
+    """Sessions of the last ``minutes``, oldest first; every tenth one orders."""
+    events = []
+    for n in range(minutes * sessions_per_minute):
+        at = start + timedelta(seconds=n * 60 / sessions_per_minute)
+        user = f"user-{n}"
+        base = {"anonymous_id": user, "session_id": f"s-{n}", "utm_source": "google",
+                "utm_medium": "cpc"}
+        events.append({**base, "event_id": f"pv-{n}", "type": "page_view",
+                       "timestamp": at.isoformat(), "url": "https://shop.example/"})
+        if n % 10 == 0:
+            events.append({**base, "event_id": f"o-{n}", "type": "order_completed",
+                           "timestamp": (at + timedelta(seconds=1)).isoformat(),
+                           "order_id": f"order-{n}", "revenue": "40.00", "currency": "EUR",
+                           "payment_method": "card"})
+    return [orjson.dumps(e) for e in events]
+
+
+def test_status_reports_settled_kpis_against_the_rules(worker_factory, stack_settings):
+    # History sent at once is read from the input partitions at different paces: a lateness
+    # longer than the spread keeps every event in (see README, "backfill").
+    worker = worker_factory(KPIWATCH_ALLOWED_LATENESS="PT45M")
+    names = worker_factory.names
+    # On a whole minute: an order 1 s after its page view never crosses into another window.
+    start = (datetime.now(UTC) - timedelta(minutes=90)).replace(second=0, microsecond=0)
+    produce(stack_settings.kafka_bootstrap_servers, names["KPIWATCH_TOPIC_CLICKSTREAM"],
+            ((None, e) for e in shop_history(start, minutes=90)))
+
+    def whole_quarter_settled():
+        window = last_settled(merge([fetch_kpis(worker.url)]), "15m")
+        return window is not None and window.start >= iso(to_ms(start))
+
+    wait_for(whole_quarter_settled, timeout=120, what="a whole settled 15-minute window")
+
+    env = {**os.environ, **TEST_STACK_ENV, **names}
+    result = subprocess.run(
+        [sys.executable, "-m", "kpiwatch", "status", "--worker", worker.url, "--json"],
+        env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    report = json.loads(result.stdout[result.stdout.index("{"):])
+    assert report["workers"] == {worker.url: True}
+    assert report["alerts"] == [] and report["alerts_error"] is None  # Redis answered
+    conversion = next(c for c in report["checks"] if c["rule"] == "conversion_rate_low")
+    # 20 sessions a minute, one in ten orders: 300 sessions, 10 % in a whole quarter hour.
+    assert conversion["window_start"] is not None
+    assert conversion["value"] == 0.1 and conversion["breached"] is False
+
+    text = subprocess.run(
+        [sys.executable, "-m", "kpiwatch", "status", "--worker", worker.url],
+        env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert "conversion_rate_low" in text.stdout and "10.00%" in text.stdout, text.stdout
+    assert "none pending or firing" in text.stdout
