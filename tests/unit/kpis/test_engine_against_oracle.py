@@ -34,6 +34,17 @@ class RecordingTable(dict):
         self.log.append((key, None))
         super().__delitem__(key)
 
+    @classmethod
+    def restored(cls, log: list, cut: int) -> "RecordingTable":
+        """The table a crash leaves: the first ``cut`` changelog records, replayed."""
+        table = cls()
+        for key, value in log[:cut]:
+            if value is None:
+                dict.pop(table, key, None)
+            else:
+                dict.__setitem__(table, key, value)
+        return table
+
 
 def run(arrived, table, engine=None):
     engine = engine or PartitionEngine(table, 0, SETTINGS)
@@ -100,12 +111,7 @@ def test_a_crash_at_any_write_then_replay_gives_the_same_state(scenario, crash_a
     engine, _ = run(arrived, crashed)
     cut = int(len(crashed.log) * crash_at)
     # What the changelog kept: a prefix of the writes.
-    recovered = RecordingTable()
-    for key, value in crashed.log[:cut]:
-        if value is None:
-            dict.pop(recovered, key, None)
-        else:
-            dict.__setitem__(recovered, key, value)
+    recovered = RecordingTable.restored(crashed.log, cut)
     # Faust commits only offsets below the oldest unacknowledged event; at the cut, that is
     # at most the first origin whose write had not happened yet. Replaying from an earlier
     # point is at least as hard, so replay from the start of the last settled batch.

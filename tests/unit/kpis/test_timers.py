@@ -119,12 +119,7 @@ def test_every_deadline_fires_exactly_once_after_a_crash_at_any_write():
     reference = feed(events)
     assert sum(w["abandoned_carts|other"] for w in totals(reference).values()) > 0
     for cut in range(len(reference.log) + 1):
-        recovered = RecordingTable()
-        for key, value in reference.log[:cut]:
-            if value is None:
-                dict.pop(recovered, key, None)
-            else:
-                dict.__setitem__(recovered, key, value)
+        recovered = RecordingTable.restored(reference.log, cut)
         # Nothing acknowledged past the crash: everything comes again (at least once).
         feed(events, recovered)
         assert {k: v for k, v in recovered.items() if not k.startswith("progress")} == \

@@ -122,12 +122,7 @@ def test_an_expiry_sweep_is_exact_after_a_crash_at_any_write():
     assert expired == set(SHORT), expired  # every size expired some window
     assert reference["agg|0|all|0"]["values"]["repeat_customers|other"] == 1  # kept forever
     for cut in range(len(reference.log) + 1):
-        recovered = RecordingTable()
-        for key, value in reference.log[:cut]:
-            if value is None:
-                dict.pop(recovered, key, None)
-            else:
-                dict.__setitem__(recovered, key, value)
+        recovered = RecordingTable.restored(reference.log, cut)
         # Nothing acknowledged past the crash: everything comes again (at least once).
         feed(events, recovered)
         assert {k: v for k, v in recovered.items() if not k.startswith("progress")} == \
