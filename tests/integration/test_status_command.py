@@ -15,18 +15,21 @@ from tests.integration.services import REPO, TEST_STACK_ENV, produce, wait_for
 
 
 def shop_history(start: datetime, minutes: int = 40, sessions_per_minute: int = 20) -> list[bytes]:
-    """Sessions of the last ``minutes``, oldest first; every tenth one orders."""
+    """Sessions of ``minutes`` from ``start``, oldest first; every tenth one orders."""
     events = []
     for n in range(minutes * sessions_per_minute):
         at = start + timedelta(seconds=n * 60 / sessions_per_minute)
         user = f"user-{n}"
         base = {"anonymous_id": user, "session_id": f"s-{n}", "utm_source": "google",
                 "utm_medium": "cpc"}
-        events.append({**base, "event_id": f"pv-{n}", "type": "page_view",
-                       "timestamp": at.isoformat(), "url": "https://shop.example/"})
+        # Two page views: engaged sessions, so no bounce-rate rule goes pending either.
+        for view in (0, 1):
+            events.append({**base, "event_id": f"pv-{n}-{view}", "type": "page_view",
+                           "timestamp": (at + timedelta(seconds=view)).isoformat(),
+                           "url": "https://shop.example/"})
         if n % 10 == 0:
             events.append({**base, "event_id": f"o-{n}", "type": "order_completed",
-                           "timestamp": (at + timedelta(seconds=1)).isoformat(),
+                           "timestamp": (at + timedelta(seconds=2)).isoformat(),
                            "order_id": f"order-{n}", "revenue": "40.00", "currency": "EUR",
                            "payment_method": "card"})
     return [orjson.dumps(e) for e in events]
@@ -37,7 +40,7 @@ def test_status_reports_settled_kpis_against_the_rules(worker_factory, stack_set
     # longer than the spread keeps every event in (see README, "backfill").
     worker = worker_factory(KPIWATCH_ALLOWED_LATENESS="PT45M")
     names = worker_factory.names
-    # On a whole minute: an order 1 s after its page view never crosses into another window.
+    # On a whole minute: a session's events (2 s long) never cross into another window.
     start = (datetime.now(UTC) - timedelta(minutes=90)).replace(second=0, microsecond=0)
     produce(stack_settings.kafka_bootstrap_servers, names["KPIWATCH_TOPIC_CLICKSTREAM"],
             ((None, e) for e in shop_history(start, minutes=90)))
