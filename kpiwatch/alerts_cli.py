@@ -83,6 +83,26 @@ def alerts() -> None:
     """
 
 
+async def alert_rows(states: StateStore, ruleset: RuleSet,
+                     wanted: tuple[str, ...] = ("pending", "firing")) -> list[dict]:
+    """One row per rule x dimension in a ``wanted`` state (also read by `kpiwatch status`
+    and the demo board)."""
+    rows = []
+    for rule in ruleset.rules:
+        for key, state in sorted((await states.states(rule.name)).items()):
+            if state.status not in wanted or state.incident_start is None:
+                continue
+            incident = incident_id(rule.name, key, state.incident_start)
+            info = await states.incident(incident) or {}
+            rows.append({"incident": incident, "rule": rule.name, "severity": rule.severity,
+                         "dimension": parse_dimension_key(key), "status": state.status,
+                         "since": when(state.incident_start),
+                         "value": _number(info.get("value")),
+                         "benchmark": _number(info.get("benchmark")),
+                         "acked_by": info.get("acked_by")})
+    return rows
+
+
 @alerts.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("--all", "show_all", is_flag=True,
@@ -91,20 +111,8 @@ def list_alerts(as_json: bool, show_all: bool) -> None:
     """List pending and firing alerts (rule, dimension, since when, acknowledged)."""
 
     async def body(states: StateStore, ruleset: RuleSet, settings):
-        rows = []
-        for rule in ruleset.rules:
-            for key, state in sorted((await states.states(rule.name)).items()):
-                wanted = ("pending", "firing") + (("resolved",) if show_all else ())
-                if state.status not in wanted or state.incident_start is None:
-                    continue
-                incident = incident_id(rule.name, key, state.incident_start)
-                info = await states.incident(incident) or {}
-                rows.append({"incident": incident, "rule": rule.name, "severity": rule.severity,
-                             "dimension": parse_dimension_key(key), "status": state.status,
-                             "since": when(state.incident_start),
-                             "value": _number(info.get("value")),
-                             "benchmark": _number(info.get("benchmark")),
-                             "acked_by": info.get("acked_by")})
+        wanted = ("pending", "firing") + (("resolved",) if show_all else ())
+        rows = await alert_rows(states, ruleset, wanted)
         silences = await states.silences() if show_all else []
         if as_json:
             click.echo(orjson.dumps({"alerts": rows, "silences": silences},

@@ -209,8 +209,8 @@ def alert_lines(alerts: list[dict] | None, most: int = 3) -> Text:
     for alert in alerts[:most]:
         dimension = ",".join(f"{k}={v}" for k, v in alert["dimension"].items()) or "all"
         value = "" if alert.get("value") is None else f" value {alert['value']:.3g}"
-        style = "bold red" if alert["state"] == "firing" else "yellow"
-        text.append(f"{alert['state'].upper():<7} {alert['rule']} [{dimension}] since "
+        style = "bold red" if alert["status"] == "firing" else "yellow"
+        text.append(f"{alert['status'].upper():<7} {alert['rule']} [{dimension}] since "
                     f"{alert['since'][11:16]}{value}\n", style=style)
     if len(alerts) > most:
         text.append(f"... and {len(alerts) - most} more: kpiwatch alerts list\n")
@@ -249,7 +249,7 @@ def _show(worker_url: str, args: argparse.Namespace, settings) -> None:
         plain_running = running
 
         def running() -> bool:
-            return plain_running() and not any(a["state"] == "firing" for a in alerts() or [])
+            return plain_running() and not any(a["status"] == "firing" for a in alerts() or [])
 
     if args.no_board:
         _print_lines(worker_url, running, alerts)
@@ -267,12 +267,12 @@ def _print_lines(worker_url: str, running, alerts) -> None:
 
     def report_alerts() -> None:
         for alert in alerts() or []:
-            if seen.get(alert["incident_id"]) != alert["state"]:
-                seen[alert["incident_id"]] = alert["state"]
+            if seen.get(alert["incident"]) != alert["status"]:
+                seen[alert["incident"]] = alert["status"]
                 dimension = ",".join(f"{k}={v}" for k, v in alert["dimension"].items()) or "all"
-                print(f"{datetime.now(UTC):%H:%M:%S} ALERT {alert['state']} {alert['rule']} "
+                print(f"{datetime.now(UTC):%H:%M:%S} ALERT {alert['status']} {alert['rule']} "
                       f"[{dimension}] value={alert.get('value')} benchmark="
-                      f"{alert.get('benchmark')} incident={alert['incident_id']}", flush=True)
+                      f"{alert.get('benchmark')} incident={alert['incident']}", flush=True)
 
     while True:
         report_alerts()

@@ -93,14 +93,14 @@ def render(status: Status, ruleset: RuleSet) -> Group:
         parts.append(Text("alerts: none pending or firing", style="green"))
     else:
         alerts = Table(title="Active alerts", expand=False)
-        for column in ("state", "rule", "dimension", "since", "value", "incident"):
+        for column in ("status", "rule", "dimension", "since", "value", "incident"):
             alerts.add_column(column)
         for alert in status.alerts:
             dimension = ",".join(f"{k}={v}" for k, v in alert.get("dimension", {}).items())
             value = alert.get("value")
-            alerts.add_row(alert["state"], alert["rule"], dimension or "all",
+            alerts.add_row(alert["status"], alert["rule"], dimension or "all",
                            str(alert.get("since", ""))[11:19],
-                           "-" if value is None else f"{value:.4g}", alert["incident_id"])
+                           "-" if value is None else f"{value:.4g}", alert["incident"])
         parts.append(alerts)
     down = [url for url, ok in status.workers.items() if not ok]
     if down:
@@ -113,32 +113,12 @@ def print_status(status: Status, ruleset: RuleSet, console: Console | None = Non
     (console or Console()).print(render(status, ruleset))
 
 
-async def read_active_alerts(client, app_id: str, ruleset: RuleSet,
-                             statuses: tuple[str, ...] = ("pending", "firing")) -> list[dict]:
-    """Pending and firing alerts from the shared alert state (alerts/state_store.py)."""
-    from alerts.kpi_values import parse_dimension_key
-    from alerts.state_store import StateStore, incident_id
-    from streams.windows import iso
+async def read_active_alerts(client, app_id: str, ruleset: RuleSet) -> list[dict]:
+    """Pending and firing alerts from the shared alert state, as `kpiwatch alerts list`."""
+    from alerts.state_store import StateStore
+    from kpiwatch.alerts_cli import alert_rows
 
-    states = StateStore(client, app_id)
-    rows = []
-    for rule in ruleset.rules:
-        for key, state in sorted((await states.states(rule.name)).items()):
-            if state.status not in statuses or state.incident_start is None:
-                continue
-            incident = incident_id(rule.name, key, state.incident_start)
-            info = await states.incident(incident) or {}
-            rows.append({"incident_id": incident, "rule": rule.name, "severity": rule.severity,
-                         "state": state.status, "dimension": parse_dimension_key(key),
-                         "since": iso(state.incident_start),
-                         "value": _number(info.get("value")),
-                         "benchmark": _number(info.get("benchmark")),
-                         "acked_by": info.get("acked_by") or None})
-    return rows
-
-
-def _number(text) -> float | None:
-    return None if text in (None, "", "None", b"") else float(text)
+    return await alert_rows(StateStore(client, app_id), ruleset)
 
 
 def active_alerts_from(settings, ruleset: RuleSet) -> Callable[[], list[dict]]:

@@ -133,20 +133,6 @@ def histogram_quantile(values: Values, q: float, name: str = "checkout_seconds")
     return buckets[-1][0] if buckets else None
 
 
-def merged(readings: Iterable[WindowReading]) -> list[WindowReading]:
-    """Sum per-partition readings of the same window; settled only if settled everywhere."""
-    by_window: dict[Window, list[WindowReading]] = {}
-    for reading in readings:
-        by_window.setdefault(reading.window, []).append(reading)
-    out = []
-    for window, parts in sorted(by_window.items(), reverse=True):
-        values: Values = Counter()
-        for part in parts:
-            values.update(part.values)
-        out.append(WindowReading(window, all(p.settled for p in parts), values))
-    return out
-
-
 def snapshot(table: Mapping, partitions: Iterable[int], tz: ZoneInfo,
              max_windows: int = 4) -> dict:
     """The ``/kpis`` document for the given partitions.

@@ -40,8 +40,8 @@ def test_board_fits_an_80x24_terminal():
                          "checkout_seconds_bucket|300": 20, "checkout_seconds_bucket|600": 26}}
     document = {"windows": {"5m": [window], "1h": [window]}}
     console = Console(width=80, record=True, color_system=None)
-    alerts = [{"incident_id": f"rule_{i}|channel=paid_search|0", "rule": f"rule_{i}",
-               "state": "firing" if i else "pending", "dimension": {"channel": "paid_search"},
+    alerts = [{"incident": f"rule_{i}|channel=paid_search|0", "rule": f"rule_{i}",
+               "status": "firing" if i else "pending", "dimension": {"channel": "paid_search"},
                "since": "2026-11-23T10:02:00Z", "value": 0.004} for i in range(5)]
     console.print(board(document, alerts=alerts))
     lines = console.export_text().splitlines()

@@ -91,9 +91,9 @@ def test_per_dimension_rules_judge_each_value(workers):
 def test_status_renders_for_a_person_and_as_json(workers):
     ruleset = load_rules()
     report = status_view.collect([*workers, "http://127.0.0.1:9"], ruleset,
-                                 active_alerts=lambda: [{"state": "firing", "rule": "x",
+                                 active_alerts=lambda: [{"status": "firing", "rule": "x",
                                                          "dimension": {"channel": "paid_search"},
-                                                         "incident_id": "x|channel=paid_search|0"}])
+                                                         "incident": "x|channel=paid_search|0"}])
     console = Console(width=120, record=True, color_system=None)
     status_view.print_status(report, ruleset, console)
     text = console.export_text()
