@@ -26,7 +26,8 @@ EVENTS = MetricSpec(
     name="kpiwatch_events_total",
     type="counter",
     labels=("stream", "type", "partition"),
-    help="Valid, deduplicated events by input stream and canonical type.",
+    help="Valid events received, by input stream and canonical type (duplicates included: "
+    "kpiwatch_duplicate_events_total counts those dropped).",
     promql="sum by (stream, type) (max by (stream, type, partition) (kpiwatch_events_total))",
 )
 BOT_EVENTS = MetricSpec(

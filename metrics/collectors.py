@@ -102,15 +102,15 @@ def gauge_family(spec: MetricSpec, samples: dict) -> GaugeMetricFamily:
 
 
 class LastEventCollector(Collector):
-    """The latest event time deduplication saw, per partition (its summary records). The KPI
+    """The latest event time received, per partition (the event-count records). The KPI
     engine's watermark and settled minutes are exported by metrics/kpi_collector.py."""
 
-    def __init__(self, dedup_states: States) -> None:
-        self.dedup_states = dedup_states
+    def __init__(self, states: States) -> None:
+        self.states = states
 
     def collect(self) -> Iterator[Metric]:
         last_event = {(str(state[PARTITION]),): float(state["watermark"])
-                      for state in self.dedup_states() if state.get("watermark") is not None}
+                      for state in self.states() if state.get("watermark") is not None}
         yield gauge_family(LAST_EVENT_TIME, last_event)
 
 

@@ -15,11 +15,11 @@ from metrics.collectors import (
 )
 from metrics.kpi_collector import KpiCollector
 from streams.app import app
-from streams.dedup import dedup_summary
 from streams.kpis import readout
 from streams.kpis.agent import kpi_settings, kpi_state
+from streams.kpis.working_set import progress_key
 from streams.pipeline_health import dead_letter_counts, event_counts
-from streams.topics import all_topic_names, canonical_topic, dead_letter_topic, validated_topic
+from streams.topics import all_topic_names, canonical_topic, dead_letter_topic
 
 
 def active_partitions() -> set[tuple[str, int]]:
@@ -31,8 +31,6 @@ registry.register(EventCountsCollector(
     owned_states(event_counts, canonical_topic.get_topic_name, active_partitions)))
 registry.register(DeadLetterCountsCollector(
     owned_states(dead_letter_counts, dead_letter_topic.get_topic_name, active_partitions)))
-registry.register(DedupCollector(
-    owned_states(dedup_summary, validated_topic.get_topic_name, active_partitions)))
 
 
 def owned_canonical_partitions() -> set[int]:
@@ -40,12 +38,21 @@ def owned_canonical_partitions() -> set[int]:
     return {partition for name, partition in active_partitions() if name == topic}
 
 
+def owned_progress():
+    """The KPI engine's progress records (duplicates dropped, late events) of owned partitions."""
+    for partition in owned_canonical_partitions():
+        progress = kpi_state.get(progress_key(partition))
+        if progress is not None:
+            yield progress
+
+
+registry.register(DedupCollector(owned_progress))
 registry.register(KpiCollector(kpi_state, owned_canonical_partitions, kpi_settings.timezone))
 
 
 consumer_lag = ConsumerLagCollector(lambda: set(all_topic_names()))
 registry.register(LastEventCollector(
-    owned_states(dedup_summary, validated_topic.get_topic_name, active_partitions)))
+    owned_states(event_counts, canonical_topic.get_topic_name, active_partitions)))
 registry.register(consumer_lag)
 registry.register(latency.event_to_metric)
 registry.register(latency.settle)

@@ -59,7 +59,8 @@ def create_app(settings: Settings) -> faust.App:
         # (it would wait forever: nothing settles while the consumer is paused). Unacknowledged
         # events are simply consumed again by the partition's next owner.
         stream_wait_empty=False,
-        consumer_max_fetch_size=settings.consumer_max_fetch_bytes,
+        # The agents read batches (streams/batches.py, up to 512 KiB): fetch one whole.
+        consumer_max_fetch_size=1024 * 1024,
         # Batch table changelog writes and forwarded events for 10 ms: without it each write
         # became its own produce request (socket writes: 20-30 % of a busy worker's samples,
         # 12 % with the linger; benchmarks/bench_pipeline.py).

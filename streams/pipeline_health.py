@@ -1,20 +1,18 @@
 """Pipeline health: is the monitor itself seeing every event? (KPIS.md section 4, last table)
 
 State:
-- ``event-counts``, per canonical partition: valid events by input stream and type, bot events;
+- ``event-counts``, per canonical partition: valid events by input stream and type, bot events,
+  the latest event time (one write per batch, guarded by the batch's offset);
 - ``dead-letter-counts``, per dead-letter key (source topic and partition): rejections by reason.
 Exported by metrics/collectors.py (kpiwatch_events_total, kpiwatch_invalid_events_total, ...).
 """
 
 from __future__ import annotations
 
-from models import decode_canonical
 from streams.app import app
 from streams.applied_once import apply_once, partition_key
 from streams.dead_letters import DeadLetter
-from streams.dedup import ORIGIN_OFFSET_HEADER
-from streams.ingest import SOURCE_TOPIC_HEADER
-from streams.topics import canonical_topic, dead_letter_topic
+from streams.topics import dead_letter_topic
 
 # One table per source topic: a table's changelog partition is its source event's partition.
 event_counts = app.Table("event-counts")
@@ -23,6 +21,7 @@ dead_letter_counts = app.Table("dead-letter-counts")
 EVENTS = "events"  # {"<stream>|<type>": count}
 BOTS = "bots"
 INVALID = "invalid"  # {"<reason>": count}
+WATERMARK = "watermark"  # the latest event time received (s)
 
 
 def _increment(state: dict, field: str, name: str) -> None:
@@ -31,26 +30,23 @@ def _increment(state: dict, field: str, name: str) -> None:
     state[field] = counts
 
 
-@app.agent(canonical_topic, concurrency=1)
-async def count_events(stream):
-    async for event in stream.events():
-        message = event.message
-        headers = dict(message.headers or {})
-        source = headers.get(SOURCE_TOPIC_HEADER, b"?").decode()
-        canonical = decode_canonical(message.value)
+def count_batch(topic: str, partition: int, offset: int, events) -> None:
+    """Counts one canonical batch as it arrives (the KPI agent calls this): valid events by
+    input stream and type, bots, and the latest event time. Duplicates are in it too (they are
+    found later, when their minute settles: kpiwatch_duplicate_events_total)."""
 
-        def update(state: dict) -> None:
-            _increment(state, EVENTS, f"{source}|{canonical.type}")
-            if canonical.is_bot:
-                state[BOTS] = state.get(BOTS, 0) + 1
+    def update(state: dict) -> None:
+        counts = dict(state.get(EVENTS) or {})
+        bots, latest = state.get(BOTS, 0), state.get(WATERMARK)
+        for source, canonical, _ in events:
+            name = f"{source.stream}|{canonical.type}"
+            counts[name] = counts.get(name, 0) + 1
+            bots += canonical.is_bot
+            seconds = canonical.timestamp.timestamp()
+            latest = seconds if latest is None else max(latest, seconds)
+        state[EVENTS], state[BOTS], state[WATERMARK] = counts, bots, latest
 
-        apply_once(
-            event_counts,
-            partition_key(message.topic, message.partition),
-            message.partition,
-            int(headers[ORIGIN_OFFSET_HEADER]),
-            update,
-        )
+    apply_once(event_counts, partition_key(topic, partition), partition, offset, update)
 
 
 def _record_rejection(state: dict, letter: DeadLetter) -> None:

@@ -1,22 +1,27 @@
 """Wires the KPI engine to Faust: one PartitionEngine per canonical-topic partition.
 
-Events are consumed without automatic acks and acknowledged only once applied (or found late,
-a bot's, or a replay), so Faust never commits past an event whose effect is not yet written.
+Each message is a batch of events (streams/batches.py). A batch is counted when it arrives
+(streams/pipeline_health.py, one table write per batch) and its events go to the engine one
+by one. The batch is acknowledged once every event of it is finished: applied, found late, a
+duplicate, a bot's or a replay; and batches only in offset order (in_order_acks.py). So Faust
+never commits past an event whose effect is not yet written.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from typing import Any
 
 from metrics import latency
 from models import decode_canonical
 from streams.app import app, settings
+from streams.batches import Source, decode_lines, origin
 from streams.dead_letters import DeadLetter
-from streams.dedup import ORIGIN_OFFSET_HEADER
-from streams.ingest import INPUT_TIME_HEADER, SOURCE_PARTITION_HEADER, SOURCE_TOPIC_HEADER
 from streams.kpis.engine import PartitionEngine
 from streams.kpis.in_order_acks import InOrderAcks
 from streams.kpis.kpi_settings import KpiSettings
+from streams.pipeline_health import count_batch
 from streams.topics import canonical_topic, dead_letter_topic
 
 LATE_EVENT = "late_event"
@@ -28,29 +33,29 @@ acks: dict[int, InOrderAcks] = {}
 last_offset: dict[int, int] = {}
 
 
+@dataclass
+class Batch:
+    """One batch message: acknowledged once ``unfinished`` reaches 0."""
+
+    event: Any  # Faust's event, what is acknowledged
+    offset: int
+    unfinished: int
+    input_ms: int  # the earliest input time among its events
+
+
+@dataclass
+class Held:
+    """What the engine holds for one pending event: its batch and its input time."""
+
+    batch: Batch
+    input_ms: int
+
+
 def engine_for(partition: int) -> PartitionEngine:
     if partition not in engines:
         engines[partition] = PartitionEngine(kpi_state, partition, kpi_settings)
         acks[partition] = InOrderAcks()
     return engines[partition]
-
-
-def input_time(message) -> float:
-    """The input message's Kafka timestamp (s), carried by ingestion; else this message's."""
-    headers = message.headers or ()
-    for key, value in headers.items() if isinstance(headers, dict) else headers:
-        if key == INPUT_TIME_HEADER:
-            return int(value) / 1000
-    return message.timestamp
-
-
-def observe_latency(trigger, applied: list) -> None:
-    # Applied means visible: /metrics reads the table at scrape time.
-    now = time.time()
-    latency.settle.observe(max(now - input_time(trigger), 0.0))
-    for pending in applied:
-        if pending.handle is not None:
-            latency.event_to_metric.observe(max(now - input_time(pending.handle.message), 0.0))
 
 
 @app.on_partitions_revoked.connect
@@ -67,39 +72,61 @@ async def compute_kpis(stream):
     manual = stream.noack()
     async for event in manual.events():
         message = event.message
-        if message.offset <= last_offset.get(message.partition, -1):
+        partition = message.partition
+        if message.offset <= last_offset.get(partition, -1):
             # The consumer was sought back (a rebalance): what we hold of this partition is
             # stale and comes again; acknowledging any of it could commit past a live event.
-            engines.pop(message.partition, None)
-            acks.pop(message.partition, None)
-        last_offset[message.partition] = message.offset
-        engine = engine_for(message.partition)
-        in_order = acks[message.partition]
-        in_order.arrived(message.offset, event)
-        finished = []
-        canonical = decode_canonical(message.value)
-        if canonical.is_bot:
-            for handle in in_order.done(message.offset):
-                await manual.ack(handle)
-            continue
-        headers = dict(message.headers or {})
-        origin = int(headers[ORIGIN_OFFSET_HEADER])
-        source = (headers.get(SOURCE_TOPIC_HEADER, b"") + b":"
-                  + headers.get(SOURCE_PARTITION_HEADER, b"")).decode()
-        outcome = engine.receive(origin, canonical, event, source=source)
-        if outcome.superseded is not None:
-            finished.append(outcome.superseded)
-        if outcome.late:
-            letter = DeadLetter(LATE_EVENT, message.topic, message.partition, origin, 0,
-                                f"timestamp: {canonical.timestamp.isoformat()} is in a window "
-                                "settled already (allowed_lateness passed)")
-            await dead_letter_topic.send(key=letter.key, value=message.value,
-                                         headers=letter.headers())
-        if outcome.late or outcome.replayed:
-            finished.append(event)
-        if outcome.settled:
-            observe_latency(message, outcome.settled)
-        finished.extend(pending.handle for pending in outcome.settled)
+            engines.pop(partition, None)
+            acks.pop(partition, None)
+        last_offset[partition] = message.offset
+        engine = engine_for(partition)
+        in_order = acks[partition]
+        lines = list(decode_lines(message.value))
+        batch = Batch(event, message.offset, len(lines) + 1, min(s.input_ms for s, _ in lines))
+        in_order.arrived(message.offset, batch)
+        events = [(source, decode_canonical(raw), raw) for source, raw in lines]
+        count_batch(message.topic, partition, message.offset, events)
+        finished: list[Batch] = [batch]  # the batch's own share: it has been read
+        settled = []
+        now = time.monotonic()
+        for index, (source, canonical, raw) in enumerate(events):
+            if canonical.is_bot:
+                finished.append(batch)
+                continue
+            position = origin(message.offset, index)
+            outcome = engine.receive(position, canonical, Held(batch, source.input_ms),
+                                     source=source.name, wall_s=now,
+                                     position=f"{source.name}@{source.offset}")
+            if outcome.superseded is not None:
+                finished.append(outcome.superseded.batch)
+            if outcome.late:
+                await _late(message.topic, partition, position, source, canonical, raw)
+            if outcome.late or outcome.replayed or outcome.duplicate:
+                finished.append(batch)
+            settled.extend(outcome.settled)
+        if settled:
+            observe_latency(batch, settled)
+        finished.extend(pending.handle.batch for pending in settled)
         for done in finished:
-            for handle in in_order.done(done.message.offset):
-                await manual.ack(handle)
+            done.unfinished -= 1
+            if done.unfinished == 0:
+                for ready in in_order.done(done.offset):
+                    await manual.ack(ready.event)
+
+
+def observe_latency(trigger: Batch, applied: list) -> None:
+    # Applied means visible: /metrics reads the table at scrape time.
+    now_ms = time.time() * 1000
+    latency.settle.observe(max(now_ms - trigger.input_ms, 0.0) / 1000)
+    for pending in applied:
+        latency.event_to_metric.observe(max(now_ms - pending.handle.input_ms, 0.0) / 1000)
+
+
+async def _late(topic: str, partition: int, position: int, source: Source, canonical,
+                raw: bytes) -> None:
+    # Keyed by the canonical partition, with the event's origin as its offset: late events
+    # are counted in arrival order there (streams/pipeline_health.py counts each once).
+    letter = DeadLetter(LATE_EVENT, topic, partition, position, 0,
+                        f"timestamp: {canonical.timestamp.isoformat()} is in a window settled "
+                        f"already (allowed_lateness passed); input {source.name}@{source.offset}")
+    await dead_letter_topic.send(key=letter.key, value=raw, headers=letter.headers())

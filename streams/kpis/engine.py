@@ -21,6 +21,16 @@ skipped; a late event is counted once (``late_through``: the origin of the last 
 counted; late events are counted in arrival order). Writes are ordered as
 streams/kpis/working_set.py explains.
 
+Duplicates are dropped here, exactly: a copy of an event (same ``event_id``) has the same
+timestamp, so it arrives while the first copy waits in ``pending`` (a copy arriving after the
+minute settled is late, like any event of that minute): it is dropped and counted when the
+minute settles (``duplicate_events`` in the progress record). The first copy holds the
+committed offset back, so a crash replays the copies with it and nothing needs remembering. A
+copy from the same input message is ingestion's own replay (streams/ingest.py), dropped
+uncounted. An ``order_completed`` whose ``order_id`` was completed before (within
+``dedup_horizon``, an ``order`` entity with an expiry timer) is dropped whole when applied
+(``duplicate_orders``).
+
 Timers (a session's end, a cart's or a checkout's abandonment, a user's expiry) run on event
 time, in the same order: a minute's events and the timers due in it are applied together,
 sorted by instant, and **a timer due at instant D fires after every event at D or earlier and
@@ -62,6 +72,11 @@ FAMILIES: tuple[Callable[[EventContext], None], ...] = (
 )
 
 
+def _order_expired(ctx: TimerContext) -> None:
+    # An order_id is remembered for dedup_horizon after its first order_completed.
+    ctx.ws.end("order", ctx.ident)
+
+
 def _user_expired(ctx: TimerContext) -> None:
     # Forgotten after user_ttl of inactivity (> 30 days, so MAU is unaffected): a user key
     # seen again after that counts as a new user.
@@ -74,6 +89,7 @@ TIMERS: dict[str, tuple[tuple[str, Callable[[TimerContext], None]], ...]] = {
     "cart": (("checkout", checkout.checkout_abandoned), ("idle", carts.idle),
              ("expire", carts.expired)),
     "user": (("expire", _user_expired),),
+    "order": (("expire", _order_expired),),
 }
 
 
@@ -84,6 +100,8 @@ class Pending:
     origin: int = field(compare=False)
     event: CanonicalEvent = field(compare=False)
     handle: Any = field(compare=False, default=None)  # what the caller acks once applied
+    position: str = field(compare=False, default="")  # the input message it came from
+    duplicates: int = field(compare=False, default=0)  # later copies dropped (same event_id)
 
 
 @dataclass
@@ -92,6 +110,7 @@ class Outcome:
 
     late: bool = False
     replayed: bool = False
+    duplicate: bool = False  # a copy of a pending event (same event_id): dropped
     settled: list[Pending] = field(default_factory=list)
     superseded: Any = None  # the handle of an earlier delivery of the same origin
 
@@ -103,6 +122,8 @@ class PartitionEngine:
         self.partition = partition
         self.settings = settings
         self.pending: dict[int, Pending] = {}  # by origin offset: a replay overwrites itself
+        self.by_id: dict[str, Pending] = {}  # the same, by event_id: copies are duplicates
+        self._repeated_orders = 0  # order_completed of a known order_id, in this settle
         self.watermark_ms: int | None = None
         self.max_origin = -1
         self.sources: dict[str, tuple[int, float]] = {}  # source -> (latest event ms, wall s)
@@ -114,7 +135,11 @@ class PartitionEngine:
             "late": 0, "late_through": -1})
 
     def receive(self, origin: int, event: CanonicalEvent, handle: Any = None,
-                source: str = "", wall_s: float | None = None) -> Outcome:
+                source: str = "", wall_s: float | None = None, position: str = "") -> Outcome:
+        """Takes one event: late, a replay of one applied already, a duplicate of a pending
+        one, or pending until its minute settles. ``source`` names the input partition it came
+        from (the watermark's), ``position`` the input message (a copy from the same message
+        is ingestion's replay, not a duplicate in the input)."""
         event_ms = int(event.timestamp.timestamp() * 1000)
         progress = self.progress()
         settled_through = progress["settled_through"]
@@ -126,12 +151,24 @@ class PartitionEngine:
             progress["late_through"] = origin
             self._write_progress(progress)
             return Outcome(late=True)
-        earlier = self.pending.get(origin)
-        self.pending[origin] = Pending(event_ms, event.event_id, origin, event, handle)
         self.watermark_ms = max(self.watermark_ms or 0, progress["watermark"] or 0,
                                 self._source_watermark(source, event_ms, wall_s))
-        return Outcome(settled=self.settle(progress),
-                       superseded=earlier.handle if earlier is not None else None)
+        outcome = Outcome()
+        first = self.by_id.get(event.event_id)
+        if first is not None and first.origin != origin:
+            # Exact dedup: every copy of an event has its timestamp, so all copies arrive
+            # while its minute is pending (a copy after that is late). The first copy holds
+            # the committed offset back, so a crash replays the copies with it.
+            outcome.duplicate = True
+            if not position or position != first.position:
+                first.duplicates += 1
+        else:
+            if first is not None:
+                outcome.superseded = first.handle
+            pending = Pending(event_ms, event.event_id, origin, event, handle, position)
+            self.pending[origin] = self.by_id[event.event_id] = pending
+        outcome.settled = self.settle(progress)
+        return outcome
 
     def _source_watermark(self, source: str, event_ms: int, wall_s: float | None) -> int:
         wall_s = time.monotonic() if wall_s is None else wall_s
@@ -162,6 +199,7 @@ class PartitionEngine:
         minute = (settled_through + MINUTE_MS if settled_through is not None
                   else min(by_minute, default=last_settled + MINUTE_MS))
         applied_from = minute
+        self._repeated_orders = 0
         while minute <= last_settled:
             events = by_minute.get(minute)
             bucket = self.table.get(bucket_key(self.partition, minute))
@@ -170,6 +208,14 @@ class PartitionEngine:
             minute += MINUTE_MS
         for pending in due:
             del self.pending[pending.origin]
+            del self.by_id[pending.event_id]
+        # Counted with the progress record: a crash before it is written replays the minutes,
+        # and counts them again from scratch.
+        progress["duplicate_events"] = (progress.get("duplicate_events", 0)
+                                        + sum(p.duplicates for p in due))
+        progress["duplicate_orders"] = (progress.get("duplicate_orders", 0)
+                                        + self._repeated_orders)
+        self._repeated_orders = 0
         progress["settled_through"] = last_settled
         progress["watermark"] = self.watermark_ms
         progress["max_origin"] = max(progress["max_origin"], self.max_origin)
@@ -205,10 +251,15 @@ class PartitionEngine:
                 timers.append((wake, kind, ident))
         heapq.heapify(timers)
         index = 0
+        orders: set[str] = set()
         while index < len(events) or timers or ws.due_now:
             while ws.due_now:
                 heapq.heappush(timers, ws.due_now.pop())
             if index < len(events) and (not timers or events[index].event_ms <= timers[0][0]):
+                if self._repeated_order(ws, events[index], orders):
+                    self._repeated_orders += 1
+                    index += 1
+                    continue
                 ctx = self._context(ws, events[index])
                 for apply in FAMILIES:
                     apply(ctx)
@@ -229,6 +280,23 @@ class PartitionEngine:
                 handler(ctx)
         if ws.alive(kind, ident) is state:
             ws.arm(kind, ident, state, at_ms)
+
+    def _repeated_order(self, ws: WorkingSet, pending: Pending, seen: set[str]) -> bool:
+        """An order_completed whose order_id was completed before (within dedup_horizon):
+        dropped whole. ``seen`` holds this minute's orders: a replay of the minute after a
+        crash finds its own earlier write (``first_ms`` in this minute), which is no repeat."""
+        event = pending.event
+        if event.type != "order_completed":
+            return False
+        known = ws.alive("order", event.order_id)
+        if event.order_id in seen or (known is not None and known["first_ms"] < ws.minute_ms):
+            return True
+        seen.add(event.order_id)
+        state = ws.create("order", event.order_id, {
+            "first_ms": pending.event_ms,
+            "timers": {"expire": pending.event_ms + self.settings.dedup_horizon_ms}})
+        ws.arm("order", event.order_id, state, pending.event_ms)
+        return False
 
     def _context(self, ws: WorkingSet, pending: Pending) -> EventContext:
         event, event_ms, settings = pending.event, pending.event_ms, self.settings

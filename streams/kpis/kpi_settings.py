@@ -42,6 +42,8 @@ class KpiSettings:
     # A user inactive this long is forgotten. Over 30 days, so MAU never misses one; a user key
     # seen again after that counts as a new user.
     user_ttl_ms: int = 31 * 24 * 3_600_000
+    # An order_id is remembered this long after its order: a repeat within it is dropped.
+    dedup_horizon_ms: int = 24 * 3_600_000
     source_idle_seconds: float = 60.0
     window_retention_ms: Mapping[str, int] = field(
         default_factory=lambda: dict(WINDOW_RETENTION_MS))
@@ -58,6 +60,7 @@ class KpiSettings:
             session_timeout_ms=int(settings.session_timeout.total_seconds() * 1000),
             abandon_after_ms=int(settings.abandon_after.total_seconds() * 1000),
             source_idle_seconds=settings.source_idle_timeout.total_seconds(),
+            dedup_horizon_ms=int(settings.dedup_horizon.total_seconds() * 1000),
             base_currency=settings.base_currency,
             currency_rates=dict(settings.currency_rates),
             payment_methods=frozenset(settings.payment_methods),

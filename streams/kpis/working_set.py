@@ -127,7 +127,7 @@ def storable(amount: Amount) -> int | str:
 
 class WorkingSet:
     # Entity kinds are flushed in this order; see the module docstring.
-    FLUSH_ORDER = ("session", "cart", "customer", "user")
+    FLUSH_ORDER = ("session", "cart", "customer", "user", "order")
     MINUTE_MS = 60_000
 
     def __init__(self, table: MutableMapping[str, dict], partition: int, minute_ms: int) -> None:

@@ -4,15 +4,11 @@ from datetime import UTC, datetime
 
 import orjson
 
+from models import decode_canonical
+from streams.batches import BatchBuilder, Source, encode_line
+from streams.kpis.agent import compute_kpis
 from streams.dead_letters import DeadLetter
-from streams.dedup import ORIGIN_OFFSET_HEADER
-from streams.ingest import SOURCE_TOPIC_HEADER
-from streams.pipeline_health import (
-    count_dead_letters,
-    count_events,
-    dead_letter_counts,
-    event_counts,
-)
+from streams.pipeline_health import count_dead_letters, dead_letter_counts, event_counts
 
 
 def canonical(n: int, **fields) -> bytes:
@@ -23,15 +19,20 @@ def canonical(n: int, **fields) -> bytes:
     })
 
 
-async def test_counts_events_by_stream_and_type_and_skips_replayed_origins():
-    async with count_events.test_context() as agent:
-        for origin in (0, 1, 2, 1, 2, 3):  # 1 and 2 re-emitted after an upstream crash
-            await agent.put(canonical(origin), key=b"a1", headers={
-                ORIGIN_OFFSET_HEADER: str(origin).encode(),
-                SOURCE_TOPIC_HEADER: b"clickstream",
-            })
-    states = list(event_counts.data.values())
-    assert sum(s["events"]["clickstream|page_view"] for s in states) == 4
+async def test_counts_batches_by_stream_and_type():
+    # Through the KPI agent, which counts each batch it reads (a replayed batch is skipped by
+    # apply_once on the batch offset: tests/unit/test_applied_once.py).
+    event_counts.data.clear()
+    async with compute_kpis.test_context() as agent:
+        for n in range(3):
+            builder = BatchBuilder()
+            for k in range(n + 1):
+                builder.add(encode_line(Source("clickstream", 0, n, 0),
+                                        decode_canonical(canonical(10 * n + k))))
+            await agent.put(builder.messages()[0], partition=0)
+    (state,) = event_counts.data.values()
+    assert state["events"]["clickstream|page_view"] == 6
+    assert state["watermark"] > 0
 
 
 async def test_counts_rejections_by_reason_once_per_source_position():

@@ -1,12 +1,12 @@
 """Pipeline-health metrics: last event time from table states, consumer lag, latency."""
 
-from types import SimpleNamespace
-
 from faust.types import TP
 from prometheus_client import CollectorRegistry
 
 from metrics.collectors import ConsumerLagCollector, LastEventCollector
-from streams.kpis.agent import input_time
+from models import decode_canonical, encode_canonical
+from streams.batches import BatchBuilder, Source, decode_batch, encode_line
+from tests.kpi_oracle.shop import shop_events
 
 
 def registry_with(collector) -> CollectorRegistry:
@@ -46,7 +46,15 @@ async def test_consumer_lag_of_owned_consumed_partitions_only():
     assert len(collector.lags) == 1
 
 
-def test_latency_is_measured_from_the_input_message():
-    carried = SimpleNamespace(headers=[("kpiwatch-input-time", b"1700000000250")], timestamp=9.0)
-    assert input_time(carried) == 1_700_000_000.25
-    assert input_time(SimpleNamespace(headers=None, timestamp=9.0)) == 9.0
+def test_batches_carry_each_event_and_its_input_position_and_time():
+    events = shop_events(30)
+    builder = BatchBuilder()
+    for n, event in enumerate(events):
+        builder.add(encode_line(Source("clicks", 2, 100 + n, 1_700_000_000_250 + n), event))
+    (value,) = builder.messages()
+    decoded = list(decode_batch(value))
+    assert [e for _, e, _ in decoded] == events
+    assert [s.offset for s, _, _ in decoded] == list(range(100, 130))
+    assert decoded[0][0].input_ms == 1_700_000_000_250 and decoded[0][0].name == "clicks:2"
+    assert decode_canonical(decoded[0][2]) == events[0]
+    assert encode_canonical(events[0]) == decoded[0][2]

@@ -1,4 +1,5 @@
-"""`kpiwatch replay` on the real broker: every fixture event reaches the canonical topic."""
+"""`kpiwatch replay` on the real broker: every fixture event reaches the canonical topic
+(in batches: streams/batches.py)."""
 
 import os
 import subprocess
@@ -10,6 +11,7 @@ import orjson
 
 from kpiwatch.replay import _ANY_TIME
 from models import parse_message
+from streams.batches import decode_lines
 from tests.integration.services import REPO, TEST_STACK_ENV, consume_all
 
 FIXTURES = sorted((REPO / "tests" / "fixtures" / "events").glob("*.jsonl"))
@@ -38,5 +40,6 @@ def test_replayed_fixtures_arrive_on_the_canonical_topic(worker_factory, stack_s
 
     expected = expected_event_ids()
     records = consume_all(stack_settings.kafka_bootstrap_servers,
-                          worker_factory.names["KPIWATCH_TOPIC_CANONICAL"], len(expected))
-    assert sorted(orjson.loads(r.value)["event_id"] for r in records) == sorted(expected)
+                          worker_factory.names["KPIWATCH_TOPIC_CANONICAL"], 1, idle=5)
+    got = [orjson.loads(raw)["event_id"] for r in records for _, raw in decode_lines(r.value)]
+    assert sorted(got) == sorted(expected)

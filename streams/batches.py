@@ -1,0 +1,112 @@
+"""The one internal hop: batches of validated events, one Kafka message per batch.
+
+Why batches: Faust's work per consumed message (about 150 µs here, an empty agent included)
+and one produce per event capped the worker at a few hundred events/s. Ingestion
+(streams/ingest.py) groups what it validated from one poll of the input topics by destination
+partition and sends each group as one message; the KPI agent (streams/kpis/agent.py) pays
+Faust's per-message cost once per batch.
+
+A batch is lines separated by ``\\n``; a line is ``<source>\\t<event>``:
+- ``<source>``: JSON ``[input topic, input partition, input offset, input time (ms)]``, where
+  the event came from (dead letters and duplicate detection name it) and when the input
+  message was written (the event -> metric latency starts there);
+- ``<event>``: the canonical event as models.encode_canonical writes it (compact JSON: no
+  newline, and a tab only escaped inside strings).
+
+The destination partition is the user key's partition under Kafka's default partitioner
+(murmur2), so all of a user's events meet in one partition of the KPI engine, whichever worker
+ingested them; and a shop producer that keys its input by user key (as ``kpiwatch replay``
+does) feeds each KPI partition from the input partitions of the same number only, whose
+event times then are all that hold its watermark back.
+
+An event's position in the batch topic is its **origin**: ``offset * MAX_BATCH + index``. It
+grows with the consumption order of a partition, which is what the KPI engine's replay
+guards compare (streams/kpis/engine.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+import orjson
+from aiokafka.partitioner import murmur2
+
+from models import CanonicalEvent, decode_canonical, encode_canonical
+
+# Events per batch message at most (and the origin's multiplier).
+MAX_BATCH = 1 << 16
+# Bytes per batch message at most: well under Kafka's default message.max.bytes (1 MiB).
+MAX_BATCH_BYTES = 512 * 1024
+
+
+@lru_cache(maxsize=1 << 16)  # murmur2 in Python is 3 µs; a shop's active users repeat
+def partition_of(user_key: str, partitions: int) -> int:
+    """The batch-topic partition of a user's events: Kafka's default partitioner's."""
+    return (murmur2(user_key.encode()) & 0x7FFFFFFF) % partitions
+
+
+def origin(offset: int, index: int) -> int:
+    return offset * MAX_BATCH + index
+
+
+@dataclass(frozen=True)
+class Source:
+    topic: str
+    partition: int
+    offset: int
+    input_ms: int
+
+    @property
+    def stream(self) -> str:
+        return self.topic
+
+    @property
+    def name(self) -> str:
+        """The input partition, as the watermark tracks it."""
+        return f"{self.topic}:{self.partition}"
+
+
+def encode_line(source: Source, event: CanonicalEvent) -> bytes:
+    head = orjson.dumps([source.topic, source.partition, source.offset, source.input_ms])
+    return head + b"\t" + encode_canonical(event)
+
+
+class BatchBuilder:
+    """Lines for one destination partition, cut into messages of at most MAX_BATCH events
+    and MAX_BATCH_BYTES bytes."""
+
+    def __init__(self) -> None:
+        self.done: list[bytes] = []
+        self._lines: list[bytes] = []
+        self._size = 0
+
+    def add(self, line: bytes) -> None:
+        if self._lines and (len(self._lines) >= MAX_BATCH - 1
+                            or self._size + len(line) > MAX_BATCH_BYTES):
+            self._cut()
+        self._lines.append(line)
+        self._size += len(line) + 1
+
+    def messages(self) -> list[bytes]:
+        if self._lines:
+            self._cut()
+        return self.done
+
+    def _cut(self) -> None:
+        self.done.append(b"\n".join(self._lines))
+        self._lines, self._size = [], 0
+
+
+def decode_lines(value: bytes) -> Iterator[tuple[Source, bytes]]:
+    """(source, the event's canonical JSON) of every line of a batch message."""
+    for line in value.split(b"\n"):
+        head, _, raw = line.partition(b"\t")
+        topic, partition, offset, input_ms = orjson.loads(head)
+        yield Source(topic, partition, offset, input_ms), raw
+
+
+def decode_batch(value: bytes) -> Iterator[tuple[Source, CanonicalEvent, bytes]]:
+    for source, raw in decode_lines(value):
+        yield source, decode_canonical(raw), raw
