@@ -6,8 +6,8 @@ import orjson
 
 from models import decode_canonical
 from streams.batches import BatchBuilder, Source, encode_line
-from streams.kpis.agent import compute_kpis
 from streams.dead_letters import DeadLetter
+from streams.kpis.agent import compute_kpis
 from streams.pipeline_health import count_dead_letters, dead_letter_counts, event_counts
 
 
