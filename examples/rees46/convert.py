@@ -11,7 +11,7 @@ The mapping, and why:
   rows of one session with the same timestamp become one order with several items; its id is
   derived from the session and the time.
 - ``event_id`` is a hash of the row, so the log's exact duplicate rows stay duplicates and the
-  dedup stage drops them.
+  KPI engine drops them.
 - ``user_id`` is the user key (``anonymous_id``); ``user_session`` the session. A session id
   shared by two users is two sessions (kpiwatch keys sessions by device).
 - No traffic source or device columns: every session is channel ``direct``, device ``other``.

@@ -1,5 +1,5 @@
 """Runs the REES46 log through the KPI engine (one partition, in log order, after exact
-deduplication as the dedup stage does) and through the independent batch recomputation, and
+deduplication as the KPI engine does) and through the independent batch recomputation, and
 prints the KPIs of the settled part side by side. The log is closed by a page view 37 minutes
 after its end, so that its carts and sessions resolve (abandoned or not) and are compared too.
 

@@ -8,7 +8,8 @@ UID = "kpiwatch-pipeline"
 
 def throughput():
     return timeseries(
-        "Throughput by stream", "Valid, deduplicated events per second by input stream.", "cps",
+        "Throughput by stream",
+        "Valid events received per second by input stream (duplicates included).", "cps",
         Target(rate_total("kpiwatch_events_total", ("stream",)), "{{stream}}"), min=0)
 
 

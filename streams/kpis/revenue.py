@@ -1,6 +1,6 @@
 """Revenue: orders, revenue, units and refunds by channel and payment method; customers.
 
-Orders arrive here deduplicated by ``order_id`` (streams/dedup.py). Revenue excludes shipping
+Orders arrive here deduplicated by ``order_id`` (streams/kpis/engine.py). Revenue excludes shipping
 and tax and is summed in the base currency only: an order in a currency without a configured
 rate is counted under ``unconverted_orders|<currency>`` and never added to revenue.
 State: per customer (``user_id`` of an order) the order count and first-order channel.
