@@ -1,5 +1,6 @@
 """Factories for the alert integration tests: a Redis client on the test stack, window values
-written straight into the store (fast: no Kafka), evaluators with a recording sink."""
+written straight into the store (fast: no Kafka), evaluators with a recording sink, and a
+Redis of a test's own that it can stop and start again."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections import Counter
 from zoneinfo import ZoneInfo
 
 import pytest
+import redis as redis_sync
 import redis.asyncio as redis
 
 from alerts.evaluator import Evaluator
@@ -15,7 +17,10 @@ from alerts.notification import Notification
 from alerts.rules import RuleSet
 from alerts.state_store import StateStore
 from alerts.window_store import WindowStore
+from kpiwatch.settings import Settings
+from localstack.redis import redis_process
 from streams.windows import Window
+from tests.integration.services import free_port
 
 PARTITIONS = 4
 WINDOW_MS = 15 * 60_000
@@ -129,3 +134,30 @@ def evaluator_process(redis_url: str, app_id: str, sink_key: str, stop_key: str)
         await client.aclose()
 
     asyncio.run(run())
+
+
+class DedicatedRedis:
+    """A redis-server on a port and in a directory of its own, started with the local stack's
+    launcher: stopping it disturbs no other test. ``stop`` saves first, so ``start`` comes
+    back with the data, as production's Redis does (appendonly, docker-compose.yml)."""
+
+    def __init__(self, run_dir) -> None:
+        self.settings = Settings(redis_port=free_port(), run_dir=run_dir)
+        self.process = redis_process(self.settings)
+        self.url = f"redis://127.0.0.1:{self.settings.redis_port}/0"
+
+    def start(self) -> DedicatedRedis:
+        self.process.start()
+        return self
+
+    def stop(self) -> None:
+        with redis_sync.Redis.from_url(self.url) as client:
+            client.save()
+        self.process.stop()
+
+
+@pytest.fixture
+def dedicated_redis(tmp_path):
+    server = DedicatedRedis(tmp_path / "redis").start()
+    yield server
+    server.process.stop()
