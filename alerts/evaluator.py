@@ -80,6 +80,7 @@ class Evaluator:
         self.payment_methods = [*payment_methods, "other"]
         self.metrics = metrics or AlertMetrics.create()
         self.clock = clock
+        self.up_to_date: set[str] = set()  # rules this evaluator judged up to the last window
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
@@ -95,10 +96,12 @@ class Evaluator:
         """Judge every complete window not judged yet; returns how many windows were judged."""
         complete = await self.windows.complete_until()
         judged = 0
+        self.up_to_date = set()
         for rule in self.ruleset.rules:
             if complete is not None and await self.states.lock(rule.name):
                 try:
                     judged += await self.evaluate_rule(rule, complete)
+                    self.up_to_date.add(rule.name)
                 finally:
                     await self.states.unlock(rule.name)
             if rule.quiet_hours is not None:

@@ -1,15 +1,24 @@
 """When Redis is down, alerts still go out: the same evaluator over local stand-ins.
 
+``FailOpen.tick`` is one evaluation tick of a worker (alerts/runner.py wires it): publish the
+newly settled windows and judge from Redis; on a Redis error judge with the fallback instead;
+on the first tick Redis answers again, go back to the shared path by itself.
+
 - ``LocalWindows`` reads settled windows straight from this worker's KPI table. It can only
   see the whole shop when this worker owns every partition (one worker, or the survivor), so
   the fallback judges only then; otherwise it waits for Redis and says so in the log.
-- ``MemoryStates`` keeps alert state in this process, from the moment Redis went away.
+- ``MemoryStates`` keeps alert state in this process from the moment Redis went away, starting
+  from the states and cursor the shared evaluator last saw for each rule it had judged up to
+  the latest window: an incident open then goes on (no second firing) and its resolved message
+  goes out during the outage, with the ids the shared path would give them.
 - ``DirectSink`` delivers with ``send_direct`` (no outbox).
 Redis holds no trace of what was judged meanwhile, so once it is back the shared evaluator
-judges those windows again: a notification sent directly can go out once more (at most one
-duplicate per notification). Each direct send is counted as
-``kpiwatch_alert_evaluations_total{outcome="fail_open"}``, each Redis error as
-``kpiwatch_alert_state_errors_total``, and both are logged.
+judges those windows again; what went out directly is marked delivered in the outbox first, so
+the same decisions (same ids) are not sent again. A duplicate remains possible only where the
+two paths started apart: a rule another worker was judging, or whose state this worker had not
+read yet (the fallback then starts it from scratch), at most one per notification. Each
+direct send is counted as ``kpiwatch_alert_evaluations_total{outcome="fail_open"}``, each
+Redis error as ``kpiwatch_alert_state_errors_total``, and both are logged.
 """
 
 from __future__ import annotations
@@ -17,15 +26,23 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
+
+import redis.asyncio as redis
+from redis.exceptions import RedisError
 
 from alerts.alert_metrics import AlertMetrics
 from alerts.notification import Notification
-from alerts.publisher import settled_until
+from alerts.outbox import REMEMBER_FOR, Outbox
+from alerts.publisher import SettledWindowPublisher, settled_until
 from alerts.rules import RuleSet
 from alerts.state_machine import AlertState
 from streams.kpis.readout import stored_values
 from streams.kpis.working_set import aggregate_key
 from streams.windows import Window
+
+if TYPE_CHECKING:
+    from alerts.evaluator import Evaluator
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +87,10 @@ class MemoryStates:
         self._deferred: dict[str, dict[str, Notification]] = {}
         self.timelines: dict[str, list[dict]] = {}
 
+    def seed(self, rule: str, states: dict[str, AlertState], cursor: int) -> None:
+        self._states[rule] = dict(states)
+        self._cursors[rule] = cursor
+
     async def states(self, rule: str) -> dict[str, AlertState]:
         return dict(self._states.get(rule, {}))
 
@@ -86,7 +107,7 @@ class MemoryStates:
     async def set_cursor(self, rule: str, end_ms: int) -> None:
         self._cursors[rule] = end_ms
 
-    async def lock(self, rule: str, seconds: float = 30.0) -> bool:
+    async def lock(self, rule: str) -> bool:
         return True
 
     async def unlock(self, rule: str) -> None:
@@ -130,3 +151,62 @@ class DirectSink:
         await send_direct(notification, targets, self.ruleset, metrics=self.notification_metrics)
         self.metrics.evaluations.labels(notification.rule, "fail_open").inc()
         self.sent.append((notification.id, targets))
+
+
+class FailOpen:
+    """The shared evaluator while Redis answers, the fallback (``new_fallback()``: an Evaluator
+    over LocalWindows, MemoryStates and a DirectSink) while it does not."""
+
+    def __init__(self, client: redis.Redis, publisher: SettledWindowPublisher,
+                 evaluator: Evaluator, outbox: Outbox, new_fallback: Callable[[], Evaluator],
+                 owned: Callable[[], Iterable[int]], metrics: AlertMetrics) -> None:
+        self.client = client
+        self.publisher = publisher
+        self.evaluator = evaluator
+        self.outbox = outbox
+        self.new_fallback = new_fallback
+        self.owned = owned
+        self.metrics = metrics
+        self.fallback = new_fallback()
+        self.redis_down = False
+
+    def seeded_fallback(self) -> Evaluator:
+        """A fallback that starts where the shared evaluator left each rule it had judged up
+        to the latest window; the others start from scratch."""
+        fallback = self.new_fallback()
+        seen = self.evaluator.states
+        for rule in self.evaluator.up_to_date:
+            if rule in seen.seen_states and rule in seen.seen_cursors:
+                fallback.states.seed(rule, seen.seen_states[rule], seen.seen_cursors[rule])
+        return fallback
+
+    async def redis_is_back(self) -> None:
+        """Mark what went out directly as delivered in the outbox, then forget the fallback's
+        state: the next outage starts from what Redis knew, not from this one's leftovers."""
+        log.warning("alerts: Redis is back; evaluating from the shared state again")
+        for notification_id, targets in self.fallback.sink.sent:
+            for target in targets:
+                await self.client.set(self.outbox.keys(target).done_marker(notification_id),
+                                      "sent directly while Redis was down", ex=REMEMBER_FOR)
+        self.fallback = self.new_fallback()
+
+    async def tick(self) -> None:
+        operation = "publish"
+        try:
+            await self.publisher.publish(self.owned())
+            if self.redis_down:
+                operation = "recover"
+                await self.redis_is_back()
+                self.redis_down = False
+            operation = "evaluate"
+            await self.evaluator.evaluate()
+        except (RedisError, OSError) as error:
+            self.metrics.state_errors.labels(operation).inc()
+            if not self.redis_down:
+                log.error("alerts: Redis failed (%s: %s); failing open: judging from this "
+                          "worker's table when it owns every partition, sending directly",
+                          operation, error)
+                self.fallback = self.seeded_fallback()
+            self.redis_down = True
+            if not await self.fallback.evaluate():
+                log.debug("alerts: fallback judged nothing (owns %s)", sorted(self.owned()))

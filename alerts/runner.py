@@ -22,9 +22,9 @@ from redis.exceptions import RedisError
 
 from alerts.alert_metrics import AlertMetrics
 from alerts.evaluator import Evaluator
-from alerts.fail_open import DirectSink, LocalWindows, MemoryStates
+from alerts.fail_open import DirectSink, FailOpen, LocalWindows, MemoryStates
 from alerts.notifiers import NotificationMetrics
-from alerts.outbox import REMEMBER_FOR, Outbox
+from alerts.outbox import Outbox
 from alerts.publisher import SettledWindowPublisher
 from alerts.rules import load_rules
 from alerts.state_store import StateStore
@@ -47,53 +47,25 @@ class AlertRunner:
         windows = WindowStore(self.client, settings.app_id, settings.topic_partitions)
         self.outbox = Outbox(self.client, f"kpiwatch:{settings.app_id}:",
                              metrics=notification_metrics)
-        self.publisher = SettledWindowPublisher(windows, kpi_state, settings.timezone,
-                                                {rule.window for rule in ruleset.rules})
-        options = {"tz": settings.timezone, "grafana_url": settings.grafana_url,
-                   "payment_methods": list(settings.payment_methods), "metrics": alert_metrics}
-        self.evaluator = Evaluator(ruleset, windows, StateStore(self.client, settings.app_id),
-                                   self.outbox, **options)
-        self.options = options
-        self.fallback = self.new_fallback()
-        self.redis_down = False
+        publisher = SettledWindowPublisher(windows, kpi_state, settings.timezone,
+                                           {rule.window for rule in ruleset.rules})
+        self.options = {"tz": settings.timezone, "grafana_url": settings.grafana_url,
+                        "payment_methods": list(settings.payment_methods),
+                        "metrics": alert_metrics}
+        evaluator = Evaluator(ruleset, windows, StateStore(self.client, settings.app_id),
+                              self.outbox, **self.options)
+        self.fail_open = FailOpen(self.client, publisher, evaluator, self.outbox,
+                                  self.new_fallback, owned_canonical_partitions, alert_metrics)
 
     def new_fallback(self) -> Evaluator:
         local = LocalWindows(kpi_state, owned_canonical_partitions, settings.topic_partitions)
         return Evaluator(ruleset, local, MemoryStates(),
                          DirectSink(ruleset, alert_metrics, notification_metrics), **self.options)
 
-    async def redis_is_back(self) -> None:
-        """Mark what went out directly as delivered in the outbox, then forget the fallback's
-        state: the next outage starts from what Redis knew, not from this one's leftovers."""
-        log.warning("alerts: Redis is back; evaluating from the shared state again")
-        for notification_id, targets in self.fallback.sink.sent:
-            for target in targets:
-                await self.client.set(self.outbox.keys(target).done_marker(notification_id),
-                                      "sent directly while Redis was down", ex=REMEMBER_FOR)
-        self.fallback = self.new_fallback()
-
     async def tick(self) -> None:
         if app.rebalancing:
             return  # tables are being recovered: their settled_through may be behind
-        operation = "publish"
-        try:
-            await self.publisher.publish(owned_canonical_partitions())
-            if self.redis_down:
-                operation = "recover"
-                await self.redis_is_back()
-                self.redis_down = False
-            operation = "evaluate"
-            await self.evaluator.evaluate()
-        except (RedisError, OSError) as error:
-            alert_metrics.state_errors.labels(operation).inc()
-            if not self.redis_down:
-                log.error("alerts: Redis failed (%s: %s); failing open: judging from this "
-                          "worker's table when it owns every partition, sending directly",
-                          operation, error)
-            self.redis_down = True
-            if not await self.fallback.evaluate():
-                log.debug("alerts: fallback judged nothing (owns %s of %d partitions)",
-                          sorted(owned_canonical_partitions()), settings.topic_partitions)
+        await self.fail_open.tick()
 
 
 runner: AlertRunner | None = None

@@ -51,34 +51,48 @@ def now_ms() -> int:
 
 
 class StateStore:
-    def __init__(self, client: redis.Redis, app_id: str) -> None:
+    def __init__(self, client: redis.Redis, app_id: str, lock_seconds: float = 30.0) -> None:
         self.client = client
+        self.lock_seconds = lock_seconds
         self.prefix = key_prefix(app_id)
         self._cas = client.register_script(_COMPARE_AND_SET)
         self._unlock = client.register_script(_UNLOCK)
         self.token = uuid.uuid4().hex
+        # The states and cursors this evaluator last read or wrote: if Redis goes away, the
+        # fail-open path starts from them (alerts/fail_open.py) and continues open incidents.
+        self.seen_states: dict[str, dict[str, AlertState]] = {}
+        self.seen_cursors: dict[str, int] = {}
 
     # state per rule x dimension
     async def states(self, rule: str) -> dict[str, AlertState]:
         raw = await self.client.hgetall(f"{self.prefix}state:{rule}")
-        return {k.decode() if isinstance(k, bytes) else k: AlertState.from_json(v)
-                for k, v in raw.items()}
+        states = {_text(k): AlertState.from_json(v) for k, v in raw.items()}
+        self.seen_states[rule] = dict(states)
+        return states
 
     async def save_state(self, rule: str, dimension_key: str, state: AlertState) -> bool:
         """False when another evaluator already judged this window (its state stands)."""
-        return bool(await self._cas(keys=[f"{self.prefix}state:{rule}"],
-                                    args=[dimension_key, state.to_json(), state.last_window]))
+        saved = bool(await self._cas(keys=[f"{self.prefix}state:{rule}"],
+                                     args=[dimension_key, state.to_json(), state.last_window]))
+        if saved:
+            self.seen_states.setdefault(rule, {})[dimension_key] = state
+        else:
+            self.seen_states.pop(rule, None)  # someone else is ahead: what we saw is stale
+        return saved
 
     async def cursor(self, rule: str) -> int | None:
         raw = await self.client.get(f"{self.prefix}cursor:{rule}")
+        if raw is not None:
+            self.seen_cursors[rule] = int(raw)
         return int(raw) if raw is not None else None
 
     async def set_cursor(self, rule: str, end_ms: int) -> None:
         await self.client.set(f"{self.prefix}cursor:{rule}", end_ms)
+        self.seen_cursors[rule] = end_ms
 
-    async def lock(self, rule: str, seconds: float = 30.0) -> bool:
+    async def lock(self, rule: str) -> bool:
         return bool(await self.client.set(f"{self.prefix}lock:{rule}", self.token, nx=True,
-                                          px=int(seconds * 1000)))
+                                          px=int(self.lock_seconds * 1000)))
 
     async def unlock(self, rule: str) -> None:
         await self._unlock(keys=[f"{self.prefix}lock:{rule}"], args=[self.token])

@@ -29,7 +29,7 @@ from alerts.rules import RuleSet, load_rules
 from kpiwatch import kpi_view
 from kpiwatch.kpi_view import fetch_kpis
 from kpiwatch.settings import ConfigError, load_settings
-from kpiwatch.status import active_alerts_from
+from kpiwatch.status import RedisReader
 from localstack import LocalStack
 from localstack.process import ServiceError
 from localstack.prometheus import prometheus_url, write_scrape_targets
@@ -237,12 +237,12 @@ def _show(worker_url: str, args: argparse.Namespace, settings) -> None:
         return deadline is None or time.monotonic() < deadline
 
     ruleset = load_rules(settings.rules_file)
-    read_alerts = active_alerts_from(settings, ruleset)
+    redis_reader = RedisReader(settings, ruleset)  # one client for the board's life
 
     def alerts() -> list[dict] | None:
         try:
-            return read_alerts()
-        except Exception:  # the KPIs are still worth showing
+            return redis_reader.active_alerts()
+        except Exception:  # the KPIs are still worth showing; the next read reconnects
             return None
 
     if args.until_alert:
@@ -251,13 +251,16 @@ def _show(worker_url: str, args: argparse.Namespace, settings) -> None:
         def running() -> bool:
             return plain_running() and not any(a["status"] == "firing" for a in alerts() or [])
 
-    if args.no_board:
-        _print_lines(worker_url, running, alerts)
-        return
-    with Live(board(None, ruleset, []), refresh_per_second=1, screen=False) as live:
-        while running():
-            live.update(board(fetch_kpis(worker_url), ruleset, alerts()))
-            time.sleep(2)
+    try:
+        if args.no_board:
+            _print_lines(worker_url, running, alerts)
+            return
+        with Live(board(None, ruleset, []), refresh_per_second=1, screen=False) as live:
+            while running():
+                live.update(board(fetch_kpis(worker_url), ruleset, alerts()))
+                time.sleep(2)
+    finally:
+        redis_reader.close()
 
 
 def _print_lines(worker_url: str, running, alerts) -> None:

@@ -7,8 +7,12 @@ the alerts pending or firing (from the shared alert state in Redis).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import click
 from rich import box
@@ -121,66 +125,80 @@ async def read_active_alerts(client, app_id: str, ruleset: RuleSet) -> list[dict
     return await alert_rows(StateStore(client, app_id), ruleset)
 
 
-def active_alerts_from(settings, ruleset: RuleSet) -> Callable[[], list[dict]]:
-    """A reader of the pending and firing alerts in Redis (KPIWATCH_REDIS_URL)."""
-
-    def read() -> list[dict]:
-        import asyncio
-
-        import redis.asyncio as redis
-
-        async def main() -> list[dict]:
-            client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2,
-                                          socket_timeout=2)
-            try:
-                return await read_active_alerts(client, settings.app_id, ruleset)
-            finally:
-                await client.aclose()
-
-        return asyncio.run(main())
-
-    return read
-
-
-def history_from(settings) -> Callable:
-    """Week-ago and trailing windows for relative benchmarks, from the evaluator's window
-    history in Redis (alerts/window_store.py); none when Redis cannot be reached."""
-    import asyncio
-
-    import redis.asyncio as redis
-    from redis.exceptions import RedisError
-
+async def read_history(client, settings, rule, window) -> tuple[Counter | None, list[Counter]]:
+    """Week-ago and trailing windows for a relative benchmark, from the evaluator's window
+    history in Redis (alerts/window_store.py)."""
     from alerts.evaluator import week_ago_window
     from alerts.window_store import WindowStore
     from streams.windows import window_of
 
-    def read(rule, window):
+    store = WindowStore(client, settings.app_id, settings.topic_partitions)
+    week_ago = await store.values(window.size, week_ago_window(window, settings.timezone).start_ms)
+    trailing, previous = [], window
+    if rule.benchmark.type == "trailing":
+        starts = []
+        for _ in range(rule.benchmark.windows):
+            previous = window_of(window.size, previous.start_ms - 1, settings.timezone)
+            starts.append(previous.start_ms)
+        trailing = [v for v in await store.values_many(window.size, starts) if v]
+    return week_ago, trailing
+
+
+class RedisReader:
+    """One Redis client on one event loop (KPIWATCH_REDIS_URL) for a whole `kpiwatch status`
+    or the demo board's life: the alerts pending or firing, and the window history relative
+    benchmarks need. After an error the client is dropped: the next read connects afresh."""
+
+    def __init__(self, settings, ruleset: RuleSet) -> None:
+        self.settings = settings
+        self.ruleset = ruleset
+        self.runner = asyncio.Runner()
+        self.client = None
+
+    def __enter__(self) -> RedisReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def read(self, reader: Callable[[Any], Awaitable]) -> Any:
+        """``await reader(client)`` on this reader's loop and client."""
+        import redis.asyncio as redis
+
         async def main():
-            client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2,
-                                          socket_timeout=2)
-            store = WindowStore(client, settings.app_id, settings.topic_partitions)
+            if self.client is None:
+                self.client = redis.Redis.from_url(self.settings.redis_url,
+                                                   socket_connect_timeout=2, socket_timeout=2)
             try:
-                week_ago = await store.values(window.size,
-                                              week_ago_window(window, settings.timezone).start_ms)
-                trailing, previous = [], window
-                if rule.benchmark.type == "trailing":
-                    starts = []
-                    for _ in range(rule.benchmark.windows):
-                        previous = window_of(window.size, previous.start_ms - 1, settings.timezone)
-                        starts.append(previous.start_ms)
-                    trailing = [v for v in await store.values_many(window.size, starts) if v]
-                return week_ago, trailing
-            finally:
-                await client.aclose()
+                return await reader(self.client)
+            except BaseException:
+                client, self.client = self.client, None
+                with contextlib.suppress(Exception):
+                    await client.aclose()
+                raise
+
+        return self.runner.run(main())
+
+    def active_alerts(self) -> list[dict]:
+        return self.read(lambda client: read_active_alerts(client, self.settings.app_id,
+                                                           self.ruleset))
+
+    def history(self, rule, window) -> tuple[Counter | None, list[Counter]]:
+        """None and [] for static rules, and when Redis cannot be reached."""
+        from redis.exceptions import RedisError
 
         if rule.benchmark.type == "static":
             return None, []
         try:
-            return asyncio.run(main())
+            return self.read(lambda client: read_history(client, self.settings, rule, window))
         except (RedisError, OSError):
             return None, []
 
-    return read
+    def close(self) -> None:
+        if self.client is not None:
+            client, self.client = self.client, None
+            self.runner.run(client.aclose())
+        self.runner.close()
 
 
 @click.command("status")
@@ -201,8 +219,8 @@ def status_command(workers: tuple[str, ...], as_json: bool) -> None:
     settings = load_settings()
     ruleset = load_rules(settings.rules_file)
     urls = list(workers) or [f"http://127.0.0.1:{settings.web_port}"]
-    report = collect(urls, ruleset, active_alerts_from(settings, ruleset),
-                     history_from(settings))
+    with RedisReader(settings, ruleset) as redis_reader:
+        report = collect(urls, ruleset, redis_reader.active_alerts, redis_reader.history)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2, default=str))
     else:

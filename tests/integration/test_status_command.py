@@ -8,10 +8,19 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 import orjson
+import pytest
+import redis as redis_sync
+from redis.exceptions import RedisError
 
+from alerts.rules import load_rules
 from kpiwatch.kpi_view import fetch_kpis, last_settled, merge
-from streams.windows import iso, to_ms
+from kpiwatch.settings import Settings
+from kpiwatch.status import RedisReader
+from streams.windows import iso, to_ms, window_of
+from tests.integration import alerts_fixtures
 from tests.integration.services import REPO, TEST_STACK_ENV, produce, wait_for
+
+dedicated_redis = alerts_fixtures.dedicated_redis
 
 
 def shop_history(start: datetime, minutes: int = 40, sessions_per_minute: int = 20) -> list[bytes]:
@@ -69,3 +78,28 @@ def test_status_reports_settled_kpis_against_the_rules(worker_factory, stack_set
         env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert "conversion_rate_low" in text.stdout and "10.00%" in text.stdout, text.stdout
     assert "none pending or firing" in text.stdout
+
+
+def test_status_reads_redis_over_one_client_that_reconnects_after_an_error(dedicated_redis):
+    ruleset = load_rules()
+    relative = [rule for rule in ruleset.rules if rule.benchmark.type != "static"]
+    assert relative  # the shipped rules have some: each used to open a client of its own
+    settings = Settings(redis_url=dedicated_redis.url, app_id="status-reader")
+    now = to_ms(datetime.now(UTC))
+    with redis_sync.Redis.from_url(dedicated_redis.url) as admin, \
+            RedisReader(settings, ruleset) as reader:
+        before = admin.info("stats")["total_connections_received"]
+        for rule in relative:
+            assert reader.history(rule, window_of(rule.window, now, settings.timezone)) == (None, [])
+        assert reader.active_alerts() == []
+        assert admin.info("stats")["total_connections_received"] - before == 1
+        loop = reader.runner.get_loop()
+
+        dedicated_redis.stop()
+        with pytest.raises(RedisError):
+            reader.active_alerts()
+        assert reader.history(relative[0], window_of(relative[0].window, now,
+                                                     settings.timezone)) == (None, [])
+        dedicated_redis.start()
+        assert reader.active_alerts() == []  # a fresh client, on the same loop
+        assert reader.runner.get_loop() is loop
