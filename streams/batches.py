@@ -6,7 +6,11 @@ and one produce per event capped the worker at a few hundred events/s. Ingestion
 partition and sends each group as one message; the KPI agent (streams/kpis/agent.py) pays
 Faust's per-message cost once per batch.
 
-A batch is lines separated by ``\\n``; a line is ``<source>\\t<event>``:
+A batch is lines separated by ``\\n``. The first is the ingester's progress,
+``{"sources": {"<input topic>:<partition>": <latest event time (ms) polled, or null>}}``, for
+every input partition it owns: the KPI engine's watermark is the slowest of those (an input
+partition not heard from yet holds it back), whether or not the partition had events for this
+batch's partition. Every other line is an event, ``<source>\\t<event>``:
 - ``<source>``: JSON ``[input topic, input partition, input offset, input time (ms)]``, where
   the event came from (dead letters and duplicate detection name it) and when the input
   message was written (the event -> metric latency starts there);
@@ -89,22 +93,31 @@ class BatchBuilder:
         self._lines.append(line)
         self._size += len(line) + 1
 
-    def messages(self) -> list[bytes]:
-        if self._lines:
+    def messages(self, sources: dict[str, int | None]) -> list[bytes]:
+        """The batch messages, each led by the ingester's progress (at least one message)."""
+        if self._lines or not self.done:
             self._cut()
-        return self.done
+        header = orjson.dumps({"sources": sources})
+        return [header + b"\n" + body if body else header for body in self.done]
 
     def _cut(self) -> None:
         self.done.append(b"\n".join(self._lines))
         self._lines, self._size = [], 0
 
 
-def decode_lines(value: bytes) -> Iterator[tuple[Source, bytes]]:
-    """(source, the event's canonical JSON) of every line of a batch message."""
-    for line in value.split(b"\n"):
+def decode_message(value: bytes) -> tuple[dict[str, int | None], list[tuple[Source, bytes]]]:
+    """The ingester's progress, and (source, the event's canonical JSON) of every event."""
+    header, _, body = value.partition(b"\n")
+    lines = []
+    for line in body.split(b"\n") if body else ():
         head, _, raw = line.partition(b"\t")
         topic, partition, offset, input_ms = orjson.loads(head)
-        yield Source(topic, partition, offset, input_ms), raw
+        lines.append((Source(topic, partition, offset, input_ms), raw))
+    return orjson.loads(header)["sources"], lines
+
+
+def decode_lines(value: bytes) -> list[tuple[Source, bytes]]:
+    return decode_message(value)[1]
 
 
 def decode_batch(value: bytes) -> Iterator[tuple[Source, CanonicalEvent, bytes]]:

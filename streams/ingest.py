@@ -10,8 +10,9 @@ worker runs one ingester in the consumer group ``<app_id>-ingest``:
 2. parse each message (models.parse_message, the one place input is validated); its events go
    into one batch per destination partition (the user key's, streams/batches.py), its
    rejections to the dead-letter topic with the reason;
-3. send the batches, wait until the broker has acknowledged every one, then commit the input
-   offsets.
+3. send the batches (one to every partition, led by the latest event time polled from each
+   input partition: the KPI engines' watermark), wait until the broker has acknowledged every
+   one, then commit the input offsets.
 
 At-least-once: a worker killed between 3's send and its commit has its input polled again by
 the next owner and sent twice. The KPI engine recognises the second copy (same event id, same
@@ -57,10 +58,11 @@ def record_time(timestamp_ms: int | None) -> datetime:
     return datetime.now(UTC)
 
 
-def ingest_records(records, partitions: int) -> tuple[dict[int, BatchBuilder], list[DeadLetter],
-                                                       list[bytes]]:
+def ingest_records(records, partitions: int, progress: dict[str, int | None]
+                   ) -> tuple[dict[int, BatchBuilder], list[DeadLetter], list[bytes]]:
     """Parses one poll's records (in offset order per input partition): the batches by
-    destination partition, and the dead letters with the rejected bytes."""
+    destination partition, and the dead letters with the rejected bytes. ``progress`` (input
+    partition -> latest event time) is brought up to date."""
     batches: dict[int, BatchBuilder] = defaultdict(BatchBuilder)
     letters: list[DeadLetter] = []
     rejected: list[bytes] = []
@@ -71,8 +73,12 @@ def ingest_records(records, partitions: int) -> tuple[dict[int, BatchBuilder], l
             outcome = parse_message(value, now=received, limits=limits)
             source = Source(record.topic, record.partition, record.offset,
                             int(received.timestamp() * 1000))
+            latest = progress.get(source.name)
             for event in outcome.events:
                 batches[partition_of(event.user_key, partitions)].add(encode_line(source, event))
+                event_ms = int(event.timestamp.timestamp() * 1000)
+                latest = event_ms if latest is None else max(latest, event_ms)
+            progress[source.name] = latest
             rejections = [(r.reason.value, r.detail) for r in outcome.rejections]
         except Exception as error:  # noqa: BLE001 - one bad message must not stop the stream
             log.exception("ingest: unexpected error at %s[%d]@%d",
@@ -86,14 +92,18 @@ def ingest_records(records, partitions: int) -> tuple[dict[int, BatchBuilder], l
 
 
 class _WaitForPollInHand(ConsumerRebalanceListener):
-    def __init__(self, lock: asyncio.Lock) -> None:
+    def __init__(self, lock: asyncio.Lock, progress: dict[str, int | None]) -> None:
         self.lock = lock
+        self.progress = progress
 
     async def on_partitions_revoked(self, revoked) -> None:
         async with self.lock:  # the poll in hand is sent and committed first
-            pass
+            for tp in revoked:
+                self.progress.pop(f"{tp.topic}:{tp.partition}", None)
 
     async def on_partitions_assigned(self, assigned) -> None:
+        for tp in assigned:  # not polled yet: holds the KPI engines' watermark back
+            self.progress.setdefault(f"{tp.topic}:{tp.partition}", None)
         log.info("ingest: assigned %s", sorted(f"{tp.topic}:{tp.partition}" for tp in assigned))
 
 
@@ -105,6 +115,7 @@ class Ingester(mode.Service):
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
         self.lock = asyncio.Lock()
+        self.progress: dict[str, int | None] = {}  # owned input partition -> latest event ms
         self.polls = 0
 
     async def on_start(self) -> None:
@@ -123,7 +134,7 @@ class Ingester(mode.Service):
             session_timeout_ms=10_000, heartbeat_interval_ms=3_000,
         )
         self.consumer.subscribe(list(input_topics.topics),
-                                listener=_WaitForPollInHand(self.lock))
+                                listener=_WaitForPollInHand(self.lock, self.progress))
         await self.consumer.start()
 
     async def on_stop(self) -> None:
@@ -148,11 +159,13 @@ class Ingester(mode.Service):
 
     async def _forward(self, polled: dict) -> None:
         records = [record for batch in polled.values() for record in batch]
-        batches, letters, rejected = ingest_records(records, settings.topic_partitions)
+        batches, letters, rejected = ingest_records(records, settings.topic_partitions,
+                                                    self.progress)
         sends = []
         canonical = canonical_topic.get_topic_name()
-        for partition, builder in batches.items():
-            for value in builder.messages():
+        # Every partition hears of the progress, events for it or not (its watermark).
+        for partition in range(settings.topic_partitions):
+            for value in batches[partition].messages(self.progress):
                 sends.append(await self.producer.send(canonical, value=value,
                                                       partition=partition))
         dead_letters = dead_letter_topic.get_topic_name()

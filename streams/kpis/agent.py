@@ -16,7 +16,7 @@ from typing import Any
 from metrics import latency
 from models import decode_canonical
 from streams.app import app, settings
-from streams.batches import Source, decode_lines, origin
+from streams.batches import Source, decode_message, origin
 from streams.dead_letters import DeadLetter
 from streams.kpis.engine import PartitionEngine
 from streams.kpis.in_order_acks import InOrderAcks
@@ -81,29 +81,32 @@ async def compute_kpis(stream):
         last_offset[partition] = message.offset
         engine = engine_for(partition)
         in_order = acks[partition]
-        lines = list(decode_lines(message.value))
-        batch = Batch(event, message.offset, len(lines) + 1, min(s.input_ms for s, _ in lines))
+        sources, lines = decode_message(message.value)
+        batch = Batch(event, message.offset, len(lines) + 1,
+                      min((s.input_ms for s, _ in lines), default=int(time.time() * 1000)))
         in_order.arrived(message.offset, batch)
         events = [(source, decode_canonical(raw), raw) for source, raw in lines]
-        count_batch(message.topic, partition, message.offset, events)
+        if events:
+            count_batch(message.topic, partition, message.offset, events)
         finished: list[Batch] = [batch]  # the batch's own share: it has been read
-        settled = []
-        now = time.monotonic()
         for index, (source, canonical, raw) in enumerate(events):
             if canonical.is_bot:
                 finished.append(batch)
                 continue
             position = origin(message.offset, index)
             outcome = engine.receive(position, canonical, Held(batch, source.input_ms),
-                                     source=source.name, wall_s=now,
-                                     position=f"{source.name}@{source.offset}")
+                                     source=None, position=f"{source.name}@{source.offset}",
+                                     settle=False)
             if outcome.superseded is not None:
                 finished.append(outcome.superseded.batch)
             if outcome.late:
                 await _late(message.topic, partition, position, source, canonical, raw)
             if outcome.late or outcome.replayed or outcome.duplicate:
                 finished.append(batch)
-            settled.extend(outcome.settled)
+        # The watermark moves once per batch, after its events: none of them is made late by
+        # the batch's own progress report.
+        engine.observe_sources(sources)
+        settled = engine.settle(engine.progress())
         if settled:
             observe_latency(batch, settled)
         finished.extend(pending.handle.batch for pending in settled)

@@ -126,7 +126,8 @@ class PartitionEngine:
         self._repeated_orders = 0  # order_completed of a known order_id, in this settle
         self.watermark_ms: int | None = None
         self.max_origin = -1
-        self.sources: dict[str, tuple[int, float]] = {}  # source -> (latest event ms, wall s)
+        # input partition -> (latest event ms or None, wall s it last moved)
+        self.sources: dict[str, tuple[int | None, float]] = {}
         self._minute: tuple[list, str] = ([], "")  # the applied minute's windows and day
 
     def progress(self) -> dict:
@@ -135,11 +136,14 @@ class PartitionEngine:
             "late": 0, "late_through": -1})
 
     def receive(self, origin: int, event: CanonicalEvent, handle: Any = None,
-                source: str = "", wall_s: float | None = None, position: str = "") -> Outcome:
+                source: str | None = "", wall_s: float | None = None, position: str = "",
+                settle: bool = True) -> Outcome:
         """Takes one event: late, a replay of one applied already, a duplicate of a pending
         one, or pending until its minute settles. ``source`` names the input partition it came
-        from (the watermark's), ``position`` the input message (a copy from the same message
-        is ingestion's replay, not a duplicate in the input)."""
+        from, which moves the watermark (None: the caller reports the sources' progress with
+        ``observe_sources``); ``position`` the input message (a copy from the same message is
+        ingestion's replay, not a duplicate in the input). ``settle=False`` leaves settling
+        to the caller (``settle``), once per batch."""
         event_ms = int(event.timestamp.timestamp() * 1000)
         progress = self.progress()
         settled_through = progress["settled_through"]
@@ -151,8 +155,9 @@ class PartitionEngine:
             progress["late_through"] = origin
             self._write_progress(progress)
             return Outcome(late=True)
-        self.watermark_ms = max(self.watermark_ms or 0, progress["watermark"] or 0,
-                                self._source_watermark(source, event_ms, wall_s))
+        self.watermark_ms = max(self.watermark_ms or 0, progress["watermark"] or 0)
+        if source is not None:
+            self.observe_sources({source: event_ms}, wall_s)
         outcome = Outcome()
         first = self.by_id.get(event.event_id)
         if first is not None and first.origin != origin:
@@ -167,16 +172,29 @@ class PartitionEngine:
                 outcome.superseded = first.handle
             pending = Pending(event_ms, event.event_id, origin, event, handle, position)
             self.pending[origin] = self.by_id[event.event_id] = pending
-        outcome.settled = self.settle(progress)
+        if settle:
+            outcome.settled = self.settle(progress)
         return outcome
 
-    def _source_watermark(self, source: str, event_ms: int, wall_s: float | None) -> int:
+    def observe_sources(self, reported: dict[str, int | None], wall_s: float | None = None
+                        ) -> None:
+        """Moves the watermark to the slowest active input partition's latest event time.
+
+        ``reported``: input partition -> its latest event time (ms), None if it has none yet.
+        A partition is active until its latest event time has not moved for
+        ``source_idle_seconds`` of wall time; an active one without events holds the
+        watermark where it is.
+        """
         wall_s = time.monotonic() if wall_s is None else wall_s
-        latest, _ = self.sources.get(source, (event_ms, wall_s))
-        self.sources[source] = (max(latest, event_ms), wall_s)
-        active = [ms for ms, seen in self.sources.values()
+        sources = self.sources
+        for name, latest in reported.items():
+            known = sources.get(name)
+            if known is None or (latest is not None and (known[0] is None or latest > known[0])):
+                sources[name] = (latest, wall_s)
+        active = [ms for ms, seen in sources.values()
                   if wall_s - seen <= self.settings.source_idle_seconds]
-        return min(active)
+        if active and None not in active:
+            self.watermark_ms = max(self.watermark_ms or 0, min(active))
 
     def settle(self, progress: dict) -> list[Pending]:
         """Apply every minute the watermark has settled; returns the events applied.
@@ -184,6 +202,8 @@ class PartitionEngine:
         The last settled minute is the last one whose end plus the allowed lateness the
         watermark has reached, with events or without: an event for it arriving later is late.
         """
+        if not self.watermark_ms:
+            return []
         limit = self.watermark_ms - self.settings.allowed_lateness_ms
         last_settled = limit - limit % MINUTE_MS - MINUTE_MS
         settled_through = progress["settled_through"]

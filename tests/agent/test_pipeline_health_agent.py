@@ -29,7 +29,7 @@ async def test_counts_batches_by_stream_and_type():
             for k in range(n + 1):
                 builder.add(encode_line(Source("clickstream", 0, n, 0),
                                         decode_canonical(canonical(10 * n + k))))
-            await agent.put(builder.messages()[0], partition=0)
+            await agent.put(builder.messages({})[0], partition=0)
     (state,) = event_counts.data.values()
     assert state["events"]["clickstream|page_view"] == 6
     assert state["watermark"] > 0

@@ -51,7 +51,7 @@ def test_batches_carry_each_event_and_its_input_position_and_time():
     builder = BatchBuilder()
     for n, event in enumerate(events):
         builder.add(encode_line(Source("clicks", 2, 100 + n, 1_700_000_000_250 + n), event))
-    (value,) = builder.messages()
+    (value,) = builder.messages({"clicks:2": 1})
     decoded = list(decode_batch(value))
     assert [e for _, e, _ in decoded] == events
     assert [s.offset for s, _, _ in decoded] == list(range(100, 130))
