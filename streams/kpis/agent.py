@@ -89,6 +89,7 @@ async def compute_kpis(stream):
         if events:
             count_batch(message.topic, partition, message.offset, events)
         finished: list[Batch] = [batch]  # the batch's own share: it has been read
+        progress = engine.progress()
         for index, (source, canonical, raw) in enumerate(events):
             if canonical.is_bot:
                 finished.append(batch)
@@ -96,7 +97,7 @@ async def compute_kpis(stream):
             position = origin(message.offset, index)
             outcome = engine.receive(position, canonical, Held(batch, source.input_ms),
                                      source=None, position=f"{source.name}@{source.offset}",
-                                     settle=False)
+                                     settle=False, progress=progress)
             if outcome.superseded is not None:
                 finished.append(outcome.superseded.batch)
             if outcome.late:
@@ -106,7 +107,7 @@ async def compute_kpis(stream):
         # The watermark moves once per batch, after its events: none of them is made late by
         # the batch's own progress report.
         engine.observe_sources(sources)
-        settled = engine.settle(engine.progress())
+        settled = engine.settle(progress)
         if settled:
             observe_latency(batch, settled)
         finished.extend(pending.handle.batch for pending in settled)

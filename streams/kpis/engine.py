@@ -137,15 +137,16 @@ class PartitionEngine:
 
     def receive(self, origin: int, event: CanonicalEvent, handle: Any = None,
                 source: str | None = "", wall_s: float | None = None, position: str = "",
-                settle: bool = True) -> Outcome:
+                settle: bool = True, progress: dict | None = None) -> Outcome:
         """Takes one event: late, a replay of one applied already, a duplicate of a pending
         one, or pending until its minute settles. ``source`` names the input partition it came
         from, which moves the watermark (None: the caller reports the sources' progress with
         ``observe_sources``); ``position`` the input message (a copy from the same message is
         ingestion's replay, not a duplicate in the input). ``settle=False`` leaves settling
-        to the caller (``settle``), once per batch."""
+        to the caller (``settle``), once per batch, who then passes one ``progress`` (read
+        once: late events update it) to every ``receive`` of the batch and to ``settle``."""
         event_ms = int(event.timestamp.timestamp() * 1000)
-        progress = self.progress()
+        progress = self.progress() if progress is None else progress
         settled_through = progress["settled_through"]
         self.max_origin = max(self.max_origin, origin)
         if settled_through is not None and event_ms < settled_through + MINUTE_MS:
