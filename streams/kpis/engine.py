@@ -127,7 +127,12 @@ class PartitionEngine:
         self.watermark_ms: int | None = None
         self.max_origin = -1
         # input partition -> (latest event ms or None, wall s it last moved)
-        self.sources: dict[str, tuple[int | None, float]] = {}
+        # A partition taken over (a restart, a rebalance) remembers the input partitions it
+        # heard of: one whose ingester died keeps holding the watermark back until it is polled
+        # again or the idle timeout passes, so its backlog is not made late meanwhile.
+        now = time.monotonic()
+        self.sources: dict[str, tuple[int | None, float]] = {
+            name: (latest, now) for name, latest in (self.progress().get("sources") or {}).items()}
         self._minute: tuple[list, str] = ([], "")  # the applied minute's windows and day
 
     def progress(self) -> dict:
@@ -239,6 +244,7 @@ class PartitionEngine:
         self._repeated_orders = 0
         progress["settled_through"] = last_settled
         progress["watermark"] = self.watermark_ms
+        progress["sources"] = {name: latest for name, (latest, _) in self.sources.items()}
         progress["max_origin"] = max(progress["max_origin"], self.max_origin)
         progress["swept_through"] = applied_from - MINUTE_MS
         self._write_progress(progress)

@@ -1,6 +1,7 @@
 """The slowest active input partition holds the watermark back, so a stalled one's backlog is
 not made late by the others; a partition silent past the idle timeout stops holding it."""
 
+import time
 from datetime import UTC, datetime, timedelta
 
 from streams.kpis.engine import PartitionEngine
@@ -31,3 +32,26 @@ def test_a_source_silent_past_the_idle_timeout_stops_holding_the_watermark():
     for n in range(1, 40):
         engine.receive(n, view(n, n), source="cart:0", wall_s=100)
     assert engine.receive(40, view(40, 5), source="clickstream:0", wall_s=101).late
+
+
+def test_a_partition_taken_over_remembers_the_sources_it_heard_of():
+    # Input partition x's ingester dies; y's goes on. The KPI partition restarts (or moves to
+    # another worker) and hears only of y: x must keep holding the watermark back.
+    table: dict = {}
+    before = PartitionEngine(table, 0, SETTINGS)
+    before.receive(0, view(0, 0), source=None, settle=False)
+    before.observe_sources({"x:0": minute_ms(3), "y:0": minute_ms(3)}, wall_s=0)
+    before.settle(before.progress())
+    after = PartitionEngine(table, 0, SETTINGS)
+    wall = time.monotonic()
+    for n in range(1, 40):
+        after.receive(n, view(n, n), source=None, settle=False)
+        after.observe_sources({"y:0": minute_ms(n)}, wall_s=wall + 1)
+    assert not after.receive(40, view(40, 5), source=None).late  # x's backlog, on time
+    after.observe_sources({"y:0": minute_ms(41)}, wall_s=wall + 61)  # x idle past the timeout
+    after.settle(after.progress())
+    assert after.receive(41, view(41, 6), source=None).late
+
+
+def minute_ms(minutes: float) -> int:
+    return int((T0 + timedelta(minutes=minutes)).timestamp() * 1000)
