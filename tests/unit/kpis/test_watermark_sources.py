@@ -47,6 +47,7 @@ def test_a_partition_taken_over_remembers_the_sources_it_heard_of():
     for n in range(1, 40):
         after.receive(n, view(n, n), source=None, settle=False)
         after.observe_sources({"y:0": minute_ms(n)}, wall_s=wall + 1)
+        after.settle(after.progress())  # as the KPI agent does after each batch
     assert not after.receive(40, view(40, 5), source=None).late  # x's backlog, on time
     after.observe_sources({"y:0": minute_ms(41)}, wall_s=wall + 61)  # x idle past the timeout
     after.settle(after.progress())
