@@ -6,11 +6,14 @@ and one produce per event capped the worker at a few hundred events/s. Ingestion
 partition and sends each group as one message; the KPI agent (streams/kpis/agent.py) pays
 Faust's per-message cost once per batch.
 
-A batch is lines separated by ``\\n``. The first is the ingester's progress,
-``{"sources": {"<input topic>:<partition>": <latest event time (ms) polled, or null>}}``, for
-every input partition it owns: the KPI engine's watermark is the slowest of those (an input
-partition not heard from yet holds it back), whether or not the partition had events for this
-batch's partition. Every other line is an event, ``<source>\\t<event>``:
+A batch is lines separated by ``\\n``. The first is the ingester's progress:
+``{"sources": {"<input topic>:<partition>": <latest event time (ms) polled, or null>},
+"inputs": {"<input topic>": <partition count>}}``, ``sources`` for every input partition the
+ingester owns, ``inputs`` naming every input partition there is. The KPI engine's watermark is
+the slowest input partition's latest event time, whether or not it had events for this
+batch's partition; one not heard from yet (its ingester not started, dead, or its partitions
+not reassigned yet) holds the watermark back until the idle timeout. Every other line is an
+event, ``<source>\\t<event>``:
 - ``<source>``: JSON ``[input topic, input partition, input offset, input time (ms)]``, where
   the event came from (dead letters and duplicate detection name it) and when the input
   message was written (the event -> metric latency starts there);
@@ -93,11 +96,12 @@ class BatchBuilder:
         self._lines.append(line)
         self._size += len(line) + 1
 
-    def messages(self, sources: dict[str, int | None]) -> list[bytes]:
+    def messages(self, sources: dict[str, int | None], inputs: dict[str, int] | None = None
+                 ) -> list[bytes]:
         """The batch messages, each led by the ingester's progress (at least one message)."""
         if self._lines or not self.done:
             self._cut()
-        header = orjson.dumps({"sources": sources})
+        header = orjson.dumps({"sources": sources, "inputs": inputs or {}})
         return [header + b"\n" + body if body else header for body in self.done]
 
     def _cut(self) -> None:
@@ -105,15 +109,16 @@ class BatchBuilder:
         self._lines, self._size = [], 0
 
 
-def decode_message(value: bytes) -> tuple[dict[str, int | None], list[tuple[Source, bytes]]]:
-    """The ingester's progress, and (source, the event's canonical JSON) of every event."""
+def decode_message(value: bytes) -> tuple[dict, list[tuple[Source, bytes]]]:
+    """The ingester's progress (``sources`` and ``inputs``), and (source, the event's canonical
+    JSON) of every event."""
     header, _, body = value.partition(b"\n")
     lines = []
     for line in body.split(b"\n") if body else ():
         head, _, raw = line.partition(b"\t")
         topic, partition, offset, input_ms = orjson.loads(head)
         lines.append((Source(topic, partition, offset, input_ms), raw))
-    return orjson.loads(header)["sources"], lines
+    return orjson.loads(header), lines
 
 
 def decode_lines(value: bytes) -> list[tuple[Source, bytes]]:

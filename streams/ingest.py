@@ -164,8 +164,10 @@ class Ingester(mode.Service):
         sends = []
         canonical = canonical_topic.get_topic_name()
         # Every partition hears of the progress, events for it or not (its watermark).
+        inputs = {topic: len(self.consumer.partitions_for_topic(topic) or ())
+                  for topic in input_topics.topics}
         for partition in range(settings.topic_partitions):
-            for value in batches[partition].messages(self.progress):
+            for value in batches[partition].messages(self.progress, inputs):
                 sends.append(await self.producer.send(canonical, value=value,
                                                       partition=partition))
         dead_letters = dead_letter_topic.get_topic_name()

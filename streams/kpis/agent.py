@@ -81,7 +81,7 @@ async def compute_kpis(stream):
         last_offset[partition] = message.offset
         engine = engine_for(partition)
         in_order = acks[partition]
-        sources, lines = decode_message(message.value)
+        header, lines = decode_message(message.value)
         batch = Batch(event, message.offset, len(lines) + 1,
                       min((s.input_ms for s, _ in lines), default=int(time.time() * 1000)))
         in_order.arrived(message.offset, batch)
@@ -106,7 +106,7 @@ async def compute_kpis(stream):
                 finished.append(batch)
         # The watermark moves once per batch, after its events: none of them is made late by
         # the batch's own progress report.
-        engine.observe_sources(sources)
+        engine.observe_sources(header["sources"], inputs=header.get("inputs"))
         settled = engine.settle(progress)
         if settled:
             observe_latency(batch, settled)

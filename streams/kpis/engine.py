@@ -182,17 +182,22 @@ class PartitionEngine:
             outcome.settled = self.settle(progress)
         return outcome
 
-    def observe_sources(self, reported: dict[str, int | None], wall_s: float | None = None
-                        ) -> None:
+    def observe_sources(self, reported: dict[str, int | None], wall_s: float | None = None,
+                        inputs: dict[str, int] | None = None) -> None:
         """Moves the watermark to the slowest active input partition's latest event time.
 
-        ``reported``: input partition -> its latest event time (ms), None if it has none yet.
+        ``reported``: input partition -> its latest event time (ms), None if it has none yet;
+        ``inputs``: input topic -> its partition count, so that a partition nobody reported
+        yet (its ingester dead, its reassignment not through) is known and holds back too.
         A partition is active until its latest event time has not moved for
         ``source_idle_seconds`` of wall time; an active one without events holds the
         watermark where it is.
         """
         wall_s = time.monotonic() if wall_s is None else wall_s
         sources = self.sources
+        for topic, count in (inputs or {}).items():
+            for partition in range(count):
+                sources.setdefault(f"{topic}:{partition}", (None, wall_s))
         for name, latest in reported.items():
             known = sources.get(name)
             if known is None or (latest is not None and (known[0] is None or latest > known[0])):

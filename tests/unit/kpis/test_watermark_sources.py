@@ -56,3 +56,14 @@ def test_a_partition_taken_over_remembers_the_sources_it_heard_of():
 
 def minute_ms(minutes: float) -> int:
     return int((T0 + timedelta(minutes=minutes)).timestamp() * 1000)
+
+
+def test_an_input_partition_nobody_reported_yet_holds_the_watermark():
+    # A fresh partition engine hears from one ingester owning y only; x's ingester died before
+    # anything settled. The input topics' partition counts name x, so x holds back.
+    engine = PartitionEngine({}, 0, SETTINGS)
+    for n in range(40):
+        engine.receive(n, view(n, n), source=None, settle=False)
+        engine.observe_sources({"y:0": minute_ms(n)}, wall_s=1, inputs={"x": 1, "y": 1})
+        engine.settle(engine.progress())
+    assert not engine.receive(40, view(40, 5), source=None).late
