@@ -7,10 +7,12 @@ by (event time, event_id) makes every settled KPI a pure function of the set of 
 equal to a batch recomputation, whatever order they arrived in and however often replayed.
 
 A minute settles when the partition's watermark passes its end plus the allowed lateness. The
-watermark is the latest event time of the slowest input partition feeding this one (an input
-partition silent for ``source_idle_timeout`` of wall time stops holding it back): when one
-input partition stalls, say while its worker is replaced, the others cannot rush the
-watermark ahead and make its backlog late. An event whose minute has settled already is late:
+watermark is the latest event time of the slowest input partition, as the ingesters report it
+with every batch (``observe_sources``; an input partition whose latest event time has not
+moved for ``source_idle_timeout`` of wall time stops holding it back, one not reported yet
+holds it back from the start): when one input partition stalls, say while its worker is
+replaced, the others cannot rush the watermark ahead and make its backlog late. The input
+partitions heard of are kept in the progress record, for whoever takes the partition over. An event whose minute has settled already is late:
 counted, sent to the dead letters by the caller, and not applied.
 
 Events stay unacknowledged (Faust ``noack``) until their minute is applied and written, so the
