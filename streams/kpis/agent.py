@@ -9,6 +9,7 @@ never commits past an event whose effect is not yet written.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,8 @@ from streams.pipeline_health import count_batch
 from streams.topics import canonical_topic, dead_letter_topic
 
 LATE_EVENT = "late_event"
+
+log = logging.getLogger(__name__)
 
 kpi_settings = KpiSettings.from_settings(settings)
 kpi_state = app.Table("kpi-state")
@@ -53,8 +56,12 @@ class Held:
 
 def engine_for(partition: int) -> PartitionEngine:
     if partition not in engines:
-        engines[partition] = PartitionEngine(kpi_state, partition, kpi_settings)
+        engine = engines[partition] = PartitionEngine(kpi_state, partition, kpi_settings)
         acks[partition] = InOrderAcks()
+        progress = engine.progress()
+        log.info("KPI partition %d: settled through %s, watermark %s, %d input partitions "
+                 "remembered, %d late so far", partition, progress["settled_through"],
+                 progress["watermark"], len(engine.sources), progress["late"])
     return engines[partition]
 
 
@@ -90,6 +97,7 @@ async def compute_kpis(stream):
             count_batch(message.topic, partition, message.offset, events)
         finished: list[Batch] = [batch]  # the batch's own share: it has been read
         progress = engine.progress()
+        late = 0
         for index, (source, canonical, raw) in enumerate(events):
             if canonical.is_bot:
                 finished.append(batch)
@@ -101,6 +109,7 @@ async def compute_kpis(stream):
             if outcome.superseded is not None:
                 finished.append(outcome.superseded.batch)
             if outcome.late:
+                late += 1
                 await _late(message.topic, partition, position, source, canonical, raw)
             if outcome.late or outcome.replayed or outcome.duplicate:
                 finished.append(batch)
@@ -111,6 +120,11 @@ async def compute_kpis(stream):
         if settled:
             observe_latency(batch, settled)
         finished.extend(pending.handle.batch for pending in settled)
+        if late:
+            log.warning("KPI partition %d: %d late events in batch %d (watermark %s, settled "
+                        "through %s, slowest inputs %s)", partition, late, message.offset,
+                        engine.watermark_ms, progress["settled_through"],
+                        engine.slowest_sources())
         for done in finished:
             done.unfinished -= 1
             if done.unfinished == 0:

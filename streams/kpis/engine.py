@@ -12,8 +12,9 @@ with every batch (``observe_sources``; an input partition whose latest event tim
 moved for ``source_idle_timeout`` of wall time stops holding it back, one not reported yet
 holds it back from the start): when one input partition stalls, say while its worker is
 replaced, the others cannot rush the watermark ahead and make its backlog late. The input
-partitions heard of are kept in the progress record, for whoever takes the partition over. An event whose minute has settled already is late:
-counted, sent to the dead letters by the caller, and not applied.
+partitions heard of are kept in the progress record, for whoever takes the partition over. An
+event whose minute has settled already is late: counted, sent to the dead letters by the
+caller, and not applied.
 
 Events stay unacknowledged (Faust ``noack``) until their minute is applied and written, so the
 committed offset never passes an event whose effect could be lost in a crash. After a crash the
@@ -208,6 +209,11 @@ class PartitionEngine:
                   if wall_s - seen <= self.settings.source_idle_seconds]
         if active and None not in active:
             self.watermark_ms = max(self.watermark_ms or 0, min(active))
+
+    def slowest_sources(self, count: int = 3) -> list[tuple[str, int | None]]:
+        """The input partitions furthest behind (for logs)."""
+        return sorted(((name, latest) for name, (latest, _) in self.sources.items()),
+                      key=lambda item: -1 if item[1] is None else item[1])[:count]
 
     def settle(self, progress: dict) -> list[Pending]:
         """Apply every minute the watermark has settled; returns the events applied.
