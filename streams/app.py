@@ -11,6 +11,9 @@ Guarantees we rely on, and the ones we deliberately do not:
 - Faust flushes the producer (changelog writes included) before it commits source offsets;
   streams/changelog_flush.py makes that flush wait for every buffered write (Faust's gives up
   after 0.1 s).
+- after a rebalance Faust seeks each partition back to its committed offset, so events held
+  unacknowledged are read again; streams/rewind.py makes that true of a partition with
+  nothing committed yet too (aiokafka skips those).
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from __future__ import annotations
 import faust
 
 from kpiwatch.settings import Settings, load_settings
-from streams import changelog_flush
+from streams import changelog_flush, rewind
 
 changelog_flush.install()
+# The agents' source topics (settings is defined below; read when a rebalance happens).
+rewind.install(lambda: (settings.topic_canonical, settings.topic_dead_letter))
 
 
 class KpiwatchApp(faust.App):

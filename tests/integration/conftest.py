@@ -5,6 +5,8 @@ If a service cannot start the session fails: these tests are never skipped (CI r
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from localstack import LocalStack
@@ -33,7 +35,8 @@ def local_stack(stack_settings):
         pytest.fail(f"the local stack did not start: {error}", pytrace=False)
     print(f"\nlocal stack healthy after {max(times.values()):.1f} s: {times}")
     yield stack
-    stack.down()
+    if not os.environ.get("KPIWATCH_KEEP_STACK"):  # set it to look into a failed run
+        stack.down()
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import random
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -140,6 +141,11 @@ def test_kpis_equal_the_batch_recomputation(worker_factory, stack_settings):
             "ordered_carts"} <= compared
     mismatched = {k: (got.get(k), want.get(k)) for k in set(got) | set(want)
                   if got.get(k) != want.get(k)}
+    if mismatched and os.environ.get("KPIWATCH_ORACLE_DUMP"):
+        Path(os.environ["KPIWATCH_ORACLE_DUMP"]).write_bytes(orjson.dumps(
+            {f"{k[0]}|{k[1]}": {m: [str(got.get(k, {}).get(m)), str(want.get(k, {}).get(m))]
+                                for m in _difference(got.get(k), want.get(k))}
+             for k in mismatched}, option=orjson.OPT_SORT_KEYS))
     progress = {k: {f: v.get(f) for f in ("settled_through", "watermark", "late",
                                            "duplicate_events", "max_origin")}
                 for k, v in changelog_state(bootstrap, app_id).items() if k.startswith("progress|")}

@@ -1,0 +1,41 @@
+"""After a rebalance, read a partition again from its start when nothing of it was committed.
+
+Faust seeks every assigned partition to its committed offset after a rebalance
+(``Consumer.perform_seek``), so that events held unacknowledged are read again, and the KPI
+agent drops what it held of a revoked partition on exactly that promise. But aiokafka's
+``seek_to_committed`` skips a partition whose committed offset is None (nothing committed yet)
+or 0: the consumer goes on from where it had fetched to. A partition kept by the same worker
+through a rebalance, before its first minute settled (so before anything of it could be
+committed), lost every event it held: the oracle test with a SIGKILL lost 16-50 % of its
+first windows about one run in four.
+
+``install()`` makes ``perform_seek`` also seek such partitions of the given topics to offset 0
+(the consumer's ``auto_offset_reset=earliest`` applies if the log starts later).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from faust.transport.consumer import Consumer
+
+_faust_perform_seek = Consumer.perform_seek
+
+
+async def rewind_uncommitted(consumer, topics: Iterable[str]) -> list:
+    """Seeks to 0 the assigned partitions of ``topics`` that have no committed offset past 0
+    (after ``perform_seek``, whose result ``_read_offset`` holds); returns them."""
+    names = set(topics)
+    rewound = [tp for tp in consumer.assignment()
+               if tp.topic in names and not consumer._read_offset.get(tp)]
+    for tp in rewound:
+        await consumer.seek(tp, 0)
+    return rewound
+
+
+def install(topics: Callable[[], Iterable[str]]) -> None:
+    async def perform_seek(self: Consumer) -> None:
+        await _faust_perform_seek(self)
+        await rewind_uncommitted(self, topics())
+
+    Consumer.perform_seek = perform_seek
