@@ -8,12 +8,13 @@ Faust's per-message cost once per batch.
 
 A batch is lines separated by ``\\n``. The first is the ingester's progress:
 ``{"sources": {"<input topic>:<partition>": <latest event time (ms) polled, or null>},
-"inputs": {"<input topic>": <partition count>}}``, ``sources`` for every input partition the
-ingester owns, ``inputs`` naming every input partition there is. The KPI engine's watermark is
-the slowest input partition's latest event time, whether or not it had events for this
-batch's partition; one not heard from yet (its ingester not started, dead, or its partitions
-not reassigned yet) holds the watermark back until the idle timeout. Every other line is an
-event, ``<source>\\t<event>``:
+"inputs": {"<input topic>": <partition count>}, "polled_ms": <the newest input message's
+Kafka timestamp>}``, ``sources`` for every input partition the ingester owns, ``inputs``
+naming every input partition there is (``polled_ms`` starts the settle latency clock). The
+KPI engine's watermark is the slowest input partition's latest event time, whether or not it
+had events for this batch's partition; one not heard from yet (its ingester not started,
+dead, or its partitions not reassigned yet) holds the watermark back until the idle timeout.
+Every other line is an event, ``<source>\\t<event>``:
 - ``<source>``: JSON ``[input topic, input partition, input offset, input time (ms)]``, where
   the event came from (dead letters and duplicate detection name it) and when the input
   message was written (the event -> metric latency starts there);
@@ -96,12 +97,13 @@ class BatchBuilder:
         self._lines.append(line)
         self._size += len(line) + 1
 
-    def messages(self, sources: dict[str, int | None], inputs: dict[str, int] | None = None
-                 ) -> list[bytes]:
+    def messages(self, sources: dict[str, int | None], inputs: dict[str, int] | None = None,
+                 polled_ms: int | None = None) -> list[bytes]:
         """The batch messages, each led by the ingester's progress (at least one message)."""
         if self._lines or not self.done:
             self._cut()
-        header = orjson.dumps({"sources": sources, "inputs": inputs or {}})
+        header = orjson.dumps({"sources": sources, "inputs": inputs or {},
+                               "polled_ms": polled_ms})
         return [header + b"\n" + body if body else header for body in self.done]
 
     def _cut(self) -> None:

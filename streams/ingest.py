@@ -166,8 +166,9 @@ class Ingester(mode.Service):
         # Every partition hears of the progress, events for it or not (its watermark).
         inputs = {topic: len(self.consumer.partitions_for_topic(topic) or ())
                   for topic in input_topics.topics}
+        polled_ms = max(record.timestamp for record in records)
         for partition in range(settings.topic_partitions):
-            for value in batches[partition].messages(self.progress, inputs):
+            for value in batches[partition].messages(self.progress, inputs, polled_ms):
                 sends.append(await self.producer.send(canonical, value=value,
                                                       partition=partition))
         dead_letters = dead_letter_topic.get_topic_name()

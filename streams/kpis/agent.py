@@ -43,7 +43,7 @@ class Batch:
     event: Any  # Faust's event, what is acknowledged
     offset: int
     unfinished: int
-    input_ms: int  # the earliest input time among its events
+    input_ms: int  # when the newest input message of the ingester's poll was written
 
 
 @dataclass
@@ -90,7 +90,7 @@ async def compute_kpis(stream):
         in_order = acks[partition]
         header, lines = decode_message(message.value)
         batch = Batch(event, message.offset, len(lines) + 1,
-                      min((s.input_ms for s, _ in lines), default=int(time.time() * 1000)))
+                      header.get("polled_ms") or int(time.time() * 1000))
         in_order.arrived(message.offset, batch)
         events = [(source, decode_canonical(raw), raw) for source, raw in lines]
         if events:
