@@ -65,13 +65,18 @@ def engine_for(partition: int) -> PartitionEngine:
     return engines[partition]
 
 
-@app.on_partitions_revoked.connect
-async def forget_pending(sender, revoked, **kwargs) -> None:
-    # Unacknowledged events of a revoked partition come back to whoever owns it next.
-    for tp in revoked:
-        if tp.topic == canonical_topic.get_topic_name():
-            engines.pop(tp.partition, None)
-            acks.pop(tp.partition, None)
+@app.on_partitions_assigned.connect
+async def forget_partitions_gone(sender, assigned, **kwargs) -> None:
+    """Drops what is held of partitions assigned elsewhere (their unacknowledged events come
+    back to the new owner). A partition this worker keeps through a rebalance keeps its engine:
+    its events go on in order, or Faust seeks it back and the agent rebuilds it from there.
+    Dropping it on revocation instead let messages fetched before the seek start a new run of
+    acknowledgements past the events held, and Faust commit past them: lost events."""
+    topic = canonical_topic.get_topic_name()
+    kept = {tp.partition for tp in assigned if tp.topic == topic}
+    for partition in set(engines) - kept:
+        engines.pop(partition, None)
+        acks.pop(partition, None)
 
 
 @app.agent(canonical_topic, concurrency=1)
