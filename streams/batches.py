@@ -7,7 +7,8 @@ partition and sends each group as one message; the KPI agent (streams/kpis/agent
 Faust's per-message cost once per batch.
 
 A batch is lines separated by ``\\n``. The first is the ingester's progress:
-``{"sources": {"<input topic>:<partition>": <latest event time (ms) polled, or null>},
+``{"sources": {"<input topic>:<partition>": <latest event time (ms) polled, null if none yet,
+-1 if the partition never had a message>},
 "inputs": {"<input topic>": <partition count>}, "polled_ms": <the newest input message's
 Kafka timestamp>}``, ``sources`` for every input partition the ingester owns, ``inputs``
 naming every input partition there is (``polled_ms`` starts the settle latency clock). The
@@ -43,6 +44,8 @@ from aiokafka.partitioner import murmur2
 
 from models import CanonicalEvent, decode_canonical, encode_canonical
 
+# An input partition's latest event time when it never had a message: it holds nothing back.
+EMPTY = -1
 # Events per batch message at most (and the origin's multiplier).
 MAX_BATCH = 1 << 16
 # Bytes per batch message at most: well under Kafka's default message.max.bytes (1 MiB).

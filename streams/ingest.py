@@ -29,12 +29,19 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 import mode
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from models import ParseLimits, RejectReason, parse_message
 from streams.app import app, settings
-from streams.batches import MAX_BATCH_BYTES, BatchBuilder, Source, encode_line, partition_of
+from streams.batches import (
+    EMPTY,
+    MAX_BATCH_BYTES,
+    BatchBuilder,
+    Source,
+    encode_line,
+    partition_of,
+)
 from streams.dead_letters import DeadLetter
 from streams.topics import canonical_topic, dead_letter_topic, input_topics
 
@@ -74,6 +81,7 @@ def ingest_records(records, partitions: int, progress: dict[str, int | None]
             source = Source(record.topic, record.partition, record.offset,
                             int(received.timestamp() * 1000))
             latest = progress.get(source.name)
+            latest = None if latest == EMPTY else latest
             for event in outcome.events:
                 batches[partition_of(event.user_key, partitions)].add(encode_line(source, event))
                 event_ms = int(event.timestamp.timestamp() * 1000)
@@ -157,6 +165,16 @@ class Ingester(mode.Service):
                 async with self.lock:
                     await self._forward(polled)
 
+    def _mark_empty(self) -> None:
+        """An owned input partition that never had a message (high watermark 0) is reported
+        as EMPTY: it holds no KPI engine back (a topic the shop does not use, a partition its
+        keys never hash to), where one merely not polled yet does."""
+        for name, latest in self.progress.items():
+            if latest is None:
+                topic, _, partition = name.rpartition(":")
+                if self.consumer.highwater(TopicPartition(topic, int(partition))) == 0:
+                    self.progress[name] = EMPTY
+
     async def _forward(self, polled: dict) -> None:
         records = [record for batch in polled.values() for record in batch]
         batches, letters, rejected = ingest_records(records, settings.topic_partitions,
@@ -167,6 +185,7 @@ class Ingester(mode.Service):
         inputs = {topic: len(self.consumer.partitions_for_topic(topic) or ())
                   for topic in input_topics.topics}
         polled_ms = max(record.timestamp for record in records)
+        self._mark_empty()
         for partition in range(settings.topic_partitions):
             for value in batches[partition].messages(self.progress, inputs, polled_ms):
                 sends.append(await self.producer.send(canonical, value=value,

@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from models import CanonicalEvent
+from streams.batches import EMPTY
 from streams.kpis import carts, checkout, funnel, retention, revenue, traffic
 from streams.kpis.context import EventContext, TimerContext
 from streams.kpis.kpi_settings import KpiSettings
@@ -189,7 +190,8 @@ class PartitionEngine:
                         inputs: dict[str, int] | None = None) -> None:
         """Moves the watermark to the slowest active input partition's latest event time.
 
-        ``reported``: input partition -> its latest event time (ms), None if it has none yet;
+        ``reported``: input partition -> its latest event time (ms), None if it has none yet,
+        EMPTY if it never had a message (it holds nothing back);
         ``inputs``: input topic -> its partition count, so that a partition nobody reported
         yet (its ingester dead, its reassignment not through) is known and holds back too.
         A partition is active until its latest event time has not moved for
@@ -206,7 +208,7 @@ class PartitionEngine:
             if known is None or (latest is not None and (known[0] is None or latest > known[0])):
                 sources[name] = (latest, wall_s)
         active = [ms for ms, seen in sources.values()
-                  if wall_s - seen <= self.settings.source_idle_seconds]
+                  if wall_s - seen <= self.settings.source_idle_seconds and ms != EMPTY]
         if active and None not in active:
             self.watermark_ms = max(self.watermark_ms or 0, min(active))
 

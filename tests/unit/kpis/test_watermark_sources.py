@@ -4,6 +4,7 @@ not made late by the others; a partition silent past the idle timeout stops hold
 import time
 from datetime import UTC, datetime, timedelta
 
+from streams.batches import EMPTY
 from streams.kpis.engine import PartitionEngine
 from streams.kpis.kpi_settings import KpiSettings
 from tests.kpi_oracle.shop import event
@@ -67,3 +68,10 @@ def test_an_input_partition_nobody_reported_yet_holds_the_watermark():
         engine.observe_sources({"y:0": minute_ms(n)}, wall_s=1, inputs={"x": 1, "y": 1})
         engine.settle(engine.progress())
     assert not engine.receive(40, view(40, 5), source=None).late
+
+
+def test_an_input_partition_that_never_had_a_message_holds_nothing_back():
+    engine = PartitionEngine({}, 0, SETTINGS)
+    engine.observe_sources({"cart:0": EMPTY, "clickstream:0": minute_ms(10)}, wall_s=1,
+                           inputs={"cart": 1, "clickstream": 1})
+    assert engine.watermark_ms == minute_ms(10)
