@@ -9,7 +9,7 @@ fake Slack (tests/fakes/slack_server.py, 1 message/s like Slack). Event time run
 the wall clock: for each minute it sends the minute's sessions, then markers on every input
 partition just past the minute's end plus the allowed lateness, which settle it. The latency
 measured is from the moment those markers are sent (the window settles) to the Slack POST: it
-covers ingestion, dedup, the KPI engine, publishing to Redis (every
+covers ingestion, the KPI engine (dedup included), publishing to Redis (every
 KPIWATCH_ALERT_EVALUATION_INTERVAL), the evaluator, the outbox and the POST. With live
 traffic a window settles ``allowed lateness`` after its end, so window end -> Slack is the
 allowed lateness plus this figure; the target is p99 <= allowed lateness + 2 s.

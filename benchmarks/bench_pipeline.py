@@ -9,8 +9,9 @@ simulated shop traffic (canonical JSON) into fresh input topics, then measures i
   hand-coded the same loop plus a hand-coded aggregation: drop repeated event_ids, count events
              per (minute, type), distinct sessions and users per minute;
   kpiwatch   one worker from ready to every minute of the data settled in every partition
-             (ingest, validate, classify, dedup, canonical topic, KPI engine with all families,
-             changelog writes), read from its /metrics (kpiwatch_settled_through_...);
+             (ingest, validate, classify, batches on the canonical topic, dedup and the KPI
+             engine with all families, changelog writes), read from its /metrics
+             (kpiwatch_settled_through_...);
 then the state per open cart and per active user (the KPI table's changelog), and the
 event -> /metrics latency with live traffic at half the measured kpiwatch rate. For that run
 the worker has no allowed lateness and event time runs 60x faster than the wall clock (a
