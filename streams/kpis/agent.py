@@ -14,8 +14,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from faust.types import TP
-
 from metrics import latency
 from models import decode_canonical
 from streams.app import app, settings
@@ -76,30 +74,33 @@ async def forget_partitions_gone(sender, assigned, **kwargs) -> None:
     acknowledgements past the events held, and Faust commit past them: lost events."""
     topic = canonical_topic.get_topic_name()
     kept = {tp.partition for tp in assigned if tp.topic == topic}
-    for partition in (set(engines) | set(held)) - kept:
+    for partition in set(engines) - kept:
         engines.pop(partition, None)
         acks.pop(partition, None)
-        held.pop(partition, None)
 
 
-def run_is_trusted(partition: int) -> bool:
-    """Whether the partition's current run of messages started at or before the committed
-    offset (0 if nothing is committed), i.e. misses nothing since the commit.
+def starts_at_committed(message) -> bool:
+    """Whether a run of a partition's messages may start at this one: at or before the
+    committed offset (0 if nothing is committed), so it misses nothing since the commit.
 
     After an assignment Faust resumes fetching before it seeks to the committed offsets, so
-    a run can start further on. Settling with it, the engine recorded minutes as settled that
-    the events before it (read again after the seek) belonged to: they were taken for replays
-    and dropped (the oracle test lost a partition's first minutes about one run in four). So
-    an untrusted run is held, unprocessed: the seek brings the partition back to the committed
-    offset (a new run), or Faust learns the committed offset and the run turns out trusted.
+    the first messages can come from further on. Settling with those, the engine recorded
+    minutes as settled that the events before them (read again after the seek) belonged to:
+    they were taken for replays and dropped (the oracle test lost a partition's first minutes
+    about one run in four). Skipped here, they come again after the seek.
     """
-    committed = app.consumer._committed_offset.get(TP(canonical_topic.get_topic_name(),
-                                                       partition))
-    return run_start[partition] <= (committed or 0)
+    committed = app.consumer._committed_offset.get(message.tp)
+    if message.offset <= (committed or 0):
+        waiting.discard(message.partition)
+        return True
+    if message.partition not in waiting:
+        waiting.add(message.partition)
+        log.info("KPI partition %d: waiting for the seek to its committed offset %s (got %d)",
+                 message.partition, committed, message.offset)
+    return False
 
 
-run_start: dict[int, int] = {}  # partition -> the first offset of its current run
-held: dict[int, list] = {}  # partition -> the messages of an untrusted run, in order
+waiting: set[int] = set()
 
 
 @app.agent(canonical_topic, concurrency=1)
@@ -113,72 +114,53 @@ async def compute_kpis(stream):
             # stale and comes again; acknowledging any of it could commit past a live event.
             engines.pop(partition, None)
             acks.pop(partition, None)
-            held.pop(partition, None)
+        if partition not in engines and not starts_at_committed(message):
+            continue  # fetched before Faust's seek to the committed offset: it comes again
         last_offset[partition] = message.offset
-        if partition not in engines and partition not in held:
-            run_start[partition] = message.offset
-            held[partition] = []
-        if partition in held:
-            held[partition].append(event)
-            if not run_is_trusted(partition):
-                if len(held[partition]) == 1:
-                    log.info("KPI partition %d: holding messages from offset %d until the "
-                             "seek to the committed offset", partition, message.offset)
+        engine = engine_for(partition)
+        in_order = acks[partition]
+        header, lines = decode_message(message.value)
+        batch = Batch(event, message.offset, len(lines) + 1,
+                      header.get("polled_ms") or int(time.time() * 1000))
+        in_order.arrived(message.offset, batch)
+        events = [(source, decode_canonical(raw), raw) for source, raw in lines]
+        if events:
+            count_batch(message.topic, partition, message.offset, events)
+        finished: list[Batch] = [batch]  # the batch's own share: it has been read
+        progress = engine.progress()
+        late = 0
+        for index, (source, canonical, raw) in enumerate(events):
+            if canonical.is_bot:
+                finished.append(batch)
                 continue
-            for ready in held.pop(partition):
-                await process(manual, ready)
-        else:
-            await process(manual, event)
-
-
-async def process(manual, event) -> None:
-    """One batch message of a trusted run: count it, take its events, settle, acknowledge."""
-    message = event.message
-    partition = message.partition
-    engine = engine_for(partition)
-    in_order = acks[partition]
-    header, lines = decode_message(message.value)
-    batch = Batch(event, message.offset, len(lines) + 1,
-                  header.get("polled_ms") or int(time.time() * 1000))
-    in_order.arrived(message.offset, batch)
-    events = [(source, decode_canonical(raw), raw) for source, raw in lines]
-    if events:
-        count_batch(message.topic, partition, message.offset, events)
-    finished: list[Batch] = [batch]  # the batch's own share: it has been read
-    progress = engine.progress()
-    late = 0
-    for index, (source, canonical, raw) in enumerate(events):
-        if canonical.is_bot:
-            finished.append(batch)
-            continue
-        position = origin(message.offset, index)
-        outcome = engine.receive(position, canonical, Held(batch, source.input_ms),
-                                 source=None, position=f"{source.name}@{source.offset}",
-                                 settle=False, progress=progress)
-        if outcome.superseded is not None:
-            finished.append(outcome.superseded.batch)
-        if outcome.late:
-            late += 1
-            await _late(message.topic, partition, position, source, canonical, raw)
-        if outcome.late or outcome.replayed or outcome.duplicate:
-            finished.append(batch)
-    # The watermark moves once per batch, after its events: none of them is made late by
-    # the batch's own progress report.
-    engine.observe_sources(header["sources"], inputs=header.get("inputs"))
-    settled = engine.settle(progress)
-    if settled:
-        observe_latency(batch, settled)
-    finished.extend(pending.handle.batch for pending in settled)
-    if late:
-        log.warning("KPI partition %d: %d late events in batch %d (watermark %s, settled "
-                    "through %s, slowest inputs %s)", partition, late, message.offset,
-                    engine.watermark_ms, progress["settled_through"],
-                    engine.slowest_sources())
-    for done in finished:
-        done.unfinished -= 1
-        if done.unfinished == 0:
-            for ready in in_order.done(done.offset):
-                await manual.ack(ready.event)
+            position = origin(message.offset, index)
+            outcome = engine.receive(position, canonical, Held(batch, source.input_ms),
+                                     source=None, position=f"{source.name}@{source.offset}",
+                                     settle=False, progress=progress)
+            if outcome.superseded is not None:
+                finished.append(outcome.superseded.batch)
+            if outcome.late:
+                late += 1
+                await _late(message.topic, partition, position, source, canonical, raw)
+            if outcome.late or outcome.replayed or outcome.duplicate:
+                finished.append(batch)
+        # The watermark moves once per batch, after its events: none of them is made late by
+        # the batch's own progress report.
+        engine.observe_sources(header["sources"], inputs=header.get("inputs"))
+        settled = engine.settle(progress)
+        if settled:
+            observe_latency(batch, settled)
+        finished.extend(pending.handle.batch for pending in settled)
+        if late:
+            log.warning("KPI partition %d: %d late events in batch %d (watermark %s, settled "
+                        "through %s, slowest inputs %s)", partition, late, message.offset,
+                        engine.watermark_ms, progress["settled_through"],
+                        engine.slowest_sources())
+        for done in finished:
+            done.unfinished -= 1
+            if done.unfinished == 0:
+                for ready in in_order.done(done.offset):
+                    await manual.ack(ready.event)
 
 
 def observe_latency(trigger: Batch, applied: list) -> None:
