@@ -79,30 +79,6 @@ async def forget_partitions_gone(sender, assigned, **kwargs) -> None:
         acks.pop(partition, None)
 
 
-def starts_at_committed(message) -> bool:
-    """Whether a run of a partition's messages may start at this one: at or before the
-    committed offset (0 if nothing is committed), so it misses nothing since the commit.
-
-    After an assignment Faust resumes fetching before it seeks to the committed offsets, so
-    the first messages can come from further on. Settling with those, the engine recorded
-    minutes as settled that the events before them (read again after the seek) belonged to:
-    they were taken for replays and dropped (the oracle test lost a partition's first minutes
-    about one run in four). Skipped here, they come again after the seek.
-    """
-    committed = app.consumer._committed_offset.get(message.tp)
-    if message.offset <= (committed or 0):
-        waiting.discard(message.partition)
-        return True
-    if message.partition not in waiting:
-        waiting.add(message.partition)
-        log.info("KPI partition %d: waiting for the seek to its committed offset %s (got %d)",
-                 message.partition, committed, message.offset)
-    return False
-
-
-waiting: set[int] = set()
-
-
 @app.agent(canonical_topic, concurrency=1)
 async def compute_kpis(stream):
     manual = stream.noack()
@@ -114,8 +90,6 @@ async def compute_kpis(stream):
             # stale and comes again; acknowledging any of it could commit past a live event.
             engines.pop(partition, None)
             acks.pop(partition, None)
-        if partition not in engines and not starts_at_committed(message):
-            continue  # fetched before Faust's seek to the committed offset: it comes again
         last_offset[partition] = message.offset
         engine = engine_for(partition)
         in_order = acks[partition]
