@@ -11,6 +11,14 @@ first windows about one run in four.
 
 ``install()`` makes ``perform_seek`` also seek such partitions of the given topics to offset 0
 (the consumer's ``auto_offset_reset=earliest`` applies if the log starts later).
+
+And it makes the seek come before the fetching: after an assignment Faust resumes the stream
+partitions first and seeks them to their committed offsets after (``Recovery``), so the agents
+could get messages from past the committed offset first. The KPI engine then settled minutes
+with them, and the events before them, read again after the seek, were taken for replays and
+dropped: a new owner of a partition lost its first minutes about one run in four of the
+oracle test with a SIGKILL. Here, from an assignment until its seek is done, resuming the
+given topics' partitions is put off until right after the seek.
 """
 
 from __future__ import annotations
@@ -33,9 +41,31 @@ async def rewind_uncommitted(consumer, topics: Iterable[str]) -> list:
     return rewound
 
 
+_faust_resume_partitions = Consumer.resume_partitions
+
+
 def install(topics: Callable[[], Iterable[str]]) -> None:
     async def perform_seek(self: Consumer) -> None:
         await _faust_perform_seek(self)
         await rewind_uncommitted(self, topics())
+        deferred, self._kpiwatch_deferred = self._kpiwatch_deferred, None
+        if deferred:
+            _faust_resume_partitions(self, deferred)
 
+    def resume_partitions(self: Consumer, tps) -> None:
+        if self._kpiwatch_deferred is not None:  # an assignment's seek is pending
+            names = set(topics())
+            ours = {tp for tp in tps if tp.topic in names}
+            self._kpiwatch_deferred |= ours
+            tps = {tp for tp in tps if tp not in ours}
+        _faust_resume_partitions(self, tps)
+
+    Consumer._kpiwatch_deferred = None
     Consumer.perform_seek = perform_seek
+    Consumer.resume_partitions = resume_partitions
+
+
+def seek_pending(consumer: Consumer) -> None:
+    """Called on an assignment: the given topics' partitions stay paused until its seek."""
+    if consumer._kpiwatch_deferred is None:
+        consumer._kpiwatch_deferred = set()
