@@ -24,8 +24,6 @@ from kpiwatch.settings import Settings, load_settings
 from streams import changelog_flush, rewind
 
 changelog_flush.install()
-# The agents' source topics (settings is defined below; read when a rebalance happens).
-rewind.install(lambda: (settings.topic_canonical, settings.topic_dead_letter))
 
 
 class KpiwatchApp(faust.App):
@@ -83,3 +81,4 @@ def create_app(settings: Settings) -> faust.App:
 
 settings = load_settings()
 app = create_app(settings)
+rewind.install(app, (settings.topic_canonical, settings.topic_dead_letter))  # agents' topics

@@ -35,14 +35,13 @@ guards compare (streams/kpis/engine.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
 import orjson
 from aiokafka.partitioner import murmur2
 
-from models import CanonicalEvent, decode_canonical, encode_canonical
+from models import CanonicalEvent, encode_canonical
 
 # An input partition's latest event time when it never had a message: it holds nothing back.
 EMPTY = -1
@@ -58,6 +57,11 @@ def partition_of(user_key: str, partitions: int) -> int:
     return (murmur2(user_key.encode()) & 0x7FFFFFFF) % partitions
 
 
+def input_partition(topic: str, partition: int) -> str:
+    """An input partition's name, as batch headers and the watermark know it."""
+    return f"{topic}:{partition}"
+
+
 def origin(offset: int, index: int) -> int:
     return offset * MAX_BATCH + index
 
@@ -70,13 +74,9 @@ class Source:
     input_ms: int
 
     @property
-    def stream(self) -> str:
-        return self.topic
-
-    @property
     def name(self) -> str:
         """The input partition, as the watermark tracks it."""
-        return f"{self.topic}:{self.partition}"
+        return input_partition(self.topic, self.partition)
 
 
 def encode_line(source: Source, event: CanonicalEvent) -> bytes:
@@ -124,12 +124,3 @@ def decode_message(value: bytes) -> tuple[dict, list[tuple[Source, bytes]]]:
         topic, partition, offset, input_ms = orjson.loads(head)
         lines.append((Source(topic, partition, offset, input_ms), raw))
     return orjson.loads(header), lines
-
-
-def decode_lines(value: bytes) -> list[tuple[Source, bytes]]:
-    return decode_message(value)[1]
-
-
-def decode_batch(value: bytes) -> Iterator[tuple[Source, CanonicalEvent, bytes]]:
-    for source, raw in decode_lines(value):
-        yield source, decode_canonical(raw), raw

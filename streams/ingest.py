@@ -29,7 +29,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 import mode
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from models import ParseLimits, RejectReason, parse_message
@@ -40,6 +40,7 @@ from streams.batches import (
     BatchBuilder,
     Source,
     encode_line,
+    input_partition,
     partition_of,
 )
 from streams.dead_letters import DeadLetter
@@ -107,12 +108,13 @@ class _WaitForPollInHand(ConsumerRebalanceListener):
     async def on_partitions_revoked(self, revoked) -> None:
         async with self.lock:  # the poll in hand is sent and committed first
             for tp in revoked:
-                self.progress.pop(f"{tp.topic}:{tp.partition}", None)
+                self.progress.pop(input_partition(tp.topic, tp.partition), None)
 
     async def on_partitions_assigned(self, assigned) -> None:
-        for tp in assigned:  # not polled yet: holds the KPI engines' watermark back
-            self.progress.setdefault(f"{tp.topic}:{tp.partition}", None)
-        log.info("ingest: assigned %s", sorted(f"{tp.topic}:{tp.partition}" for tp in assigned))
+        names = {input_partition(tp.topic, tp.partition) for tp in assigned}
+        for name in names:  # not polled yet: holds the KPI engines' watermark back
+            self.progress.setdefault(name, None)
+        log.info("ingest: assigned %s", sorted(names))
 
 
 @app.service
@@ -124,7 +126,6 @@ class Ingester(mode.Service):
         self.producer: AIOKafkaProducer | None = None
         self.lock = asyncio.Lock()
         self.progress: dict[str, int | None] = {}  # owned input partition -> latest event ms
-        self.polls = 0
 
     async def on_start(self) -> None:
         servers = settings.kafka_bootstrap_servers
@@ -169,11 +170,10 @@ class Ingester(mode.Service):
         """An owned input partition that never had a message (high watermark 0) is reported
         as EMPTY: it holds no KPI engine back (a topic the shop does not use, a partition its
         keys never hash to), where one merely not polled yet does."""
-        for name, latest in self.progress.items():
-            if latest is None:
-                topic, _, partition = name.rpartition(":")
-                if self.consumer.highwater(TopicPartition(topic, int(partition))) == 0:
-                    self.progress[name] = EMPTY
+        for tp in self.consumer.assignment():
+            name = input_partition(tp.topic, tp.partition)
+            if self.progress.get(name, EMPTY) is None and self.consumer.highwater(tp) == 0:
+                self.progress[name] = EMPTY
 
     async def _forward(self, polled: dict) -> None:
         records = [record for batch in polled.values() for record in batch]
@@ -202,4 +202,3 @@ class Ingester(mode.Service):
             # The partitions moved during a rebalance: their next owner polls them again, and
             # what we sent comes twice (recognised downstream, see the module docstring).
             log.warning("ingest: commit failed (%s); the input is consumed again", error)
-        self.polls += 1

@@ -39,7 +39,7 @@ def count_batch(topic: str, partition: int, offset: int, events) -> None:
         counts = dict(state.get(EVENTS) or {})
         bots, latest = state.get(BOTS, 0), state.get(WATERMARK)
         for source, canonical, _ in events:
-            name = f"{source.stream}|{canonical.type}"
+            name = f"{source.topic}|{canonical.type}"
             counts[name] = counts.get(name, 0) + 1
             bots += canonical.is_bot
             seconds = canonical.timestamp.timestamp()

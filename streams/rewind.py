@@ -23,8 +23,9 @@ given topics' partitions is put off until right after the seek.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
+import faust
 from faust.transport.consumer import Consumer
 
 _faust_perform_seek = Consumer.perform_seek
@@ -44,28 +45,29 @@ async def rewind_uncommitted(consumer, topics: Iterable[str]) -> list:
 _faust_resume_partitions = Consumer.resume_partitions
 
 
-def install(topics: Callable[[], Iterable[str]]) -> None:
+def install(app: faust.App, topics: Iterable[str]) -> None:
+    names = frozenset(topics)
+
     async def perform_seek(self: Consumer) -> None:
         await _faust_perform_seek(self)
-        await rewind_uncommitted(self, topics())
+        await rewind_uncommitted(self, names)
         deferred, self._kpiwatch_deferred = self._kpiwatch_deferred, None
         if deferred:
             _faust_resume_partitions(self, deferred)
 
     def resume_partitions(self: Consumer, tps) -> None:
         if self._kpiwatch_deferred is not None:  # an assignment's seek is pending
-            names = set(topics())
             ours = {tp for tp in tps if tp.topic in names}
             self._kpiwatch_deferred |= ours
             tps = {tp for tp in tps if tp not in ours}
         _faust_resume_partitions(self, tps)
 
+    @app.on_partitions_assigned.connect
+    async def seek_pending(sender, assigned, **kwargs) -> None:
+        # Faust has paused every assigned partition; ours stay paused until the seek.
+        if app.consumer._kpiwatch_deferred is None:
+            app.consumer._kpiwatch_deferred = set()
+
     Consumer._kpiwatch_deferred = None
     Consumer.perform_seek = perform_seek
     Consumer.resume_partitions = resume_partitions
-
-
-def seek_pending(consumer: Consumer) -> None:
-    """Called on an assignment: the given topics' partitions stay paused until its seek."""
-    if consumer._kpiwatch_deferred is None:
-        consumer._kpiwatch_deferred = set()

@@ -16,7 +16,6 @@ from typing import Any
 
 from metrics import latency
 from models import decode_canonical
-from streams import rewind
 from streams.app import app, settings
 from streams.batches import Source, decode_message, origin
 from streams.dead_letters import DeadLetter
@@ -73,7 +72,6 @@ async def forget_partitions_gone(sender, assigned, **kwargs) -> None:
     its events go on in order, or Faust seeks it back and the agent rebuilds it from there.
     Dropping it on revocation instead let messages fetched before the seek start a new run of
     acknowledgements past the events held, and Faust commit past them: lost events."""
-    rewind.seek_pending(app.consumer)
     topic = canonical_topic.get_topic_name()
     kept = {tp.partition for tp in assigned if tp.topic == topic}
     for partition in set(engines) - kept:

@@ -127,7 +127,6 @@ class PartitionEngine:
         self.settings = settings
         self.pending: dict[int, Pending] = {}  # by origin offset: a replay overwrites itself
         self.by_id: dict[str, Pending] = {}  # the same, by event_id: copies are duplicates
-        self._repeated_orders = 0  # order_completed of a known order_id, in this settle
         self.watermark_ms: int | None = None
         self.max_origin = -1
         # input partition -> (latest event ms or None, wall s it last moved)
@@ -240,12 +239,12 @@ class PartitionEngine:
         minute = (settled_through + MINUTE_MS if settled_through is not None
                   else min(by_minute, default=last_settled + MINUTE_MS))
         applied_from = minute
-        self._repeated_orders = 0
+        repeated_orders = 0
         while minute <= last_settled:
             events = by_minute.get(minute)
             bucket = self.table.get(bucket_key(self.partition, minute))
             if events or bucket:
-                self._apply_minute(minute, sorted(events or ()), bucket)
+                repeated_orders += self._apply_minute(minute, sorted(events or ()), bucket)
             minute += MINUTE_MS
         for pending in due:
             del self.pending[pending.origin]
@@ -254,9 +253,7 @@ class PartitionEngine:
         # and counts them again from scratch.
         progress["duplicate_events"] = (progress.get("duplicate_events", 0)
                                         + sum(p.duplicates for p in due))
-        progress["duplicate_orders"] = (progress.get("duplicate_orders", 0)
-                                        + self._repeated_orders)
-        self._repeated_orders = 0
+        progress["duplicate_orders"] = progress.get("duplicate_orders", 0) + repeated_orders
         progress["settled_through"] = last_settled
         progress["watermark"] = self.watermark_ms
         progress["sources"] = {name: latest for name, (latest, _) in self.sources.items()}
@@ -279,7 +276,9 @@ class PartitionEngine:
         if deleted:
             self._write_progress(progress)
 
-    def _apply_minute(self, minute_ms: int, events: list[Pending], bucket: dict | None) -> None:
+    def _apply_minute(self, minute_ms: int, events: list[Pending], bucket: dict | None) -> int:
+        """Applies one minute's events and due timers; returns how many order_completed
+        repeated a known order_id (dropped)."""
         ws = WorkingSet(self.table, self.partition, minute_ms)
         # Every instant of a minute has the minute's windows and business day (time zone
         # offsets are whole minutes).
@@ -294,12 +293,13 @@ class PartitionEngine:
         heapq.heapify(timers)
         index = 0
         orders: set[str] = set()
+        repeated = 0
         while index < len(events) or timers or ws.due_now:
             while ws.due_now:
                 heapq.heappush(timers, ws.due_now.pop())
             if index < len(events) and (not timers or events[index].event_ms <= timers[0][0]):
                 if self._repeated_order(ws, events[index], orders):
-                    self._repeated_orders += 1
+                    repeated += 1
                     index += 1
                     continue
                 ctx = self._context(ws, events[index])
@@ -309,6 +309,7 @@ class PartitionEngine:
             elif timers:
                 self._fire(ws, *heapq.heappop(timers))
         ws.flush()
+        return repeated
 
     def _fire(self, ws: WorkingSet, at_ms: int, kind: str, ident: str) -> None:
         state = ws.alive(kind, ident)

@@ -5,7 +5,7 @@ from prometheus_client import CollectorRegistry
 
 from metrics.collectors import ConsumerLagCollector, LastEventCollector
 from models import decode_canonical, encode_canonical
-from streams.batches import BatchBuilder, Source, decode_batch, encode_line
+from streams.batches import BatchBuilder, Source, decode_message, encode_line
 from tests.kpi_oracle.shop import shop_events
 
 
@@ -52,7 +52,9 @@ def test_batches_carry_each_event_and_its_input_position_and_time():
     for n, event in enumerate(events):
         builder.add(encode_line(Source("clicks", 2, 100 + n, 1_700_000_000_250 + n), event))
     (value,) = builder.messages({"clicks:2": 1})
-    decoded = list(decode_batch(value))
+    header, lines = decode_message(value)
+    assert header["sources"] == {"clicks:2": 1}
+    decoded = [(source, decode_canonical(raw), raw) for source, raw in lines]
     assert [e for _, e, _ in decoded] == events
     assert [s.offset for s, _, _ in decoded] == list(range(100, 130))
     assert decoded[0][0].input_ms == 1_700_000_000_250 and decoded[0][0].name == "clicks:2"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from streams.batches import decode_lines, partition_of
+from streams.batches import decode_message, partition_of
 from streams.dead_letters import DeadLetter
 from tests.integration.event_factory import bad_inputs, event_id, valid_events
 from tests.integration.services import (
@@ -53,7 +53,7 @@ def test_valid_events_arrive_once_bad_ones_in_dead_letters_offsets_committed(
     # Every valid message, copies included, reaches the KPI engine's topic (batched), on its
     # user key's partition; the engine drops the copies.
     batches = consume_all(bootstrap, names["KPIWATCH_TOPIC_CANONICAL"], 1, idle=5)
-    lines = [(r.partition, orjson.loads(raw)) for r in batches for _, raw in decode_lines(r.value)]
+    lines = [(r.partition, orjson.loads(raw)) for r in batches for _, raw in decode_message(r.value)[1]]
     assert len(batches) < len(lines) / 10
     ids = Counter(event["event_id"] for _, event in lines)
     assert set(ids) == {event_id(e) for e in valid}

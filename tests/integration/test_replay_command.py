@@ -11,7 +11,7 @@ import orjson
 
 from kpiwatch.replay import _ANY_TIME
 from models import parse_message
-from streams.batches import decode_lines
+from streams.batches import decode_message
 from tests.integration.services import REPO, TEST_STACK_ENV, consume_all
 
 FIXTURES = sorted((REPO / "tests" / "fixtures" / "events").glob("*.jsonl"))
@@ -41,5 +41,5 @@ def test_replayed_fixtures_arrive_on_the_canonical_topic(worker_factory, stack_s
     expected = expected_event_ids()
     records = consume_all(stack_settings.kafka_bootstrap_servers,
                           worker_factory.names["KPIWATCH_TOPIC_CANONICAL"], 1, idle=5)
-    got = [orjson.loads(raw)["event_id"] for r in records for _, raw in decode_lines(r.value)]
+    got = [orjson.loads(raw)["event_id"] for r in records for _, raw in decode_message(r.value)[1]]
     assert sorted(got) == sorted(expected)
