@@ -19,6 +19,15 @@ with them, and the events before them, read again after the seek, were taken for
 dropped: a new owner of a partition lost its first minutes about one run in four of the
 oracle test with a SIGKILL. Here, from an assignment until its seek is done, resuming the
 given topics' partitions is put off until right after the seek.
+
+Two of Faust's commit rules are tightened for the given topics, whose offsets have no holes
+(no transactions, no compaction):
+- Faust takes a jump in the offsets it reads as a gap to skip, and counts the offsets in it as
+  acknowledged (``_add_gap``). After a seek back, a message fetched before the seek makes such
+  a jump over the very events to be read again, and a commit would pass them. No gaps here.
+- Faust commits the first run of acknowledged offsets even when it starts one past the
+  committed offset, or anywhere when nothing is committed (``_new_offset``). Here a run must
+  start at the committed offset.
 """
 
 from __future__ import annotations
@@ -43,6 +52,8 @@ async def rewind_uncommitted(consumer, topics: Iterable[str]) -> list:
 
 
 _faust_resume_partitions = Consumer.resume_partitions
+_faust_add_gap = Consumer._add_gap
+_faust_new_offset = Consumer._new_offset
 
 
 def install(app: faust.App, topics: Iterable[str]) -> None:
@@ -68,6 +79,24 @@ def install(app: faust.App, topics: Iterable[str]) -> None:
         if app.consumer._kpiwatch_deferred is None:
             app.consumer._kpiwatch_deferred = set()
 
+    async def add_gap(self: Consumer, tp, offset_from: int, offset_to: int) -> None:
+        if tp.topic not in names:
+            await _faust_add_gap(self, tp, offset_from, offset_to)
+
+    def new_offset(self: Consumer, tp):
+        committed = self._committed_offset[tp]
+        acked = self._acked[tp]
+        if tp.topic in names and committed and acked:
+            done = [offset for offset in acked if offset < committed]
+            if done:  # committed already
+                acked[:] = [offset for offset in acked if offset >= committed]
+                self._acked_index[tp].difference_update(done)
+            if acked and min(acked) != committed:
+                return None  # the event at the committed offset is not finished yet
+        return _faust_new_offset(self, tp)
+
     Consumer._kpiwatch_deferred = None
+    Consumer._add_gap = add_gap
+    Consumer._new_offset = new_offset
     Consumer.perform_seek = perform_seek
     Consumer.resume_partitions = resume_partitions

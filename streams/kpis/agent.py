@@ -34,6 +34,9 @@ kpi_state = app.Table("kpi-state")
 engines: dict[int, PartitionEngine] = {}
 acks: dict[int, InOrderAcks] = {}
 last_offset: dict[int, int] = {}
+owned: set[int] = set()  # the canonical partitions assigned to this worker
+log_starts: dict[int, int] = {}  # a partition's log start offset, for this assignment
+skipped: dict[int, int] = {}
 
 
 @dataclass
@@ -54,29 +57,84 @@ class Held:
     input_ms: int
 
 
-def engine_for(partition: int) -> PartitionEngine:
-    if partition not in engines:
-        engine = engines[partition] = PartitionEngine(kpi_state, partition, kpi_settings)
-        acks[partition] = InOrderAcks()
-        progress = engine.progress()
-        log.info("KPI partition %d: settled through %s, watermark %s, %d input partitions "
-                 "remembered, %d late so far", partition, progress["settled_through"],
-                 progress["watermark"], len(engine.sources), progress["late"])
-    return engines[partition]
+@app.on_partitions_revoked.connect
+async def stop_partitions_revoked(sender, revoked, **kwargs) -> None:
+    """A revoked partition is no longer ours, even if the assignment that follows gives it
+    back: until then none of its messages is processed (one processed meanwhile would write
+    state into a changelog its next owner may be reading already)."""
+    topic = canonical_topic.get_topic_name()
+    for tp in revoked:
+        if tp.topic == topic:
+            owned.discard(tp.partition)
+            _drop(tp.partition)
 
 
 @app.on_partitions_assigned.connect
-async def forget_partitions_gone(sender, assigned, **kwargs) -> None:
-    """Drops what is held of partitions assigned elsewhere (their unacknowledged events come
-    back to the new owner). A partition this worker keeps through a rebalance keeps its engine:
-    its events go on in order, or Faust seeks it back and the agent rebuilds it from there.
-    Dropping it on revocation instead let messages fetched before the seek start a new run of
-    acknowledgements past the events held, and Faust commit past them: lost events."""
+async def take_partitions_assigned(sender, assigned, **kwargs) -> None:
+    """Every assigned partition starts again from its committed offset (Faust seeks there
+    after the assignment): its engine is built anew by the first message at that offset."""
     topic = canonical_topic.get_topic_name()
-    kept = {tp.partition for tp in assigned if tp.topic == topic}
-    for partition in set(engines) - kept:
-        engines.pop(partition, None)
-        acks.pop(partition, None)
+    owned.clear()
+    owned.update(tp.partition for tp in assigned if tp.topic == topic)
+    log_starts.clear()
+    for partition in set(engines) - owned:
+        _drop(partition)
+
+
+def _drop(partition: int) -> None:
+    engines.pop(partition, None)
+    acks.pop(partition, None)
+    last_offset.pop(partition, None)
+
+
+async def _start_of(tp) -> int:
+    """Where this worker's reading of a partition starts: its committed offset, or the
+    start of its log when nothing is committed (streams/rewind.py seeks there)."""
+    committed = app.consumer._committed_offset.get(tp)
+    if committed:
+        return committed
+    if tp.partition not in log_starts:
+        log_starts[tp.partition] = (await app.consumer.earliest_offsets(tp)).get(tp) or 0
+    return log_starts[tp.partition]
+
+
+async def engine_at(message) -> PartitionEngine | None:
+    """The engine for a message, or None when the message must be skipped (unprocessed,
+    unacknowledged: it comes again).
+
+    An engine sees one unbroken run of a partition's offsets, from at or before the
+    partition's start (its committed offset): every event its settled minutes need, so
+    nothing it writes or acknowledges can pass an event it never saw. A message that does
+    not continue the run (a seek back after a rebalance, stale messages fetched before the
+    seek, a partition no longer ours) ends the engine; a new one starts only at the start,
+    and messages past the start are skipped until the seek brings the start again. Without
+    this a worker handed a partition could start from messages fetched before its seek, settle
+    minutes missing the events before them, and take those events, read again after the seek,
+    for replays: the SIGKILL oracle lost most of the first minutes of a partition or two about
+    one run in four.
+    """
+    partition = message.partition
+    engine = engines.get(partition)
+    if partition in owned and engine is not None and message.offset == last_offset[partition] + 1:
+        last_offset[partition] = message.offset
+        return engine
+    _drop(partition)
+    if partition not in owned:
+        return None
+    start = await _start_of(message.tp)
+    if message.offset > start or partition not in owned or partition in engines:
+        skipped[partition] = skipped.get(partition, 0) + 1
+        return None
+    last_offset[partition] = message.offset
+    engine = engines[partition] = PartitionEngine(kpi_state, partition, kpi_settings)
+    acks[partition] = InOrderAcks()
+    progress = engine.progress()
+    log.info("KPI partition %d: reading from offset %d (start %d, %d stale messages skipped); "
+             "settled through %s, watermark %s, %d input partitions remembered, %d late so "
+             "far", partition, message.offset, start, skipped.pop(partition, 0),
+             progress["settled_through"], progress["watermark"], len(engine.sources),
+             progress["late"])
+    return engine
 
 
 @app.agent(canonical_topic, concurrency=1)
@@ -85,13 +143,9 @@ async def compute_kpis(stream):
     async for event in manual.events():
         message = event.message
         partition = message.partition
-        if message.offset <= last_offset.get(partition, -1):
-            # The consumer was sought back (a rebalance): what we hold of this partition is
-            # stale and comes again; acknowledging any of it could commit past a live event.
-            engines.pop(partition, None)
-            acks.pop(partition, None)
-        last_offset[partition] = message.offset
-        engine = engine_for(partition)
+        engine = await engine_at(message)
+        if engine is None:
+            continue
         in_order = acks[partition]
         header, lines = decode_message(message.value)
         batch = Batch(event, message.offset, len(lines) + 1,
@@ -116,8 +170,12 @@ async def compute_kpis(stream):
             if outcome.late:
                 late += 1
                 await _late(message.topic, partition, position, source, canonical, raw)
+                if engines.get(partition) is not engine:
+                    break  # revoked meanwhile: its next owner reads the batch again
             if outcome.late or outcome.replayed or outcome.duplicate:
                 finished.append(batch)
+        if engines.get(partition) is not engine:
+            continue
         # The watermark moves once per batch, after its events: none of them is made late by
         # the batch's own progress report.
         engine.observe_sources(header["sources"], inputs=header.get("inputs"))

@@ -7,6 +7,7 @@ import orjson
 from models import decode_canonical
 from streams.batches import BatchBuilder, Source, encode_line
 from streams.dead_letters import DeadLetter
+from streams.kpis import agent as kpi_agent
 from streams.kpis.agent import compute_kpis
 from streams.pipeline_health import count_dead_letters, dead_letter_counts, event_counts
 
@@ -23,6 +24,8 @@ async def test_counts_batches_by_stream_and_type():
     # Through the KPI agent, which counts each batch it reads (a replayed batch is skipped by
     # apply_once on the batch offset: tests/unit/test_applied_once.py).
     event_counts.data.clear()
+    kpi_agent.owned.add(0)  # as an assignment would (no broker here)
+    kpi_agent.log_starts[0] = 0
     async with compute_kpis.test_context() as agent:
         for n in range(3):
             builder = BatchBuilder()

@@ -1,7 +1,11 @@
 """streams/rewind.py: partitions with nothing committed are read again from the start."""
 
+from types import SimpleNamespace
+
+from faust.transport.consumer import Consumer
 from faust.types import TP
 
+from streams.app import settings
 from streams.rewind import rewind_uncommitted
 
 
@@ -22,3 +26,39 @@ async def test_partitions_without_a_committed_offset_past_0_are_sought_to_0():
     consumer = SeekingConsumer({nothing: None, zero: 0, some: 41, other: None})
     await rewind_uncommitted(consumer, ["events"])
     assert sorted(consumer.seeks) == [(nothing, 0), (zero, 0)]
+
+
+def _consumer_with(committed, acked):
+    from collections import defaultdict
+
+    from intervaltree import IntervalTree
+    consumer = SimpleNamespace(_committed_offset=defaultdict(lambda: None),
+                               _acked=defaultdict(list), _acked_index=defaultdict(set),
+                               _gap=defaultdict(IntervalTree))
+    tp = TP(settings.topic_canonical, 0)
+    consumer._committed_offset[tp] = committed
+    consumer._acked[tp] = list(acked)
+    consumer._acked_index[tp] = set(acked)
+    return consumer, tp
+
+
+def test_a_run_of_acknowledgements_is_committed_only_from_the_committed_offset():
+    # Faust's own rule lets a run start one past the committed offset (41 unfinished here).
+    consumer, tp = _consumer_with(40, [41, 42, 43])
+    assert Consumer._new_offset(consumer, tp) is None
+    consumer._acked[tp].append(40)
+    assert Consumer._new_offset(consumer, tp) == 44
+
+
+def test_acknowledgements_below_the_committed_offset_do_not_hold_commits_back():
+    consumer, tp = _consumer_with(40, [12, 40, 41])
+    assert Consumer._new_offset(consumer, tp) == 42
+    assert consumer._acked[tp] == [] and not consumer._acked_index[tp]
+
+
+async def test_a_jump_in_the_offsets_read_is_not_taken_for_a_gap_to_skip():
+    # After a seek back to 40, a message at 90 fetched before the seek: Faust would count
+    # 41..90 as acknowledged.
+    consumer, tp = _consumer_with(40, [])
+    await Consumer._add_gap(consumer, tp, 41, 90)
+    assert not consumer._gap[tp]

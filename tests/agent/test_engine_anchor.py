@@ -1,0 +1,63 @@
+"""streams/kpis/agent.py: an engine sees one unbroken run of offsets from its partition's start."""
+
+from types import SimpleNamespace
+
+import pytest
+from faust.types import TP
+
+from streams.app import app, settings
+from streams.kpis import agent
+
+
+def message(offset: int, partition: int = 0):
+    tp = TP(settings.topic_canonical, partition)
+    return SimpleNamespace(partition=partition, offset=offset, tp=tp)
+
+
+@pytest.fixture
+def partition_0(monkeypatch):
+    for name in ("engines", "acks", "last_offset", "log_starts", "skipped"):
+        monkeypatch.setattr(agent, name, {})
+    monkeypatch.setattr(agent, "owned", {0})
+    agent.log_starts[0] = 0  # nothing committed: read from the log's start
+    return agent
+
+
+async def test_messages_past_the_start_are_skipped_until_the_start_comes(partition_0):
+    assert await agent.engine_at(message(7)) is None  # fetched before the seek
+    assert await agent.engine_at(message(8)) is None
+    engine = await agent.engine_at(message(0))
+    assert engine is not None
+    assert await agent.engine_at(message(1)) is engine
+
+
+async def test_a_break_in_the_run_ends_the_engine(partition_0):
+    first = await agent.engine_at(message(0))
+    await agent.engine_at(message(1))
+    assert await agent.engine_at(message(5)) is None  # a hole: the engine is gone
+    assert 0 not in agent.engines
+    second = await agent.engine_at(message(0))  # the seek back brings the start again
+    assert second is not None and second is not first
+
+
+async def test_a_seek_back_to_the_start_rebuilds_the_engine(partition_0):
+    first = await agent.engine_at(message(0))
+    await agent.engine_at(message(1))
+    second = await agent.engine_at(message(0))
+    assert second is not None and second is not first
+
+
+async def test_a_partition_not_assigned_here_is_not_processed(partition_0):
+    await agent.engine_at(message(0))
+    agent.owned.discard(0)  # revoked
+    assert await agent.engine_at(message(1)) is None
+    assert 0 not in agent.engines
+
+
+async def test_the_start_is_the_committed_offset(partition_0, monkeypatch):
+    tp = message(0).tp
+    monkeypatch.setitem(app.consumer._committed_offset, tp, 40)
+    assert await agent.engine_at(message(41)) is None
+    assert await agent.engine_at(message(40)) is not None
+    # Reading again from before the committed offset is safe: those events are finished.
+    assert await agent.engine_at(message(39)) is not None
