@@ -9,10 +9,13 @@ never commits past an event whose effect is not yet written.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
 from typing import Any
+
+from aiokafka.errors import KafkaError
 
 from metrics import latency
 from models import decode_canonical
@@ -35,8 +38,9 @@ engines: dict[int, PartitionEngine] = {}
 acks: dict[int, InOrderAcks] = {}
 last_offset: dict[int, int] = {}
 owned: set[int] = set()  # the canonical partitions assigned to this worker
-log_starts: dict[int, int] = {}  # a partition's log start offset, for this assignment
-skipped: dict[int, int] = {}
+log_starts: dict[int, tuple[int, float]] = {}  # partition -> (log start, when asked)
+skipping: dict[int, "Skipping"] = {}
+SEEK_AFTER_S = 10.0
 
 
 @dataclass
@@ -77,6 +81,7 @@ async def take_partitions_assigned(sender, assigned, **kwargs) -> None:
     owned.clear()
     owned.update(tp.partition for tp in assigned if tp.topic == topic)
     log_starts.clear()
+    skipping.clear()
     for partition in set(engines) - owned:
         _drop(partition)
 
@@ -87,15 +92,35 @@ def _drop(partition: int) -> None:
     last_offset.pop(partition, None)
 
 
-async def _start_of(tp) -> int:
-    """Where this worker's reading of a partition starts: its committed offset, or the
-    start of its log when nothing is committed (streams/rewind.py seeks there)."""
-    committed = app.consumer._committed_offset.get(tp)
-    if committed:
-        return committed
-    if tp.partition not in log_starts:
-        log_starts[tp.partition] = (await app.consumer.earliest_offsets(tp)).get(tp) or 0
-    return log_starts[tp.partition]
+async def _start_of(tp, offset: int) -> int:
+    """Where this worker's reading of a partition starts: its committed offset, or the start
+    of its log when nothing is committed (streams/rewind.py seeks there) or when retention
+    deleted the log past the committed offset (the consumer then resets to the log's start).
+    The log's start is asked of the broker once per assignment, and again when a message
+    past the start arrives and the answer is over 10 s old."""
+    committed = app.consumer._committed_offset.get(tp) or 0
+    known = log_starts.get(tp.partition)
+    if known is None or (offset > max(committed, known[0]) and time.monotonic() - known[1] > 10):
+        try:
+            earliest = (await asyncio.wait_for(app.consumer.earliest_offsets(tp), 10)).get(tp)
+        except (asyncio.TimeoutError, KafkaError) as error:
+            log.warning("KPI partition %d: the start of its log is unknown (%r); asking "
+                        "again with the next message", tp.partition, error)
+            return committed
+        known = log_starts[tp.partition] = (earliest or 0, time.monotonic())
+    return max(committed, known[0])
+
+
+@dataclass
+class Skipping:
+    """Messages of a partition skipped while waiting for its start to come again."""
+
+    start: int
+    since: float
+    count: int = 0
+    first: int = -1
+    last: int = -1
+    sought: float = 0.0
 
 
 async def engine_at(message) -> PartitionEngine | None:
@@ -107,34 +132,58 @@ async def engine_at(message) -> PartitionEngine | None:
     nothing it writes or acknowledges can pass an event it never saw. A message that does
     not continue the run (a seek back after a rebalance, stale messages fetched before the
     seek, a partition no longer ours) ends the engine; a new one starts only at the start,
-    and messages past the start are skipped until the seek brings the start again. Without
-    this a worker handed a partition could start from messages fetched before its seek, settle
-    minutes missing the events before them, and take those events, read again after the seek,
-    for replays: the SIGKILL oracle lost most of the first minutes of a partition or two about
-    one run in four.
+    and messages past the start are skipped until the seek brings the start again (after
+    ``SEEK_AFTER_S`` without it, the agent seeks there itself). Without this a worker handed a
+    partition could start from messages fetched before its seek, settle minutes missing the
+    events before them, and take those events, read again after the seek, for replays: the
+    SIGKILL oracle lost most of the first minutes of a partition or two about one run in four.
     """
     partition = message.partition
     engine = engines.get(partition)
     if partition in owned and engine is not None and message.offset == last_offset[partition] + 1:
         last_offset[partition] = message.offset
         return engine
+    if engine is not None:
+        log.info("KPI partition %d: offset %d does not follow %d (a seek back, a message "
+                 "fetched before one, or a revocation): its engine starts again", partition,
+                 message.offset, last_offset[partition])
     _drop(partition)
     if partition not in owned:
         return None
-    start = await _start_of(message.tp)
-    if message.offset > start or partition not in owned or partition in engines:
-        skipped[partition] = skipped.get(partition, 0) + 1
+    start = await _start_of(message.tp, message.offset)
+    if partition not in owned or partition in engines:
+        return None
+    if message.offset > start:
+        await _skip(message, start)
         return None
     last_offset[partition] = message.offset
     engine = engines[partition] = PartitionEngine(kpi_state, partition, kpi_settings)
     acks[partition] = InOrderAcks()
     progress = engine.progress()
-    log.info("KPI partition %d: reading from offset %d (start %d, %d stale messages skipped); "
-             "settled through %s, watermark %s, %d input partitions remembered, %d late so "
-             "far", partition, message.offset, start, skipped.pop(partition, 0),
+    waited = skipping.pop(partition, None)
+    log.info("KPI partition %d: reading from offset %d (start %d, %d later messages skipped "
+             "meanwhile); settled through %s, watermark %s, %d input partitions remembered, "
+             "%d late so far", partition, message.offset, start, waited.count if waited else 0,
              progress["settled_through"], progress["watermark"], len(engine.sources),
              progress["late"])
     return engine
+
+
+async def _skip(message, start: int) -> None:
+    partition, now = message.partition, time.monotonic()
+    waiting = skipping.get(partition)
+    if waiting is None or waiting.start != start:
+        waiting = skipping[partition] = Skipping(start, now, first=message.offset)
+    waiting.count += 1
+    waiting.last = message.offset
+    if now - waiting.since > SEEK_AFTER_S and now - waiting.sought > SEEK_AFTER_S:
+        # No seek brought the start back (none was due): read it again ourselves.
+        log.warning("KPI partition %d: offset %d, where its reading starts, has not come for "
+                    "%.0f s (%d later messages skipped, offsets %d..%d): seeking back to it",
+                    partition, start, now - waiting.since, waiting.count, waiting.first,
+                    waiting.last)
+        waiting.sought = now
+        await app.consumer.seek(message.tp, start)
 
 
 @app.agent(canonical_topic, concurrency=1)

@@ -1,5 +1,6 @@
 """streams/kpis/agent.py: an engine sees one unbroken run of offsets from its partition's start."""
 
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -16,10 +17,10 @@ def message(offset: int, partition: int = 0):
 
 @pytest.fixture
 def partition_0(monkeypatch):
-    for name in ("engines", "acks", "last_offset", "log_starts", "skipped"):
+    for name in ("engines", "acks", "last_offset", "log_starts", "skipping"):
         monkeypatch.setattr(agent, name, {})
     monkeypatch.setattr(agent, "owned", {0})
-    agent.log_starts[0] = 0  # nothing committed: read from the log's start
+    agent.log_starts[0] = (0, time.monotonic())  # nothing committed: read from the log's start
     return agent
 
 
@@ -61,3 +62,31 @@ async def test_the_start_is_the_committed_offset(partition_0, monkeypatch):
     assert await agent.engine_at(message(40)) is not None
     # Reading again from before the committed offset is safe: those events are finished.
     assert await agent.engine_at(message(39)) is not None
+
+
+async def test_the_start_is_the_log_start_when_retention_deleted_past_the_committed_offset(
+        partition_0, monkeypatch):
+    tp = message(0).tp
+    monkeypatch.setitem(app.consumer._committed_offset, tp, 40)
+    agent.log_starts[0] = (0, time.monotonic() - 60)  # asked a while ago
+
+    async def earliest_offsets(*tps):
+        return {tp: 500}
+    monkeypatch.setattr(app.consumer, "earliest_offsets", earliest_offsets)
+    # The consumer was reset to the log's start (500): it is the start, not a hole.
+    assert await agent.engine_at(message(500)) is not None
+
+
+async def test_when_the_start_does_not_come_again_the_agent_seeks_back_to_it(
+        partition_0, monkeypatch):
+    sought = []
+
+    async def seek(tp, offset):
+        sought.append((tp.partition, offset))
+    monkeypatch.setattr(app.consumer, "seek", seek)
+    assert await agent.engine_at(message(7)) is None
+    assert sought == []  # a seek may well be on its way
+    agent.skipping[0].since -= agent.SEEK_AFTER_S + 1
+    assert await agent.engine_at(message(8)) is None
+    assert await agent.engine_at(message(9)) is None
+    assert sought == [(0, 0)]  # once, not per message

@@ -25,7 +25,7 @@ async def test_counts_batches_by_stream_and_type():
     # apply_once on the batch offset: tests/unit/test_applied_once.py).
     event_counts.data.clear()
     kpi_agent.owned.add(0)  # as an assignment would (no broker here)
-    kpi_agent.log_starts[0] = 0
+    kpi_agent.log_starts[0] = (0, 0.0)
     async with compute_kpis.test_context() as agent:
         for n in range(3):
             builder = BatchBuilder()
