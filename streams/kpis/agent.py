@@ -39,7 +39,7 @@ acks: dict[int, InOrderAcks] = {}
 last_offset: dict[int, int] = {}
 owned: set[int] = set()  # the canonical partitions assigned to this worker
 log_starts: dict[int, tuple[int, float]] = {}  # partition -> (log start, when asked)
-skipping: dict[int, "Skipping"] = {}
+skipping: dict[int, Skipping] = {}
 SEEK_AFTER_S = 10.0
 
 
@@ -103,7 +103,7 @@ async def _start_of(tp, offset: int) -> int:
     if known is None or (offset > max(committed, known[0]) and time.monotonic() - known[1] > 10):
         try:
             earliest = (await asyncio.wait_for(app.consumer.earliest_offsets(tp), 10)).get(tp)
-        except (asyncio.TimeoutError, KafkaError) as error:
+        except (TimeoutError, KafkaError) as error:
             log.warning("KPI partition %d: the start of its log is unknown (%r); asking "
                         "again with the next message", tp.partition, error)
             return committed
