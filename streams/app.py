@@ -19,11 +19,29 @@ Guarantees we rely on, and the ones we deliberately do not:
 from __future__ import annotations
 
 import faust
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
 from kpiwatch.settings import Settings, load_settings
 from streams import changelog_flush, rewind
 
 changelog_flush.install()
+
+# Faust's worker consumer asks the broker to hold each fetch up to 1.5 s. aiokafka does not
+# fetch a partition whose records are still buffered, and its next fetch (of the partitions
+# with nothing new) then holds the buffered partition's next records back until the wait is
+# over: batches reached the KPI agent 1-1.5 s after they were written, with the agent idle 75 %
+# of the time (benchmarks/bench_pipeline.py, live traffic). 50 ms bounds that delay.
+FETCH_MAX_WAIT_MS = 50
+_faust_worker_consumer = AIOKafkaConsumerThread._create_worker_consumer
+
+
+def _worker_consumer(self, transport):
+    consumer = _faust_worker_consumer(self, transport)
+    consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read when the consumer starts
+    return consumer
+
+
+AIOKafkaConsumerThread._create_worker_consumer = _worker_consumer
 
 
 class KpiwatchApp(faust.App):
