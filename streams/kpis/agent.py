@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka.errors import KafkaError
+from faust.types import TP
 
 from metrics import latency
 from models import decode_canonical
@@ -154,7 +155,7 @@ async def engine_at(message) -> PartitionEngine | None:
     if partition not in owned or partition in engines:
         return None
     if message.offset > start:
-        await _skip(message, start)
+        _skip(message, start)
         return None
     last_offset[partition] = message.offset
     engine = engines[partition] = PartitionEngine(kpi_state, partition, kpi_settings)
@@ -169,21 +170,38 @@ async def engine_at(message) -> PartitionEngine | None:
     return engine
 
 
-async def _skip(message, start: int) -> None:
-    partition, now = message.partition, time.monotonic()
+def _skip(message, start: int) -> None:
+    partition = message.partition
     waiting = skipping.get(partition)
     if waiting is None or waiting.start != start:
-        waiting = skipping[partition] = Skipping(start, now, first=message.offset)
+        waiting = skipping[partition] = Skipping(start, time.monotonic(), first=message.offset)
     waiting.count += 1
     waiting.last = message.offset
-    if now - waiting.since > SEEK_AFTER_S and now - waiting.sought > SEEK_AFTER_S:
-        # No seek brought the start back (none was due): read it again ourselves.
+
+
+async def seek_back_waiting() -> None:
+    """A partition waiting more than ``SEEK_AFTER_S`` for its start to come again, with no
+    seek bringing it (none was due: messages past a hole, the last of them maybe), is sought
+    back to its start here."""
+    now = time.monotonic()
+    for partition, waiting in list(skipping.items()):
+        if (partition not in owned or partition in engines or now - waiting.since <= SEEK_AFTER_S
+                or now - waiting.sought <= SEEK_AFTER_S):
+            continue
         log.warning("KPI partition %d: offset %d, where its reading starts, has not come for "
                     "%.0f s (%d later messages skipped, offsets %d..%d): seeking back to it",
-                    partition, start, now - waiting.since, waiting.count, waiting.first,
+                    partition, waiting.start, now - waiting.since, waiting.count, waiting.first,
                     waiting.last)
         waiting.sought = now
-        await app.consumer.seek(message.tp, start)
+        try:
+            await app.consumer.seek(TP(canonical_topic.get_topic_name(), partition),
+                                    waiting.start)
+        except Exception as error:  # noqa: BLE001 - a rebalance took it meanwhile: its seek will do
+            log.warning("KPI partition %d: seeking back failed (%r); trying again in %.0f s",
+                        partition, error, SEEK_AFTER_S)
+
+
+app.timer(interval=SEEK_AFTER_S / 2)(seek_back_waiting)
 
 
 @app.agent(canonical_topic, concurrency=1)
