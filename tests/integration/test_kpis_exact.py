@@ -1,6 +1,6 @@
 """The KPI oracle test on the real broker: a seeded stream with duplicates, out-of-order and
-late events, two workers, and again with one of them SIGKILLed mid-stream and restarted. Every KPI of every settled window equals the independent batch recomputation
-(tests/kpi_oracle)."""
+late events, two workers, and again with one of them SIGKILLed mid-stream and restarted.
+Every KPI of every settled window equals the independent batch recomputation (tests/kpi_oracle)."""
 
 from __future__ import annotations
 
