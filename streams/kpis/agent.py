@@ -109,6 +109,10 @@ async def _start_of(tp, offset: int) -> int:
                         "again with the next message", tp.partition, error)
             return committed
         known = log_starts[tp.partition] = (earliest or 0, time.monotonic())
+    if committed and known[0] > committed:
+        # Retention deleted past the committed offset: reading starts at the log's start,
+        # and so must the run of acknowledgements Faust commits (streams/rewind.py).
+        app.consumer._committed_offset[tp] = known[0]
     return max(committed, known[0])
 
 

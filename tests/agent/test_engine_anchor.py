@@ -73,8 +73,10 @@ async def test_the_start_is_the_log_start_when_retention_deleted_past_the_commit
     async def earliest_offsets(*tps):
         return {tp: 500}
     monkeypatch.setattr(app.consumer, "earliest_offsets", earliest_offsets)
-    # The consumer was reset to the log's start (500): it is the start, not a hole.
+    # The consumer was reset to the log's start (500): it is the start, not a hole, and the
+    # acknowledgements committed start there too.
     assert await agent.engine_at(message(500)) is not None
+    assert app.consumer._committed_offset[tp] == 500
 
 
 async def test_when_the_start_does_not_come_again_the_agent_seeks_back_to_it(
