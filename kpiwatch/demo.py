@@ -254,13 +254,31 @@ def _show(worker_url: str, args: argparse.Namespace, settings) -> None:
     try:
         if args.no_board:
             _print_lines(worker_url, running, alerts)
-            return
-        with Live(board(None, ruleset, []), refresh_per_second=1, screen=False) as live:
-            while running():
-                live.update(board(fetch_kpis(worker_url), ruleset, alerts()))
-                time.sleep(2)
+        else:
+            with Live(board(None, ruleset, []), refresh_per_second=1, screen=False) as live:
+                while running():
+                    live.update(board(fetch_kpis(worker_url), ruleset, alerts()))
+                    time.sleep(2)
+        if args.until_alert:
+            _wait_for_delivery(redis_reader)
     finally:
         redis_reader.close()
+
+
+def _wait_for_delivery(redis_reader: RedisReader, timeout: float = 60.0) -> None:
+    """The evaluator puts an alert's notification in the outbox before it marks the alert
+    firing; stopping the worker now could leave the message undelivered until the next run.
+    Wait (bounded) for the outboxes to drain, so the demo ends with the message shown."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if redis_reader.undelivered() == 0:
+                return
+        except Exception:  # Redis unreachable: the outbox keeps the message for the next run
+            pass
+        time.sleep(0.5)
+    print(f"the alert's notification was not delivered within {timeout:.0f} s; it stays in the "
+          "outbox and goes out when a worker runs again (kpiwatch alerts list)", flush=True)
 
 
 def _print_lines(worker_url: str, running, alerts) -> None:

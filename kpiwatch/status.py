@@ -183,6 +183,16 @@ class RedisReader:
         return self.read(lambda client: read_active_alerts(client, self.settings.app_id,
                                                            self.ruleset))
 
+    def undelivered(self) -> int:
+        """Notifications waiting in the outboxes of every target (alerts/outbox.py)."""
+        from alerts.outbox import Outbox
+
+        async def depth(client) -> int:
+            outbox = Outbox(client, f"kpiwatch:{self.settings.app_id}:")
+            return sum([await outbox.depth(target) for target in self.ruleset.targets])
+
+        return self.read(depth)
+
     def history(self, rule, window) -> tuple[Counter | None, list[Counter]]:
         """None and [] for static rules, and when Redis cannot be reached."""
         from redis.exceptions import RedisError
