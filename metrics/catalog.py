@@ -68,7 +68,8 @@ WATERMARK = MetricSpec(
     type="gauge",
     labels=("partition",),
     help="The KPI engine's event-time watermark per partition: the latest event time of the "
-    "slowest input partition feeding it.",
+    "slowest input partition feeding it; once all input has been silent for the source idle "
+    "timeout, it goes on at the wall clock's pace.",
     promql="time() - min(max by (partition) (kpiwatch_watermark_timestamp_seconds))",
 )
 SETTLED_THROUGH = MetricSpec(

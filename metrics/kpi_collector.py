@@ -13,6 +13,8 @@ from metrics.catalog import (
     KPI_GAUGES,
     LIFETIME_GAUGES,
     SESSION_DURATION,
+    SETTLED_THROUGH,
+    WATERMARK,
     KpiGauge,
 )
 from streams.kpis import readout
@@ -41,11 +43,10 @@ class KpiCollector(Collector):
         session = GaugeHistogramMetricFamily(
             SESSION_DURATION, "Session durations (last event - first event), observed when "
             "the session ends (session_timeout after its last event).", labels=list(COMMON))
-        watermark = GaugeMetricFamily("kpiwatch_watermark_timestamp_seconds",
-                                      "Latest event time seen, per partition.", labels=["partition"])
-        settled = GaugeMetricFamily("kpiwatch_settled_through_timestamp_seconds",
-                                    "End of the last settled minute, per partition.",
-                                    labels=["partition"])
+        watermark = GaugeMetricFamily(WATERMARK.name, WATERMARK.help,
+                                      labels=list(WATERMARK.labels))
+        settled = GaugeMetricFamily(SETTLED_THROUGH.name, SETTLED_THROUGH.help,
+                                    labels=list(SETTLED_THROUGH.labels))
         for partition in sorted(self.partitions()):
             progress = readout.partition_progress(self.table, partition)
             if not progress or progress.get("settled_through") is None:

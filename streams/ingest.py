@@ -12,7 +12,9 @@ worker runs one ingester in the consumer group ``<app_id>-ingest``:
    rejections to the dead-letter topic with the reason;
 3. send the batches (one to every partition, led by the latest event time polled from each
    input partition: the KPI engines' watermark), wait until the broker has acknowledged every
-   one, then commit the input offsets.
+   one, then commit the input offsets;
+4. when polls bring nothing, report that progress anyway every ``PROGRESS_EVERY_S`` (a batch
+   without events), so the KPI engines see their input fall silent and settle what they have.
 
 At-least-once: a worker killed between 3's send and its commit has its input polled again by
 the next owner and sent twice. The KPI engine recognises the second copy (same event id, same
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from datetime import UTC, datetime
 
@@ -59,6 +62,9 @@ BATCH_RECORDS = 2000
 # backlog fills a fetch past this at once: 64 KiB per partition by default).
 FETCH_MIN_BYTES = 256 * 1024
 FETCH_MAX_WAIT_MS = 50
+# Without input, the progress is still reported this often (a batch without events to every
+# KPI partition): how the engines learn that all input stopped (streams/kpis/engine.py).
+PROGRESS_EVERY_S = 1.0
 
 limits = ParseLimits(
     max_event_bytes=settings.max_event_bytes,
@@ -134,6 +140,7 @@ class Ingester(mode.Service):
         self.producer: AIOKafkaProducer | None = None
         self.lock = asyncio.Lock()
         self.progress: dict[str, int | None] = {}  # owned input partition -> latest event ms
+        self.reported = time.monotonic()  # when the KPI partitions last heard of the progress
 
     async def on_start(self) -> None:
         servers = settings.kafka_bootstrap_servers
@@ -174,6 +181,11 @@ class Ingester(mode.Service):
             if polled:
                 async with self.lock:
                     await self._forward(polled)
+                    self.reported = time.monotonic()
+            elif self.progress and time.monotonic() - self.reported >= PROGRESS_EVERY_S:
+                async with self.lock:
+                    await self._report_progress()
+                    self.reported = time.monotonic()
 
     def _mark_empty(self) -> None:
         """An owned input partition that never had a message (high watermark 0) is reported
@@ -184,6 +196,23 @@ class Ingester(mode.Service):
             if self.progress.get(name, EMPTY) is None and self.consumer.highwater(tp) == 0:
                 self.progress[name] = EMPTY
 
+    def _inputs(self) -> dict[str, int]:
+        return {topic: len(self.consumer.partitions_for_topic(topic) or ())
+                for topic in input_topics.topics}
+
+    async def _report_progress(self) -> None:
+        """No input for ``PROGRESS_EVERY_S``: every KPI partition still hears of this
+        ingester's progress (a batch without events), so the KPI engines see the input
+        partitions fall idle and settle the last minutes received (streams/kpis/engine.py)."""
+        self._mark_empty()
+        canonical = canonical_topic.get_topic_name()
+        value = BatchBuilder().messages(self.progress, self._inputs(), None)[0]
+        try:
+            await asyncio.gather(*[await self.producer.send(canonical, value=value, partition=p)
+                                   for p in range(settings.topic_partitions)])
+        except KafkaError as error:  # the next report, or the next poll's batches, will do
+            log.warning("ingest: progress report failed (%s)", error)
+
     async def _forward(self, polled: dict) -> None:
         records = [record for batch in polled.values() for record in batch]
         batches, letters, rejected = ingest_records(records, settings.topic_partitions,
@@ -191,8 +220,7 @@ class Ingester(mode.Service):
         sends = []
         canonical = canonical_topic.get_topic_name()
         # Every partition hears of the progress, events for it or not (its watermark).
-        inputs = {topic: len(self.consumer.partitions_for_topic(topic) or ())
-                  for topic in input_topics.topics}
+        inputs = self._inputs()
         polled_ms = max(record.timestamp for record in records)
         self._mark_empty()
         for partition in range(settings.topic_partitions):

@@ -51,7 +51,8 @@ class Batch:
     event: Any  # Faust's event, what is acknowledged
     offset: int
     unfinished: int
-    input_ms: int  # when the newest input message of the ingester's poll was written
+    input_ms: int | None  # when the newest input message of the ingester's poll was written
+    # (None: a progress report without input, streams/ingest.py)
 
 
 @dataclass
@@ -219,8 +220,7 @@ async def compute_kpis(stream):
             continue
         in_order = acks[partition]
         header, lines = decode_message(message.value)
-        batch = Batch(event, message.offset, len(lines) + 1,
-                      header.get("polled_ms") or int(time.time() * 1000))
+        batch = Batch(event, message.offset, len(lines) + 1, header.get("polled_ms"))
         in_order.arrived(message.offset, batch)
         events = [(source, decode_canonical(raw), raw) for source, raw in lines]
         if events:
@@ -269,7 +269,8 @@ async def compute_kpis(stream):
 def observe_latency(trigger: Batch, applied: list) -> None:
     # Applied means visible: /metrics reads the table at scrape time.
     now_ms = time.time() * 1000
-    latency.settle.observe(max(now_ms - trigger.input_ms, 0.0) / 1000)
+    if trigger.input_ms is not None:  # not when the input fell silent (a progress report)
+        latency.settle.observe(max(now_ms - trigger.input_ms, 0.0) / 1000)
     for pending in applied:
         latency.event_to_metric.observe(max(now_ms - pending.handle.input_ms, 0.0) / 1000)
 

@@ -11,7 +11,8 @@ watermark is the latest event time of the slowest input partition, as the ingest
 with every batch (``observe_sources``; an input partition whose latest event time has not
 moved for ``source_idle_timeout`` of wall time stops holding it back, one not reported yet
 holds it back from the start): when one input partition stalls, say while its worker is
-replaced, the others cannot rush the watermark ahead and make its backlog late. The input
+replaced, the others cannot rush the watermark ahead and make its backlog late. When all input
+stops, the watermark goes on at the wall clock's pace (``observe_sources``). The input
 partitions heard of are kept in the progress record, for whoever takes the partition over. An
 event whose minute has settled already is late: counted, sent to the dead letters by the
 caller, and not applied.
@@ -196,6 +197,14 @@ class PartitionEngine:
         A partition is active until its latest event time has not moved for
         ``source_idle_seconds`` of wall time; an active one without events holds the
         watermark where it is.
+
+        When none is active, all input stopped (the ingesters go on reporting their progress
+        without events, streams/ingest.py): event time is taken to go on at the wall clock's
+        pace from where each input partition fell silent, the watermark moves to the latest
+        of these, and the minutes after the last event settle empty, as a live shop's
+        would. A monitor whose input stopped shows the traffic falling to zero and the
+        last minutes received, instead of nothing new until traffic resumes. Events arriving
+        after that, stamped before the watermark less the allowed lateness, are late.
         """
         wall_s = time.monotonic() if wall_s is None else wall_s
         sources = self.sources
@@ -206,10 +215,15 @@ class PartitionEngine:
             known = sources.get(name)
             if known is None or (latest is not None and (known[0] is None or latest > known[0])):
                 sources[name] = (latest, wall_s)
-        active = [ms for ms, seen in sources.values()
-                  if wall_s - seen <= self.settings.source_idle_seconds and ms != EMPTY]
+        idle_after = self.settings.source_idle_seconds
+        active = [ms for ms, seen in sources.values() if wall_s - seen <= idle_after and ms != EMPTY]
         if active and None not in active:
             self.watermark_ms = max(self.watermark_ms or 0, min(active))
+        elif not active:
+            silent = [ms + int((wall_s - seen) * 1000) for ms, seen in sources.values()
+                      if ms is not None and ms != EMPTY]
+            if silent:
+                self.watermark_ms = max(self.watermark_ms or 0, max(silent))
 
     def slowest_sources(self, count: int = 3) -> list[tuple[str, int | None]]:
         """The input partitions furthest behind (for logs)."""

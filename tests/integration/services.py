@@ -158,9 +158,10 @@ def wait_for(predicate, timeout: float, interval: float = 0.5, what: str = "cond
 
 
 def consume_all(bootstrap: str, topic: str, expect: int, timeout: float = 90.0,
-                idle: float = 3.0) -> list:
+                idle: float = 3.0, keep=None) -> list:
     """Read ``topic`` from the beginning until ``expect`` records arrived and then ``idle``
-    seconds pass with nothing new (so extra records would be seen), or ``timeout``."""
+    seconds pass with nothing new (so extra records would be seen), or ``timeout``. With
+    ``keep``, only the records it is true of count (and are returned)."""
 
     async def run() -> list:
         from aiokafka import AIOKafkaConsumer
@@ -176,8 +177,10 @@ def consume_all(bootstrap: str, topic: str, expect: int, timeout: float = 90.0,
             while loop.time() < deadline:
                 batch = await consumer.getmany(timeout_ms=500)
                 for messages in batch.values():
-                    records.extend(messages)
-                    last_new = loop.time()
+                    kept = [m for m in messages if keep is None or keep(m)]
+                    records.extend(kept)
+                    if kept:
+                        last_new = loop.time()
                 if len(records) >= expect and loop.time() - last_new > idle:
                     break
         finally:
@@ -185,6 +188,11 @@ def consume_all(bootstrap: str, topic: str, expect: int, timeout: float = 90.0,
         return records
 
     return asyncio.run(run())
+
+
+def has_events(record) -> bool:
+    """A canonical batch with events (not only the ingester's progress: streams/ingest.py)."""
+    return b"\n" in record.value
 
 
 def committed_and_end_offsets(bootstrap: str, group: str, topics: list[str]) -> tuple[dict, dict]:

@@ -12,7 +12,7 @@ import orjson
 from kpiwatch.replay import _ANY_TIME
 from models import parse_message
 from streams.batches import decode_message
-from tests.integration.services import REPO, TEST_STACK_ENV, consume_all
+from tests.integration.services import REPO, TEST_STACK_ENV, consume_all, has_events
 
 FIXTURES = sorted((REPO / "tests" / "fixtures" / "events").glob("*.jsonl"))
 
@@ -40,6 +40,7 @@ def test_replayed_fixtures_arrive_on_the_canonical_topic(worker_factory, stack_s
 
     expected = expected_event_ids()
     records = consume_all(stack_settings.kafka_bootstrap_servers,
-                          worker_factory.names["KPIWATCH_TOPIC_CANONICAL"], 1, idle=5)
+                          worker_factory.names["KPIWATCH_TOPIC_CANONICAL"], 1, idle=5,
+                          keep=has_events)
     got = [orjson.loads(raw)["event_id"] for r in records for _, raw in decode_message(r.value)[1]]
     assert sorted(got) == sorted(expected)

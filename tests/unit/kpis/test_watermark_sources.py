@@ -75,3 +75,33 @@ def test_an_input_partition_that_never_had_a_message_holds_nothing_back():
     engine.observe_sources({"cart:0": EMPTY, "clickstream:0": minute_ms(10)}, wall_s=1,
                            inputs={"cart": 1, "clickstream": 1})
     assert engine.watermark_ms == minute_ms(10)
+
+
+def test_when_all_input_stops_event_time_goes_on_at_the_wall_clocks_pace():
+    # All input stopped: the minutes received and the empty ones after them settle (the
+    # ingesters' progress reports keep coming), instead of waiting for traffic to resume.
+    engine = PartitionEngine({}, 0, SETTINGS)
+    engine.receive(0, view(0, 3), source=None, settle=False)
+    reports = {"x:0": minute_ms(3), "z:0": EMPTY}
+    engine.observe_sources({**reports, "y:0": minute_ms(2)}, wall_s=0)
+    engine.observe_sources({**reports, "y:0": minute_ms(2.5)}, wall_s=30)
+    assert engine.watermark_ms == minute_ms(2.5)  # the slowest active one
+    engine.observe_sources({**reports, "y:0": minute_ms(2.5)}, wall_s=60)
+    assert engine.watermark_ms == minute_ms(2.5)  # y is still active
+    assert engine.settle(engine.progress()) == []
+    engine.observe_sources({**reports, "y:0": minute_ms(2.5)}, wall_s=121)  # all silent
+    assert engine.watermark_ms == minute_ms(3) + 121_000  # x's time, 121 s on
+    assert [p.event_id for p in engine.settle(engine.progress())] == [view(0, 3).event_id]
+    engine.observe_sources({**reports, "y:0": minute_ms(2.5)}, wall_s=300)
+    assert engine.watermark_ms == minute_ms(8)
+    engine.settle(engine.progress())
+    assert engine.progress()["settled_through"] == minute_ms(6)  # 1 min of lateness
+    assert engine.receive(1, view(1, 6.5), source=None, settle=False).late
+    assert not engine.receive(2, view(2, 7.5), source=None, settle=False).late
+
+
+def test_a_source_never_heard_of_does_not_move_an_idle_watermark():
+    engine = PartitionEngine({}, 0, SETTINGS)
+    engine.observe_sources({"x:0": None}, wall_s=0, inputs={"x": 1})
+    engine.observe_sources({"x:0": None}, wall_s=100)
+    assert engine.watermark_ms is None
