@@ -1,4 +1,5 @@
-"""``python -m prometheus``: regenerate prometheus/rules/*.yml and prometheus/alertmanager.yml
+"""``python -m prometheus``: regenerate prometheus/rules/*.yml (recording rules, the alert
+rules of alerts/rules.yaml, the pipeline's own alerts) and prometheus/alertmanager.yml
 (``--check``: fail on drift)."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from alerts.rules import load_rules
 from prometheus.alert_rules import DEFAULT_GRAFANA_URL, alert_groups
 from prometheus.alertmanager_config import alertmanager_config
 from prometheus.kpis import recording_groups
+from prometheus.pipeline_alerts import pipeline_groups
 
 HERE = Path(__file__).resolve().parent
 RULES_DIR = HERE / "rules"
@@ -44,6 +46,8 @@ def generated_files(rules_path: Path | None = None, grafana_url: str = DEFAULT_G
         RULES_DIR / "recording.yml": dump({"groups": recording_groups()}, "prometheus/kpis.py"),
         RULES_DIR / "alerts.yml": dump({"groups": alert_groups(rules, grafana_url)},
                                        "alerts/rules.yaml"),
+        RULES_DIR / "pipeline.yml": dump({"groups": pipeline_groups(grafana_url)},
+                                         "prometheus/pipeline_alerts.py"),
         HERE / "alertmanager.yml": dump(alertmanager_config(rules, timezone),
                                         "alerts/rules.yaml (quiet hours)"),
     }
