@@ -27,15 +27,19 @@ Two of Faust's commit rules are tightened for the given topics, whose offsets ha
   a jump over the very events to be read again, and a commit would pass them. No gaps here.
 - Faust commits the first run of acknowledged offsets even when it starts one past the
   committed offset, or anywhere when nothing is committed (``_new_offset``). Here a run must
-  start at the committed offset.
+  start at the committed offset; so when retention deleted the log past it, the committed
+  offset moves to the log's start with the seek (``skip_deleted``).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 import faust
 from faust.transport.consumer import Consumer
+
+log = logging.getLogger(__name__)
 
 _faust_perform_seek = Consumer.perform_seek
 
@@ -51,6 +55,29 @@ async def rewind_uncommitted(consumer, topics: Iterable[str]) -> list:
     return rewound
 
 
+async def skip_deleted(consumer, topics: Iterable[str]) -> list:
+    """Moves the assigned partitions of ``topics`` whose committed offset retention deleted
+    (the log starts past it: a worker down for longer than the retention) to the log's start,
+    reading and committed offset both; returns them. Reading would start there anyway
+    (``auto_offset_reset``), but Faust's committed offset would stay below it, and a run of
+    acknowledgements must start at the committed offset (``new_offset``): nothing would be
+    committed again."""
+    names = set(topics)
+    behind = [tp for tp in consumer.assignment()
+              if tp.topic in names and consumer._committed_offset.get(tp)]
+    if not behind:
+        return []
+    starts = await consumer.earliest_offsets(*behind)
+    moved = [tp for tp in behind if (starts.get(tp) or 0) > consumer._committed_offset[tp]]
+    for tp in moved:
+        log.warning("%s[%d]: retention deleted the log past the committed offset %d; reading "
+                    "and committing go on from the log's start, %d", tp.topic, tp.partition,
+                    consumer._committed_offset[tp], starts[tp])
+        consumer._committed_offset[tp] = starts[tp]
+        await consumer.seek(tp, starts[tp])
+    return moved
+
+
 _faust_resume_partitions = Consumer.resume_partitions
 _faust_add_gap = Consumer._add_gap
 _faust_new_offset = Consumer._new_offset
@@ -62,6 +89,11 @@ def install(app: faust.App, topics: Iterable[str]) -> None:
     async def perform_seek(self: Consumer) -> None:
         await _faust_perform_seek(self)
         await rewind_uncommitted(self, names)
+        try:
+            await skip_deleted(self, names)
+        except Exception as error:  # noqa: BLE001 - the KPI agent also checks (streams/kpis/agent.py)
+            log.warning("the log starts of %s are unknown (%r): a committed offset deleted by "
+                        "retention is not skipped", sorted(names), error)
         deferred, self._kpiwatch_deferred = self._kpiwatch_deferred, None
         if deferred:
             _faust_resume_partitions(self, deferred)

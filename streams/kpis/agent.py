@@ -35,13 +35,21 @@ log = logging.getLogger(__name__)
 
 kpi_settings = KpiSettings.from_settings(settings)
 kpi_state = app.Table("kpi-state")
-engines: dict[int, PartitionEngine] = {}
-acks: dict[int, InOrderAcks] = {}
-last_offset: dict[int, int] = {}
+runs: dict[int, Run] = {}  # partition -> what this worker holds of it
 owned: set[int] = set()  # the canonical partitions assigned to this worker
 log_starts: dict[int, tuple[int, float]] = {}  # partition -> (log start, when asked)
 skipping: dict[int, Skipping] = {}
 SEEK_AFTER_S = 10.0
+
+
+@dataclass
+class Run:
+    """One unbroken run of a partition's offsets being read here: its engine, the batches
+    waiting to be acknowledged in offset order, and the last offset read."""
+
+    engine: PartitionEngine
+    acks: InOrderAcks
+    last_offset: int
 
 
 @dataclass
@@ -84,14 +92,12 @@ async def take_partitions_assigned(sender, assigned, **kwargs) -> None:
     owned.update(tp.partition for tp in assigned if tp.topic == topic)
     log_starts.clear()
     skipping.clear()
-    for partition in set(engines) - owned:
+    for partition in set(runs) - owned:
         _drop(partition)
 
 
 def _drop(partition: int) -> None:
-    engines.pop(partition, None)
-    acks.pop(partition, None)
-    last_offset.pop(partition, None)
+    runs.pop(partition, None)
 
 
 async def _start_of(tp, offset: int) -> int:
@@ -111,8 +117,9 @@ async def _start_of(tp, offset: int) -> int:
             return committed
         known = log_starts[tp.partition] = (earliest or 0, time.monotonic())
     if committed and known[0] > committed:
-        # Retention deleted past the committed offset: reading starts at the log's start,
-        # and so must the run of acknowledgements Faust commits (streams/rewind.py).
+        # Retention deleted past the committed offset while the partition was ours (on an
+        # assignment, streams/rewind.py's skip_deleted sees to it): reading starts at the
+        # log's start, and so must the run of acknowledgements Faust commits.
         app.consumer._committed_offset[tp] = known[0]
     return max(committed, known[0])
 
@@ -129,9 +136,9 @@ class Skipping:
     sought: float = 0.0
 
 
-async def engine_at(message) -> PartitionEngine | None:
-    """The engine for a message, or None when the message must be skipped (unprocessed,
-    unacknowledged: it comes again).
+async def run_at(message) -> Run | None:
+    """The run a message continues (its engine), or None when the message must be skipped
+    (unprocessed, unacknowledged: it comes again).
 
     An engine sees one unbroken run of a partition's offsets, from at or before the
     partition's start (its committed offset): every event its settled minutes need, so
@@ -145,26 +152,25 @@ async def engine_at(message) -> PartitionEngine | None:
     SIGKILL oracle lost most of the first minutes of a partition or two about one run in four.
     """
     partition = message.partition
-    engine = engines.get(partition)
-    if partition in owned and engine is not None and message.offset == last_offset[partition] + 1:
-        last_offset[partition] = message.offset
-        return engine
-    if engine is not None:
+    run = runs.get(partition)
+    if partition in owned and run is not None and message.offset == run.last_offset + 1:
+        run.last_offset = message.offset
+        return run
+    if run is not None:
         log.info("KPI partition %d: offset %d does not follow %d (a seek back, a message "
                  "fetched before one, or a revocation): its engine starts again", partition,
-                 message.offset, last_offset[partition])
+                 message.offset, run.last_offset)
     _drop(partition)
     if partition not in owned:
         return None
     start = await _start_of(message.tp, message.offset)
-    if partition not in owned or partition in engines:
+    if partition not in owned or partition in runs:
         return None
     if message.offset > start:
         _skip(message, start)
         return None
-    last_offset[partition] = message.offset
-    engine = engines[partition] = PartitionEngine(kpi_state, partition, kpi_settings)
-    acks[partition] = InOrderAcks()
+    engine = PartitionEngine(kpi_state, partition, kpi_settings)
+    run = runs[partition] = Run(engine, InOrderAcks(), message.offset)
     progress = engine.progress()
     waited = skipping.pop(partition, None)
     log.info("KPI partition %d: reading from offset %d (start %d, %d later messages skipped "
@@ -172,7 +178,7 @@ async def engine_at(message) -> PartitionEngine | None:
              "%d late so far", partition, message.offset, start, waited.count if waited else 0,
              progress["settled_through"], progress["watermark"], len(engine.sources),
              progress["late"])
-    return engine
+    return run
 
 
 def _skip(message, start: int) -> None:
@@ -190,7 +196,7 @@ async def seek_back_waiting() -> None:
     back to its start here."""
     now = time.monotonic()
     for partition, waiting in list(skipping.items()):
-        if (partition not in owned or partition in engines or now - waiting.since <= SEEK_AFTER_S
+        if (partition not in owned or partition in runs or now - waiting.since <= SEEK_AFTER_S
                 or now - waiting.sought <= SEEK_AFTER_S):
             continue
         log.warning("KPI partition %d: offset %d, where its reading starts, has not come for "
@@ -215,13 +221,13 @@ async def compute_kpis(stream):
     async for event in manual.events():
         message = event.message
         partition = message.partition
-        engine = await engine_at(message)
-        if engine is None:
+        run = await run_at(message)
+        if run is None:
             continue
-        in_order = acks[partition]
+        engine = run.engine
         header, lines = decode_message(message.value)
         batch = Batch(event, message.offset, len(lines) + 1, header.get("polled_ms"))
-        in_order.arrived(message.offset, batch)
+        run.acks.arrived(message.offset, batch)
         events = [(source, decode_canonical(raw), raw) for source, raw in lines]
         if events:
             count_batch(message.topic, partition, message.offset, events)
@@ -241,11 +247,11 @@ async def compute_kpis(stream):
             if outcome.late:
                 late += 1
                 await _late(message.topic, partition, position, source, canonical, raw)
-                if engines.get(partition) is not engine:
+                if runs.get(partition) is not run:
                     break  # revoked meanwhile: its next owner reads the batch again
             if outcome.late or outcome.replayed or outcome.duplicate:
                 finished.append(batch)
-        if engines.get(partition) is not engine:
+        if runs.get(partition) is not run:
             continue
         # The watermark moves once per batch, after its events: none of them is made late by
         # the batch's own progress report.
@@ -262,7 +268,7 @@ async def compute_kpis(stream):
         for done in finished:
             done.unfinished -= 1
             if done.unfinished == 0:
-                for ready in in_order.done(done.offset):
+                for ready in run.acks.done(done.offset):
                     await manual.ack(ready.event)
 
 

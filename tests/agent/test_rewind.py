@@ -6,7 +6,7 @@ from faust.transport.consumer import Consumer
 from faust.types import TP
 
 from streams.app import settings
-from streams.rewind import rewind_uncommitted
+from streams.rewind import rewind_uncommitted, skip_deleted
 
 
 class SeekingConsumer:
@@ -62,3 +62,25 @@ async def test_a_jump_in_the_offsets_read_is_not_taken_for_a_gap_to_skip():
     consumer, tp = _consumer_with(40, [])
     await Consumer._add_gap(consumer, tp, 41, 90)
     assert not consumer._gap[tp]
+
+
+class LogStartConsumer(SeekingConsumer):
+    def __init__(self, committed: dict, starts: dict) -> None:
+        super().__init__(dict(committed))
+        self._committed_offset = dict(committed)
+        self.starts = starts
+
+    async def earliest_offsets(self, *tps):
+        return {tp: self.starts[tp] for tp in tps}
+
+
+async def test_a_committed_offset_deleted_by_retention_moves_to_the_log_start():
+    # Without this the dead-letter agent (and the KPI agent until its own check) would never
+    # commit again: its acknowledgements start at the log's start, past the committed offset.
+    deleted, kept, fresh, other = (TP("events", 0), TP("events", 1), TP("events", 2),
+                                   TP("x", 0))
+    consumer = LogStartConsumer({deleted: 100, kept: 100, fresh: None, other: 5},
+                                {deleted: 500, kept: 40, fresh: 0, other: 50})
+    assert await skip_deleted(consumer, ["events"]) == [deleted]
+    assert consumer._committed_offset == {deleted: 500, kept: 100, fresh: None, other: 5}
+    assert consumer.seeks == [(deleted, 500)]
