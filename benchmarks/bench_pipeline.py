@@ -211,13 +211,14 @@ def latency(args, settings, rate: float) -> None:
     from streams.admin import ensure_topics
 
     asyncio.run(ensure_topics(bootstrap, list(topics.values()), PARTITIONS))
-    send_rate = rate / 2
+    send_rate = args.latency_rate or rate / 2
     count = int(send_rate * args.latency_seconds)
-    # 60 s of event time per wall second: send_rate / 60 events per second of event time.
+    # speedup s of event time per wall second: send_rate / speedup events per second of event
+    # time (at 1, a live shop's pace: each minute's events are applied in one burst).
     start = datetime.now(UTC) - timedelta(hours=3)
     simulator = ShopSimulator(seed=4, diurnal=False)
     messages = []
-    for message in simulator.generate(start, None, send_rate / 60):
+    for message in simulator.generate(start, None, send_rate / args.speedup):
         messages.append(message)
         if len(messages) >= count:
             break
@@ -231,8 +232,9 @@ def latency(args, settings, rate: float) -> None:
         text = worker.metrics_text()
     finally:
         worker.stop()
-    print(f"live traffic at half the kpiwatch rate      : {sent:10,.0f} events/s for "
-          f"{args.latency_seconds} s (event time 60x the wall clock, allowed lateness 0)")
+    what = "at the given rate" if args.latency_rate else "at half the kpiwatch rate"
+    print(f"live traffic {what:<31}: {sent:10,.0f} events/s for {args.latency_seconds} s "
+          f"(event time {args.speedup:g}x the wall clock, allowed lateness 0)")
     for name, what in (("kpiwatch_settle_latency_seconds",
                         "settle latency, input -> /metrics"),
                        ("kpiwatch_event_to_metric_latency_seconds",
@@ -265,6 +267,14 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--latency-seconds", type=int, default=60,
                         help="0 skips the latency part")
+    parser.add_argument("--latency-rate", type=float, default=None, metavar="EVENTS_PER_S",
+                        help="live traffic rate of the latency part (default: half the "
+                             "measured kpiwatch rate; with --events 0 the throughput part is "
+                             "skipped)")
+    parser.add_argument("--speedup", type=float, default=60.0,
+                        help="event time per wall-clock second in the latency part (default "
+                             "60: a minute settles every second, many samples; 1 is a live "
+                             "shop's pace, where a minute's events settle in one burst)")
     args = parser.parse_args()
     settings = stack_settings_for_tests()
     stack = LocalStack(settings, log=lambda line: None)
@@ -276,7 +286,10 @@ def main() -> int:
         messages.append(message)
         if len(messages) >= args.events:
             break
-    rate = throughput(args, settings, unique_names(), messages)
+    if args.events == 0 and args.latency_rate:
+        rate = args.latency_rate
+    else:
+        rate = throughput(args, settings, unique_names(), messages)
     if args.latency_seconds > 0:
         latency(args, settings, rate)
     print("targets: >= 20,000 events/s, >= 0.25x the raw loop, p99 <= 250 ms. Stack left "
