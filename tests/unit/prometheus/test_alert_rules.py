@@ -1,13 +1,12 @@
 """``promtool test rules`` on the generated alerts, with cases derived from alerts/rules.yaml."""
 
-import subprocess
-
 import pytest
 import yaml
 
 from alerts.rules import load_rules
 from prometheus.alert_rules import alert_rule
 from tests.unit.prometheus.alert_scenarios import Scenario
+from tests.unit.prometheus.promtool import promtool_test
 
 RULES = load_rules().rules
 
@@ -20,16 +19,7 @@ def test_promtool_unit_tests_of_the_generated_alert(rule, tmp_path):
     rules = tmp_path / "rule.yml"
     rules.write_text(yaml.safe_dump(
         {"groups": [{"name": "under-test", "rules": [alert_rule(rule)]}]}, sort_keys=False))
-    tests = {
-        "rule_files": [str(rules)],
-        "evaluation_interval": "1m",
-        "tests": Scenario(rule).cases(),
-    }
-    path = tmp_path / f"{rule.name}_test.yml"
-    path.write_text(yaml.safe_dump(tests, sort_keys=False))
-    result = subprocess.run(["promtool", "test", "rules", str(path)],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+    promtool_test(tmp_path, [rules], Scenario(rule).cases(), f"{rule.name}_test.yml")
 
 
 def test_a_one_window_dip_case_exists_for_every_multi_window_rule():

@@ -1,12 +1,9 @@
 """``promtool test rules`` on the pipeline's own alerts (prometheus/pipeline_alerts.py): each
 fires when its part of kpiwatch stops, and not while it works."""
 
-import subprocess
-
-import yaml
-
 from prometheus.__main__ import RULES_DIR
 from prometheus.pipeline_alerts import DASHBOARD, pipeline_groups
+from tests.unit.prometheus.promtool import promtool_test
 
 RULES = {rule["alert"]: rule for rule in pipeline_groups("http://localhost:3000")[0]["rules"]}
 W1 = 'instance="w1:6066", job="kpiwatch"'
@@ -26,18 +23,10 @@ def expected(name: str, value: str = "", **labels: str) -> dict:
 
 
 def check(tmp_path, inputs: list[dict], alert: str, checks: list[tuple[str, list[dict]]]) -> None:
-    tests = {
-        "rule_files": [str(RULES_DIR / "pipeline.yml")],
-        "evaluation_interval": "1m",
-        "tests": [{"interval": "1m", "input_series": inputs,
-                   "alert_rule_test": [{"eval_time": at, "alertname": alert, "exp_alerts": alerts}
-                                       for at, alerts in checks]}],
-    }
-    path = tmp_path / "pipeline_test.yml"
-    path.write_text(yaml.safe_dump(tests, sort_keys=False))
-    result = subprocess.run(["promtool", "test", "rules", str(path)],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+    promtool_test(tmp_path, [RULES_DIR / "pipeline.yml"], [
+        {"interval": "1m", "input_series": inputs,
+         "alert_rule_test": [{"eval_time": at, "alertname": alert, "exp_alerts": alerts}
+                             for at, alerts in checks]}])
 
 
 def test_input_silent_fires_15_minutes_after_the_last_event_and_not_before(tmp_path):

@@ -2,11 +2,8 @@
 readout.derived, a zero count is 0 (not a missing series), and a partition reported by two
 workers during a handover counts once."""
 
-import subprocess
-
-import yaml
-
 from prometheus.__main__ import RULES_DIR
+from tests.unit.prometheus.promtool import promtool_test
 
 W = 'window="15m", window_state="settled"'
 
@@ -23,18 +20,10 @@ def sample(name: str, value: float, **labels: str) -> dict:
 
 
 def check(tmp_path, inputs: list[dict], expected: dict[str, list[dict]]) -> None:
-    tests = {
-        "rule_files": [str(RULES_DIR / "recording.yml")],
-        "evaluation_interval": "1m",
-        "tests": [{"interval": "1m", "input_series": inputs,
-                   "promql_expr_test": [{"expr": expr, "eval_time": "5m", "exp_samples": samples}
-                                        for expr, samples in expected.items()]}],
-    }
-    path = tmp_path / "recording_test.yml"
-    path.write_text(yaml.safe_dump(tests, sort_keys=False))
-    result = subprocess.run(["promtool", "test", "rules", str(path)],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+    promtool_test(tmp_path, [RULES_DIR / "recording.yml"], [
+        {"interval": "1m", "input_series": inputs,
+         "promql_expr_test": [{"expr": expr, "eval_time": "5m", "exp_samples": samples}
+                              for expr, samples in expected.items()]}])
 
 
 def test_conversion_rate_counts_a_handed_over_partition_once_and_zero_orders_as_zero(tmp_path):
