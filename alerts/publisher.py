@@ -2,9 +2,10 @@
 
 Runs on every worker for the canonical-topic partitions it owns, from the KPI engine's table
 (read back like ``/kpis`` does, streams/kpis/readout.py). A partition is published from where
-Redis says it was settled (or, the first time, the last ``FIRST_BACKFILL_WINDOWS`` windows
-present in the table), so a restarted worker or the new owner after a rebalance fills any gap
-instead of skipping it.
+Redis says it was settled (or, when Redis knows nothing of it, the last
+``FIRST_BACKFILL_WINDOWS`` windows present in the table), so a restarted worker or the new
+owner after a rebalance fills any gap instead of skipping it, and a Redis restarted empty gets
+the history back that the table still holds (the week-ago benchmarks need it).
 """
 
 from __future__ import annotations
@@ -50,18 +51,20 @@ class SettledWindowPublisher:
         self.table = table
         self.tz = tz
         self.sizes = tuple(sorted(set(sizes)))
-        self.published: dict[int, int] = {}
 
     async def publish(self, partitions: Iterable[int]) -> int:
         """Publish what settled since the last call; returns how many windows were written."""
         written = 0
+        marks: dict[int, int] | None = None
         for partition in sorted(partitions):
             until = settled_until(self.table, partition)
-            if until is None or self.published.get(partition) == until:
+            if until is None:
                 continue
-            since = self.published.get(partition)
-            if since is None:
-                since = await self.store.settled_until(partition)
+            if marks is None:  # asked each time: Redis may have restarted empty meanwhile
+                marks = await self.store.settled_all()
+            since = marks.get(partition)
+            if since is not None and since >= until:
+                continue  # published already (by this worker, or a newer owner)
             windows = []
             for size in self.sizes:
                 limit = MAX_WINDOWS_PER_PUBLISH if since is not None else FIRST_BACKFILL_WINDOWS
@@ -76,6 +79,5 @@ class SettledWindowPublisher:
                         continue  # first backfill: only what the table really holds
                     windows.append((size, window.start_ms, stored_values(state)))
             await self.store.publish(partition, windows, until)
-            self.published[partition] = until
             written += len(windows)
         return written

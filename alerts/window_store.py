@@ -66,9 +66,10 @@ class WindowStore:
         await self._advance(keys=[self.prefix + "settled"],
                             args=[str(partition), str(settled_until)])
 
-    async def settled_until(self, partition: int) -> int | None:
-        raw = await self.client.hget(self.prefix + "settled", str(partition))
-        return int(raw) if raw is not None else None
+    async def settled_all(self) -> dict[int, int]:
+        """Partition -> the end of its last published settled minute."""
+        raw = await self.client.hgetall(self.prefix + "settled")
+        return {int(partition): int(until) for partition, until in raw.items()}
 
     async def complete_until(self) -> int | None:
         """Every window ending at or before this is settled on every partition."""

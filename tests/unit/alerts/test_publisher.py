@@ -15,8 +15,8 @@ class FakeStore:
         self.published = []
         self.marks = dict(settled or {})
 
-    async def settled_until(self, partition):
-        return self.marks.get(partition)
+    async def settled_all(self):
+        return dict(self.marks)
 
     async def publish(self, partition, windows, settled_until):
         self.published.append((partition, [(size, start) for size, start, _ in windows]))
@@ -54,3 +54,17 @@ async def test_first_publish_without_history_backfills_what_the_table_holds():
     await SettledWindowPublisher(store, table, UTC, ["15m"]).publish([1])
     assert store.published == [(1, [("15m", T0 + 15 * MINUTE_MS)])]
     assert store.marks[1] == T0 + 60 * MINUTE_MS
+
+
+async def test_a_redis_restarted_empty_gets_the_history_the_table_holds_again():
+    table = {"progress|0": {"settled_through": T0 + 29 * MINUTE_MS},
+             aggregate_key(0, Window("15m", T0, 0)): {"values": {"users": 3}}}
+    store = FakeStore()
+    publisher = SettledWindowPublisher(store, table, UTC, ["15m"])
+    await publisher.publish([0])
+    assert store.published == [(0, [("15m", T0)])]
+    store.marks.clear()  # Redis restarted without its data
+    await publisher.publish([0])
+    assert store.published[-1] == (0, [("15m", T0)])  # published again, from the table
+    await publisher.publish([0])
+    assert len(store.published) == 2
