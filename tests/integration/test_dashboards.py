@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from alerts.rules import load_rules
 from grafana.main import dashboards
 from grafana.queries import DEFAULTS, annotation_queries, panel_queries, substitute
+from prometheus.pipeline_alerts import pipeline_groups
 from tests.integration.services import REPO, prometheus_query
 
 # Traffic starts this long before the business midnight: enough for the settled day's DAU.
@@ -113,11 +114,13 @@ def test_every_dashboard_panel_query_returns_data(worker_factory, prometheus, st
     assert not missing, f"{len(missing)} of {len(queries)} queries without data:\n" + \
         "\n".join(report)
 
-    # The generated alert rules are loaded (a rule Prometheus rejects would be missing) ...
+    # The generated alert rules, the KPIs' and kpiwatch's own, are loaded (a rule Prometheus
+    # rejects would be missing) ...
     with urllib.request.urlopen(f"{prometheus}/api/v1/rules?type=alert", timeout=5) as response:
         groups = json.load(response)["data"]["groups"]
     loaded = {rule["name"] for group in groups for rule in group["rules"]}
-    assert loaded == {rule.name for rule in load_rules().rules}
+    pipeline = {rule["alert"] for group in pipeline_groups("") for rule in group["rules"]}
+    assert loaded == {rule.name for rule in load_rules().rules} | pipeline
     # ... and the annotations showing them run (none need be firing).
     for query in (q for model in models.values() for q in annotation_queries(model)):
         assert isinstance(run(prometheus, as_tested(query.expr)), list), query.where()
