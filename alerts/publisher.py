@@ -2,8 +2,8 @@
 
 Runs on every worker for the canonical-topic partitions it owns, from the KPI engine's table
 (read back like ``/kpis`` does, streams/kpis/readout.py). A partition is published from where
-Redis says it was settled (or, when Redis knows nothing of it, the last
-``FIRST_BACKFILL_WINDOWS`` windows present in the table), so a restarted worker or the new
+Redis says it was settled (or, when Redis knows nothing of it, the windows the table holds
+from as far back as Redis keeps history), so a restarted worker or the new
 owner after a rebalance fills any gap instead of skipping it, and a Redis restarted empty gets
 the history back that the table still holds (the week-ago benchmarks need it).
 """
@@ -13,14 +13,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from zoneinfo import ZoneInfo
 
-from alerts.window_store import WindowStore
+from alerts.window_store import HISTORY_TTL_SECONDS, WindowStore
 from streams.kpis.kpi_settings import WINDOW_RETENTION_MS
 from streams.kpis.readout import partition_progress, stored_values
 from streams.kpis.working_set import aggregate_key
 from streams.windows import MINUTE_MS, Window, window_of
 
-# Enough 5-minute windows for a day of history; longer sizes go back as far in count.
-FIRST_BACKFILL_WINDOWS = 288
+# Windows of one size per publish at most: the first backfill of a partition (Redis knows
+# nothing of it) goes back as far as Redis keeps history (8 days: a week-ago benchmark and a
+# day to judge it in) and the table holds, within this.
 MAX_WINDOWS_PER_PUBLISH = 2000
 
 
@@ -67,11 +68,13 @@ class SettledWindowPublisher:
                 continue  # published already (by this worker, or a newer owner)
             windows = []
             for size in self.sizes:
-                limit = MAX_WINDOWS_PER_PUBLISH if since is not None else FIRST_BACKFILL_WINDOWS
                 # Past its retention the table no longer holds a window: publishing it as
                 # empty would read as "no activity" (after a Redis outage of days, say).
                 kept_from = until - WINDOW_RETENTION_MS.get(size, until)
-                for window in settled_windows(size, until, since, self.tz, limit):
+                if since is None:  # the first backfill: as far back as Redis keeps history
+                    kept_from = max(kept_from, until - HISTORY_TTL_SECONDS * 1000)
+                for window in settled_windows(size, until, kept_from if since is None else since,
+                                              self.tz, MAX_WINDOWS_PER_PUBLISH):
                     if window.end_ms <= kept_from:
                         continue
                     state = self.table.get(aggregate_key(partition, window))

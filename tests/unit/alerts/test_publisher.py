@@ -68,3 +68,15 @@ async def test_a_redis_restarted_empty_gets_the_history_the_table_holds_again():
     assert store.published[-1] == (0, [("15m", T0)])  # published again, from the table
     await publisher.publish([0])
     assert len(store.published) == 2
+
+
+async def test_the_first_backfill_reaches_back_a_week_for_the_week_ago_benchmarks():
+    until = T0 + 8 * 24 * 60 * MINUTE_MS
+    week_ago = Window("15m", until - 7 * 24 * 60 * MINUTE_MS, 0)
+    too_old = Window("15m", until - 9 * 24 * 60 * MINUTE_MS, 0)  # Redis would not keep it
+    table = {"progress|0": {"settled_through": until - MINUTE_MS},
+             aggregate_key(0, week_ago): {"values": {"users": 2}},
+             aggregate_key(0, too_old): {"values": {"users": 1}}}
+    store = FakeStore()
+    await SettledWindowPublisher(store, table, UTC, ["15m"]).publish([0])
+    assert store.published == [(0, [("15m", week_ago.start_ms)])]
