@@ -131,6 +131,11 @@ class TargetLock:
         log.debug("outbox lock %s released or lost", self.key)
 
 
+def outbox_prefix(app_id: str) -> str:
+    """The Redis prefix of an app's outboxes (``<prefix>outbox:<target>``)."""
+    return f"kpiwatch:{app_id}:"
+
+
 class Outbox:
     def __init__(self, client: redis.Redis, prefix: str, *,
                  metrics: NotificationMetrics | None = None,

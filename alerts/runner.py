@@ -24,7 +24,7 @@ from alerts.alert_metrics import AlertMetrics
 from alerts.evaluator import Evaluator
 from alerts.fail_open import DirectSink, FailOpen, LocalWindows, MemoryStates
 from alerts.notifiers import NotificationMetrics
-from alerts.outbox import Outbox
+from alerts.outbox import Outbox, outbox_prefix
 from alerts.publisher import SettledWindowPublisher
 from alerts.rules import load_rules
 from alerts.state_store import StateStore
@@ -45,7 +45,7 @@ class AlertRunner:
         self.client = redis.Redis.from_url(settings.redis_url, socket_timeout=5,
                                            socket_connect_timeout=2)
         windows = WindowStore(self.client, settings.app_id, settings.topic_partitions)
-        self.outbox = Outbox(self.client, f"kpiwatch:{settings.app_id}:",
+        self.outbox = Outbox(self.client, outbox_prefix(settings.app_id),
                              metrics=notification_metrics)
         publisher = SettledWindowPublisher(windows, kpi_state, settings.timezone,
                                            {rule.window for rule in ruleset.rules})

@@ -235,7 +235,7 @@ def test_fire(rule: str, targets: tuple[str, ...], via: str) -> None:
 
     async def body(states: StateStore, ruleset: RuleSet, settings):
         from alerts.notifiers import send_direct
-        from alerts.outbox import Outbox
+        from alerts.outbox import Outbox, outbox_prefix
 
         try:
             found = ruleset.rule(rule)
@@ -258,7 +258,7 @@ def test_fire(rule: str, targets: tuple[str, ...], via: str) -> None:
             dashboard_url=f"{settings.grafana_url.rstrip('/')}/d/{found.dashboard}",
             created_at=datetime.now(UTC).isoformat().replace("+00:00", "Z"))
         if via == "outbox":
-            await Outbox(states.client, f"kpiwatch:{settings.app_id}:").put(notification, chosen)
+            await Outbox(states.client, outbox_prefix(settings.app_id)).put(notification, chosen)
             click.echo(f"queued {notification.id} for {', '.join(chosen)}")
             return
         results = await send_direct(notification, chosen, ruleset)

@@ -185,10 +185,10 @@ class RedisReader:
 
     def undelivered(self) -> int:
         """Notifications waiting in the outboxes of every target (alerts/outbox.py)."""
-        from alerts.outbox import Outbox
+        from alerts.outbox import Outbox, outbox_prefix
 
         async def depth(client) -> int:
-            outbox = Outbox(client, f"kpiwatch:{self.settings.app_id}:")
+            outbox = Outbox(client, outbox_prefix(self.settings.app_id))
             return sum([await outbox.depth(target) for target in self.ruleset.targets])
 
         return self.read(depth)

@@ -22,7 +22,7 @@ from alerts.evaluator import Evaluator
 from alerts.fail_open import DirectSink, FailOpen, LocalWindows, MemoryStates
 from alerts.notification import Notification
 from alerts.notifiers import NotificationMetrics
-from alerts.outbox import Outbox
+from alerts.outbox import Outbox, outbox_prefix
 from alerts.publisher import SettledWindowPublisher
 from alerts.rules import RuleSet
 from alerts.state_store import StateStore
@@ -204,7 +204,7 @@ class AlertingWorker:
         self.rules, self.table, self.app_id = rules, table, app_id
         windows = WindowStore(self.client, app_id, WORKER_PARTITIONS)
         self.states = StateStore(self.client, app_id, lock_seconds=2)
-        self.outbox = Outbox(self.client, f"kpiwatch:{app_id}:", metrics=self.notification_metrics,
+        self.outbox = Outbox(self.client, outbox_prefix(app_id), metrics=self.notification_metrics,
                              poll_interval=0.1, lock_ttl=2)
         publisher = SettledWindowPublisher(windows, table, ZoneInfo("UTC"), ["15m"])
         self.evaluator = Evaluator(rules, windows, self.states, self.outbox, **self.options())
