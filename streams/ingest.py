@@ -196,20 +196,27 @@ class Ingester(mode.Service):
             if self.progress.get(name, EMPTY) is None and self.consumer.highwater(tp) == 0:
                 self.progress[name] = EMPTY
 
-    def _inputs(self) -> dict[str, int]:
-        return {topic: len(self.consumer.partitions_for_topic(topic) or ())
-                for topic in input_topics.topics}
+    async def _send_batches(self, batches: dict[int, BatchBuilder],
+                            polled_ms: int | None) -> list:
+        """Sends every KPI partition its batches, each led by the progress: a partition
+        without events for it gets the progress alone (its watermark). Returns the sends."""
+        canonical = canonical_topic.get_topic_name()
+        inputs = {topic: len(self.consumer.partitions_for_topic(topic) or ())
+                  for topic in input_topics.topics}
+        self._mark_empty()
+        sends = []
+        for partition in range(settings.topic_partitions):
+            for value in batches[partition].messages(self.progress, inputs, polled_ms):
+                sends.append(await self.producer.send(canonical, value=value,
+                                                      partition=partition))
+        return sends
 
     async def _report_progress(self) -> None:
         """No input for ``PROGRESS_EVERY_S``: every KPI partition still hears of this
         ingester's progress (a batch without events), so the KPI engines see the input
         partitions fall idle and settle the last minutes received (streams/kpis/engine.py)."""
-        self._mark_empty()
-        canonical = canonical_topic.get_topic_name()
-        value = BatchBuilder().messages(self.progress, self._inputs(), None)[0]
         try:
-            await asyncio.gather(*[await self.producer.send(canonical, value=value, partition=p)
-                                   for p in range(settings.topic_partitions)])
+            await asyncio.gather(*await self._send_batches(defaultdict(BatchBuilder), None))
         except KafkaError as error:  # the next report, or the next poll's batches, will do
             log.warning("ingest: progress report failed (%s)", error)
 
@@ -217,16 +224,7 @@ class Ingester(mode.Service):
         records = [record for batch in polled.values() for record in batch]
         batches, letters, rejected = ingest_records(records, settings.topic_partitions,
                                                     self.progress)
-        sends = []
-        canonical = canonical_topic.get_topic_name()
-        # Every partition hears of the progress, events for it or not (its watermark).
-        inputs = self._inputs()
-        polled_ms = max(record.timestamp for record in records)
-        self._mark_empty()
-        for partition in range(settings.topic_partitions):
-            for value in batches[partition].messages(self.progress, inputs, polled_ms):
-                sends.append(await self.producer.send(canonical, value=value,
-                                                      partition=partition))
+        sends = await self._send_batches(batches, max(record.timestamp for record in records))
         dead_letters = dead_letter_topic.get_topic_name()
         for letter, value in zip(letters, rejected, strict=True):
             sends.append(await self.producer.send(
