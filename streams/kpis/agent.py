@@ -261,9 +261,9 @@ async def compute_kpis(stream):
             observe_latency(batch, settled)
         finished.extend(pending.handle.batch for pending in settled)
         if late:
-            log.warning("KPI partition %d: %d late events in batch %d (watermark %s, settled "
-                        "through %s, slowest inputs %s)", partition, late, message.offset,
-                        engine.watermark_ms, progress["settled_through"],
+            log.warning("KPI partition %d: %d late events in batch %d (watermark %s, applied "
+                        "until %s, slowest inputs %s)", partition, late, message.offset,
+                        engine.watermark_ms, progress.get("applied_until"),
                         engine.slowest_sources())
         for done in finished:
             done.unfinished -= 1
@@ -286,6 +286,7 @@ async def _late(topic: str, partition: int, position: int, source: Source, canon
     # Keyed by the canonical partition, with the event's origin as its offset: late events
     # are counted in arrival order there (streams/pipeline_health.py counts each once).
     letter = DeadLetter(LATE_EVENT, topic, partition, position, 0,
-                        f"timestamp: {canonical.timestamp.isoformat()} is in a window settled "
-                        f"already (allowed_lateness passed); input {source.name}@{source.offset}")
+                        f"timestamp: {canonical.timestamp.isoformat()} is before the event time "
+                        f"applied already (the watermark less allowed_lateness); input "
+                        f"{source.name}@{source.offset}")
     await dead_letter_topic.send(key=letter.key, value=raw, headers=letter.headers())

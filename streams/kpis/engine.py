@@ -1,34 +1,39 @@
-"""The KPI engine of one partition: buffers events until their minute settles, then applies
-them to every KPI family in event-time order.
+"""The KPI engine of one partition: buffers events until the watermark passes them, then
+applies them to every KPI family in event-time order.
 
-Why settle first: with out-of-order events, sessions, "first event of a session" and distinct
-counts depend on the order events are applied in. Applying each settled minute's events sorted
-by (event time, event_id) makes every settled KPI a pure function of the set of events in it,
-equal to a batch recomputation, whatever order they arrived in and however often replayed.
+Why wait for the watermark: with out-of-order events, sessions, "first event of a session" and
+distinct counts depend on the order events are applied in. Applying events sorted by (event
+time, event_id) once nothing earlier can come makes every settled KPI a pure function of the
+set of events in it, equal to a batch recomputation, whatever order they arrived in and however
+often replayed.
 
-A minute settles when the partition's watermark passes its end plus the allowed lateness. The
-watermark is the latest event time of the slowest input partition, as the ingesters report it
-with every batch (``observe_sources``; an input partition whose latest event time has not
+Event time is applied up to the watermark less the allowed lateness (``settle``): whole minutes,
+and the part of the next minute up to there (a provisional slice, at most every
+``PROVISIONAL_EVERY_S``), so an event shows in /metrics and /kpis about the allowed lateness
+after its time rather than after its minute ends. A minute is settled once applied whole. An
+event before the applied point (``applied_until`` in the progress record) is late: counted,
+sent to the dead letters by the caller, and not applied.
+
+The watermark is the latest event time of the slowest input partition, as the ingesters report
+it with every batch (``observe_sources``; an input partition whose latest event time has not
 moved for ``source_idle_timeout`` of wall time stops holding it back, one not reported yet
 holds it back from the start): when one input partition stalls, say while its worker is
 replaced, the others cannot rush the watermark ahead and make its backlog late. When all input
 stops, the watermark goes on at the wall clock's pace (``observe_sources``). The input
-partitions heard of are kept in the progress record, for whoever takes the partition over. An
-event whose minute has settled already is late: counted, sent to the dead letters by the
-caller, and not applied.
+partitions heard of are kept in the progress record, for whoever takes the partition over.
 
-Events stay unacknowledged (Faust ``noack``) until their minute is applied and written, so the
+Events stay unacknowledged (Faust ``noack``) until they are applied and written, so the
 committed offset never passes an event whose effect could be lost in a crash. After a crash the
-uncommitted events come back; those whose minute had settled are recognised through the
-progress record (``max_origin``: the highest origin offset received when it last settled) and
-skipped; a late event is counted once (``late_through``: the origin of the last late event
-counted; late events are counted in arrival order). Writes are ordered as
+uncommitted events come back; those applied already are recognised through the progress record
+(``max_origin``: the highest origin offset received when it last applied) and skipped; a late
+event is counted once (``late_through``: the origin of the last late event counted; late events
+are counted in arrival order). Writes are ordered as
 streams/kpis/working_set.py explains.
 
 Duplicates are dropped here, exactly: a copy of an event (same ``event_id``) has the same
 timestamp, so it arrives while the first copy waits in ``pending`` (a copy arriving after the
-minute settled is late, like any event of that minute): it is dropped and counted when the
-minute settles (``duplicate_events`` in the progress record). The first copy holds the
+first was applied is late, like any event that old): it is dropped and counted when the first
+is applied (``duplicate_events`` in the progress record). The first copy holds the
 committed offset back, so a crash replays the copies with it and nothing needs remembering. A
 copy from the same input message is ingestion's own replay (streams/ingest.py), dropped
 uncounted. An ``order_completed`` whose ``order_id`` was completed before (within
@@ -36,13 +41,13 @@ uncounted. An ``order_completed`` whose ``order_id`` was completed before (withi
 (``duplicate_orders``).
 
 Timers (a session's end, a cart's or a checkout's abandonment, a user's expiry) run on event
-time, in the same order: a minute's events and the timers due in it are applied together,
+time, in the same order: a slice's events and the timers due in it are applied together,
 sorted by instant, and **a timer due at instant D fires after every event at D or earlier and
 before any event after D** (an event exactly ``session_timeout`` after the last one continues
 the session; one exactly ``abandon_after`` after the last cart activity keeps the cart open).
 Timers of one entity due at the same instant fire in the order listed in ``TIMERS``. A timer
-fires when its minute settles, whether or not any event falls in that minute: the watermark
-moving on is enough. Its effect is counted in the windows of D.
+fires when the watermark passes it (less the allowed lateness), whether or not any event falls
+near it: the watermark moving on is enough. Its effect is counted in the windows of D.
 
 Window aggregates are kept for their size's retention (``KpiSettings.window_retention_ms``)
 after their end, then deleted by the same sweep that deletes ended entities.
@@ -62,7 +67,6 @@ from streams.kpis import carts, checkout, funnel, retention, revenue, traffic
 from streams.kpis.context import EventContext, TimerContext
 from streams.kpis.kpi_settings import KpiSettings
 from streams.kpis.working_set import (
-    APPLIED,
     PARTITION,
     WorkingSet,
     bucket_key,
@@ -71,6 +75,10 @@ from streams.kpis.working_set import (
     sweep,
 )
 from streams.windows import MINUTE_MS, business_day, windows_of
+
+# The part of a minute the watermark has passed is applied (visible in /metrics and /kpis,
+# provisionally) at most this often; whole minutes are applied as soon as they settle.
+PROVISIONAL_EVERY_S = 0.1
 
 FAMILIES: tuple[Callable[[EventContext], None], ...] = (
     traffic.apply, funnel.apply, checkout.apply, carts.apply, revenue.apply, retention.apply,
@@ -137,7 +145,9 @@ class PartitionEngine:
         now = time.monotonic()
         self.sources: dict[str, tuple[int | None, float]] = {
             name: (latest, now) for name, latest in (self.progress().get("sources") or {}).items()}
-        self._minute: tuple[list, str] = ([], "")  # the applied minute's windows and day
+        self._minute: tuple[list, str] = ([], "")  # the applied slice's windows and day
+        self.provisional_every_s = PROVISIONAL_EVERY_S
+        self._provisional_at = now  # wall s of the last provisional slice
 
     def progress(self) -> dict:
         return dict(self.table.get(progress_key(self.partition)) or {
@@ -156,9 +166,9 @@ class PartitionEngine:
         once: late events update it) to every ``receive`` of the batch and to ``settle``."""
         event_ms = int(event.timestamp.timestamp() * 1000)
         progress = self.progress() if progress is None else progress
-        settled_through = progress["settled_through"]
+        applied_until = _applied_until(progress)
         self.max_origin = max(self.max_origin, origin)
-        if settled_through is not None and event_ms < settled_through + MINUTE_MS:
+        if applied_until is not None and event_ms < applied_until:
             if origin <= progress["max_origin"] or origin <= progress["late_through"]:
                 return Outcome(replayed=True)
             progress["late"] += 1
@@ -231,50 +241,77 @@ class PartitionEngine:
                       key=lambda item: -1 if item[1] is None else item[1])[:count]
 
     def settle(self, progress: dict) -> list[Pending]:
-        """Apply every minute the watermark has settled; returns the events applied.
+        """Applies the events and timers the watermark has passed; returns the events applied.
 
-        The last settled minute is the last one whose end plus the allowed lateness the
-        watermark has reached, with events or without: an event for it arriving later is late.
+        Event time is applied up to the watermark less the allowed lateness: every whole
+        minute up to there, and the part of the minute after them provisionally, at most every
+        ``provisional_every_s`` of wall time (more often would cost throughput; 0 applies it
+        with every batch). An event before the point applied (``applied_until``) is late.
+        A minute is settled once applied whole, with events or without.
+
+        An application is recorded in the progress record before its slices are written
+        (``applying``): after a crash its replay applies exactly the same slices, waiting for
+        the watermark to come back to where it ended, whatever the wall clock says.
         """
         if not self.watermark_ms:
             return []
         limit = self.watermark_ms - self.settings.allowed_lateness_ms
-        last_settled = limit - limit % MINUTE_MS - MINUTE_MS
-        settled_through = progress["settled_through"]
-        if progress.get("swept_through", settled_through) != settled_through:
-            self._sweep(progress["swept_through"], settled_through, progress)  # after a crash
-        if settled_through is not None and last_settled <= settled_through:
-            return []
-        due = [p for p in self.pending.values() if p.event_ms < last_settled + MINUTE_MS]
+        applied_until = _applied_until(progress)
+        if progress.get("swept_through", progress["settled_through"]) != progress["settled_through"]:
+            self._sweep(progress["swept_through"], progress["settled_through"], progress)
+        intent = progress.get("applying")
+        if intent is not None:
+            if limit < intent["until"]:
+                return []  # the replay of a crashed application: not all its events are back
+            start, until = intent["from"], intent["until"]
+        else:
+            until = limit - limit % MINUTE_MS
+            now = time.monotonic()
+            if limit > until and now - self._provisional_at >= self.provisional_every_s:
+                until, self._provisional_at = limit, now
+            if applied_until is not None and until <= applied_until:
+                return []
+            start = applied_until
+        due = [p for p in self.pending.values() if p.event_ms < until]
+        if start is None:
+            first = min((p.event_ms for p in due), default=until)
+            start = first - first % MINUTE_MS
         by_minute: dict[int, list[Pending]] = {}
         for pending in due:
             by_minute.setdefault(pending.event_ms - pending.event_ms % MINUTE_MS, []).append(pending)
-        # Every minute up to the last settled one, with events or timers due in it.
-        minute = (settled_through + MINUTE_MS if settled_through is not None
-                  else min(by_minute, default=last_settled + MINUTE_MS))
-        applied_from = minute
+        minutes = range(start - start % MINUTE_MS, until, MINUTE_MS)
+        buckets = {m: bucket_key(self.partition, m) for m in minutes}
+        if intent is None and (due or any(key in self.table for key in buckets.values())):
+            progress["applying"] = {"from": start, "until": until}
+            self._write_progress(progress)
         repeated_orders = 0
-        while minute <= last_settled:
+        for minute in minutes:
+            # Read now: the slices before may have added wake-ups to it.
+            bucket = self.table.get(buckets[minute])
             events = by_minute.get(minute)
-            bucket = self.table.get(bucket_key(self.partition, minute))
             if events or bucket:
-                repeated_orders += self._apply_minute(minute, sorted(events or ()), bucket)
-            minute += MINUTE_MS
+                repeated_orders += self._apply_slice(
+                    max(start, minute), min(minute + MINUTE_MS, until), sorted(events or ()),
+                    bucket)
         for pending in due:
             del self.pending[pending.origin]
             del self.by_id[pending.event_id]
-        # Counted with the progress record: a crash before it is written replays the minutes,
+        # Counted with the progress record: a crash before it is written replays the slices,
         # and counts them again from scratch.
+        progress.pop("applying", None)
         progress["duplicate_events"] = (progress.get("duplicate_events", 0)
                                         + sum(p.duplicates for p in due))
         progress["duplicate_orders"] = progress.get("duplicate_orders", 0) + repeated_orders
-        progress["settled_through"] = last_settled
+        settled_before = start - start % MINUTE_MS - MINUTE_MS
+        progress["applied_until"] = until
+        progress["settled_through"] = until - until % MINUTE_MS - MINUTE_MS
         progress["watermark"] = self.watermark_ms
         progress["sources"] = {name: latest for name, (latest, _) in self.sources.items()}
         progress["max_origin"] = max(progress["max_origin"], self.max_origin)
-        progress["swept_through"] = applied_from - MINUTE_MS
+        progress["swept_through"] = settled_before
         self._write_progress(progress)
-        self._sweep(progress["swept_through"], last_settled, progress)
+        if progress["settled_through"] > settled_before:
+            self._sweep(settled_before, progress["settled_through"], progress)
         return due
 
     def _sweep(self, swept_through: int, settled_through: int, progress: dict) -> None:
@@ -290,19 +327,20 @@ class PartitionEngine:
         if deleted:
             self._write_progress(progress)
 
-    def _apply_minute(self, minute_ms: int, events: list[Pending], bucket: dict | None) -> int:
-        """Applies one minute's events and due timers; returns how many order_completed
+    def _apply_slice(self, start_ms: int, end_ms: int, events: list[Pending],
+                     bucket: dict | None) -> int:
+        """Applies one slice's events and due timers; returns how many order_completed
         repeated a known order_id (dropped)."""
-        ws = WorkingSet(self.table, self.partition, minute_ms)
+        ws = WorkingSet(self.table, self.partition, start_ms, end_ms)
         # Every instant of a minute has the minute's windows and business day (time zone
         # offsets are whole minutes).
-        self._minute = (windows_of(minute_ms, self.settings.timezone),
-                        business_day(minute_ms, self.settings.timezone))
+        self._minute = (windows_of(ws.minute_ms, self.settings.timezone),
+                        business_day(ws.minute_ms, self.settings.timezone))
         timers: list[tuple[int, str, str]] = []
         for kind, ident in (bucket or {}).get("entities", ()):
             state = ws.alive(kind, ident)
             wake = state.get("wake") if state else None
-            if wake is not None and minute_ms <= wake < minute_ms + MINUTE_MS:
+            if wake is not None and start_ms <= wake < end_ms:
                 timers.append((wake, kind, ident))
         heapq.heapify(timers)
         index = 0
@@ -340,13 +378,13 @@ class PartitionEngine:
 
     def _repeated_order(self, ws: WorkingSet, pending: Pending, seen: set[str]) -> bool:
         """An order_completed whose order_id was completed before (within dedup_horizon):
-        dropped whole. ``seen`` holds this minute's orders: a replay of the minute after a
-        crash finds its own earlier write (``first_ms`` in this minute), which is no repeat."""
+        dropped whole. ``seen`` holds this slice's orders: a replay of the slice after a
+        crash finds its own earlier write (``first_ms`` in this slice), which is no repeat."""
         event = pending.event
         if event.type != "order_completed":
             return False
         known = ws.alive("order", event.order_id)
-        if event.order_id in seen or (known is not None and known["first_ms"] < ws.minute_ms):
+        if event.order_id in seen or (known is not None and known["first_ms"] < ws.start_ms):
             return True
         seen.add(event.order_id)
         state = ws.create("order", event.order_id, {
@@ -385,8 +423,16 @@ class PartitionEngine:
 
     def _write_progress(self, progress: dict) -> None:
         progress[PARTITION] = self.partition
-        progress[APPLIED] = progress["settled_through"]
         self.table[progress_key(self.partition)] = dict(progress)  # a value, not a live dict
+
+
+def _applied_until(progress: dict) -> int | None:
+    """Where the partition's applied event time ends (exclusive): events before are late.
+    (A progress record written before provisional slices has the settled minutes only.)"""
+    until = progress.get("applied_until")
+    if until is None and progress["settled_through"] is not None:
+        until = progress["settled_through"] + MINUTE_MS
+    return until
 
 
 def _new_session(ident: str, event: CanonicalEvent, event_ms: int) -> dict:

@@ -1,7 +1,8 @@
 """Reading KPIs back out of the engine's table: window values, settled flags, derived ratios.
 
-Used by the ``/kpis`` endpoint and the Prometheus collector. Every value here comes from
-settled minutes only: a window still open shows its value so far (``settled: false``).
+Used by the ``/kpis`` endpoint and the Prometheus collector. A window is settled once every
+minute of it is applied whole; a window still open shows its value so far (``settled: false``),
+the part of its last minute the watermark has passed included (streams/kpis/engine.py).
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ def partition_progress(table: Mapping, partition: int) -> dict | None:
     return table.get(progress_key(partition))
 
 
+def applied_last_ms(progress: Mapping) -> int:
+    """The last instant applied (of a settled minute, or of the part of a minute after)."""
+    return progress.get("applied_until", progress["settled_through"] + MINUTE_MS) - 1
+
+
 def windows_for(table: Mapping, partition: int, size: str, tz: ZoneInfo,
                 count: int = 2) -> list[WindowReading]:
     """The window in progress and the last ``count - 1`` before it, newest first."""
@@ -44,7 +50,7 @@ def windows_for(table: Mapping, partition: int, size: str, tz: ZoneInfo,
     if not progress or progress.get("settled_through") is None:
         return []
     settled_until = progress["settled_through"] + MINUTE_MS
-    window = window_of(size, progress["settled_through"], tz)
+    window = window_of(size, applied_last_ms(progress), tz)
     readings = []
     for _ in range(count):
         state = table.get(aggregate_key(partition, window))
@@ -144,13 +150,14 @@ def snapshot(table: Mapping, partitions: Iterable[int], tz: ZoneInfo,
     """
     partitions = sorted(partitions)
     progress = {p: partition_progress(table, p) or {} for p in partitions}
-    reached = [progress[p]["settled_through"] for p in partitions
+    started = [progress[p] for p in partitions
                if progress[p].get("settled_through") is not None]
     windows: dict[str, list[dict]] = {size: [] for size in WINDOW_SIZES}
-    if reached:
-        settled_until = min(reached) + MINUTE_MS
+    if started:
+        settled_until = min(p["settled_through"] for p in started) + MINUTE_MS
+        newest = max(applied_last_ms(p) for p in started)
         for size in WINDOW_SIZES:
-            window = window_of(size, max(reached), tz)
+            window = window_of(size, newest, tz)
             while len(windows[size]) < max_windows:
                 values: Values = Counter()
                 for p in partitions:
@@ -167,7 +174,8 @@ def snapshot(table: Mapping, partitions: Iterable[int], tz: ZoneInfo,
         lifetime.update(all_time(table, p))
     return {
         "partitions": {str(p): {k: progress[p].get(k) for k in
-                                ("settled_through", "watermark", "late")} for p in partitions},
+                                ("settled_through", "applied_until", "watermark", "late")}
+                       for p in partitions},
         "windows": windows,
         "since_tracking_began": {k: _json_number(v) for k, v in sorted(lifetime.items())},
     }

@@ -1,11 +1,16 @@
-"""The state one settled minute touches: read from the table once, written back once.
+"""The state one slice of event time touches: read from the table once, written back once.
+
+A slice is the part of one minute applied at once (streams/kpis/engine.py): a whole minute when
+the watermark passed it, or the part of it up to the watermark when applied provisionally.
+Slices of a partition follow each other without overlap, so a slice is named by its start.
 
 Crash safety comes from the order of the writes. All of a partition's state lives in one
 table, so its changelog partition holds the writes in order and a crash keeps a prefix of
-them. A minute's writes go out as: window aggregates, then entity states, then the partition's
-progress record. Every record remembers the last minute applied to it (``applied_minute``) and
-a record that already has the minute is not written again. Replaying a minute after a crash
-therefore completes exactly the writes that were missing:
+them. A slice's writes go out as: window aggregates, then entity states, then the partition's
+progress record. Every record remembers the last slice applied to it (``applied_slice``) and
+a record that already has the slice is not written again. Replaying a slice after a crash
+(the engine replays exactly the same slices, see ``applying`` there) therefore completes
+exactly the writes that were missing:
 - if some aggregates are missing, no entity was written yet: the replay starts from the same
   entity states as the first run and adds the same increments;
 - if all aggregates were written, the increments are skipped wherever they land.
@@ -15,16 +20,17 @@ changing ones, so a replay reading an already-updated entity computes the same r
 Timers live in the same table. An entity with timers (a session's end, a cart's abandonment)
 keeps them in ``timers`` (name -> instant, ms) and one wake-up instant ``wake`` (never later
 than its earliest timer); the timer bucket ``timers|<partition>|<minute>`` lists the entities
-with a wake-up in that minute. Buckets are flushed after the aggregates and before the
-entities, so the argument above covers them: a replay adds the same wake-ups, and a bucket
-written already is not written again. A wake-up whose entity has moved on (a later activity
-moved its timers) is stale and skipped when it comes due; the entity is then woken again at
-its new earliest timer, so each entity sits in one bucket at a time.
+with a wake-up in that minute (each slice of the minute reads it and fires those due in the
+slice). Buckets are flushed after the aggregates and before the entities, so the argument
+above covers them: a replay adds the same wake-ups, and a bucket written already is not
+written again. A wake-up whose entity has moved on (a later activity moved its timers) is
+stale and skipped when it comes due; the entity is then woken again at its new earliest timer,
+so each entity sits in one bucket at a time.
 
-An entity that ends (a session timed out, a cart ordered) is not deleted in the minute it ends:
-a replay of that minute must still find it. It is written as an end marker (``ended``), which
-every reader treats as absent, and listed in the bucket of that minute; once the minute is
-settled and recorded in the progress record, ``sweep`` deletes the markers and the bucket
+An entity that ends (a session timed out, a cart ordered) is not deleted in the slice it ends:
+a replay of that slice must still find it. It is written as an end marker (``ended``), which
+every reader treats as absent, and listed in the bucket of that minute; once the whole minute
+is settled and recorded in the progress record, ``sweep`` deletes the markers and the bucket
 (Faust ``del``: a tombstone in the changelog). A settled minute is never replayed, and a
 marker is absent to every reader, so a crash before, during or after the sweep changes no KPI;
 the next settle sweeps again what is left.
@@ -45,9 +51,9 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from streams.windows import Window, window_of
+from streams.windows import MINUTE_MS, Window, window_of
 
-APPLIED = "applied_minute"
+APPLIED = "applied_slice"
 PARTITION = "partition"
 
 Amount = int | Decimal
@@ -128,12 +134,15 @@ def storable(amount: Amount) -> int | str:
 class WorkingSet:
     # Entity kinds are flushed in this order; see the module docstring.
     FLUSH_ORDER = ("session", "cart", "customer", "user", "order")
-    MINUTE_MS = 60_000
 
-    def __init__(self, table: MutableMapping[str, dict], partition: int, minute_ms: int) -> None:
+    def __init__(self, table: MutableMapping[str, dict], partition: int, start_ms: int,
+                 end_ms: int) -> None:
+        """The slice [start_ms, end_ms), within one minute."""
         self.table = table
         self.partition = partition
-        self.minute_ms = minute_ms
+        self.start_ms = start_ms
+        self.end_ms = end_ms
+        self.minute_ms = start_ms - start_ms % MINUTE_MS
         self._entities: dict[str, dict] = {}
         self._kinds: dict[str, str] = {}
         self._frozen: set[str] = set()
@@ -141,7 +150,7 @@ class WorkingSet:
         self._windows: dict[str, Window] = {}
         self._by_window: dict[Window, dict[str, Amount]] = {}  # the hot path's shortcut
         self._buckets: dict[int, set[tuple[str, str]]] = defaultdict(set)
-        # Wake-ups due in this very minute: (instant, kind, ident), for the engine to merge.
+        # Wake-ups due in this very slice: (instant, kind, ident), for the engine to merge.
         self.due_now: list[tuple[int, str, str]] = []
 
     def entity(self, kind: str, ident: str) -> dict | None:
@@ -151,7 +160,7 @@ class WorkingSet:
             stored = self.table.get(key)
             if stored is None:
                 return None
-            if stored.get(APPLIED, -1) >= self.minute_ms:
+            if stored.get(APPLIED, -1) >= self.start_ms:
                 self._frozen.add(key)
             # A deep copy: a nested dict changed in place would change the table's value
             # without a changelog write.
@@ -165,7 +174,7 @@ class WorkingSet:
         return state if alive(state) else None
 
     def end(self, kind: str, ident: str) -> None:
-        """Ends the entity: absent from now on, deleted once this minute is settled."""
+        """Ends the entity: absent from now on, deleted once its minute is settled."""
         key = entity_key(self.partition, kind, ident)
         self.entity(kind, ident)
         self._entities[key] = {ENDED: True}
@@ -184,11 +193,10 @@ class WorkingSet:
         if wake is not None and now_ms <= wake <= earliest:
             return
         state["wake"] = earliest
-        minute = earliest - earliest % self.MINUTE_MS
-        if minute == self.minute_ms:
+        if earliest < self.end_ms:
             self.due_now.append((earliest, kind, ident))
         else:
-            self._buckets[minute].add((kind, ident))
+            self._buckets[earliest - earliest % MINUTE_MS].add((kind, ident))
 
     def create(self, kind: str, ident: str, state: dict) -> dict:
         key = entity_key(self.partition, kind, ident)
@@ -207,28 +215,28 @@ class WorkingSet:
     def flush(self) -> None:
         for key, increments in self._increments.items():
             stored = dict(self.table.get(key) or {})
-            if stored.get(APPLIED, -1) >= self.minute_ms:
+            if stored.get(APPLIED, -1) >= self.start_ms:
                 continue
             values = dict(stored.get("values") or {})
             for metric, amount in increments.items():
                 values[metric] = storable(add_amounts(values.get(metric), amount))
             window = self._windows[key]
             self.table[key] = {"values": values, "size": window.size, "start": window.start_ms,
-                               "end": window.end_ms, APPLIED: self.minute_ms,
+                               "end": window.end_ms, APPLIED: self.start_ms,
                                PARTITION: self.partition}
         for minute, entries in sorted(self._buckets.items()):
             key = bucket_key(self.partition, minute)
             stored = self.table.get(key) or {}
-            if stored.get(APPLIED, -1) >= self.minute_ms:
+            if stored.get(APPLIED, -1) >= self.start_ms:
                 continue
             merged = {tuple(e) for e in stored.get("entities", ())} | entries
-            self.table[key] = {"entities": sorted(merged), APPLIED: self.minute_ms,
+            self.table[key] = {"entities": sorted(merged), APPLIED: self.start_ms,
                                PARTITION: self.partition}
         ordered = sorted(self._entities, key=lambda k: self.FLUSH_ORDER.index(self._kinds[k]))
         for key in ordered:
             if key in self._frozen:
                 continue
             state = self._entities[key]
-            state[APPLIED] = self.minute_ms
+            state[APPLIED] = self.start_ms
             state[PARTITION] = self.partition
             self.table[key] = state
