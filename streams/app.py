@@ -64,10 +64,15 @@ class KpiwatchApp(faust.App):
 
 
 def create_app(settings: Settings) -> faust.App:
+    datadir = settings.run_dir / "faust"
+    datadir.mkdir(parents=True, exist_ok=True)  # Faust makes the last level only
     return KpiwatchApp(
         settings.app_id,
         broker=settings.faust_broker,
         store="memory://",
+        # Faust creates its data directory even for in-memory tables: under the run dir, not
+        # "<app id>-data" in whatever directory the worker was started from.
+        datadir=str(datadir / settings.app_id),
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=1,
         web_host=settings.web_host,
