@@ -23,7 +23,7 @@ from models import decode_canonical
 from streams.app import app, settings
 from streams.batches import Source, decode_message, origin
 from streams.dead_letters import DeadLetter
-from streams.kpis.engine import PartitionEngine
+from streams.kpis.engine import LIVE_WITHIN_MS, PartitionEngine
 from streams.kpis.in_order_acks import InOrderAcks
 from streams.kpis.kpi_settings import KpiSettings
 from streams.pipeline_health import count_batch
@@ -256,7 +256,8 @@ async def compute_kpis(stream):
         # The watermark moves once per batch, after its events: none of them is made late by
         # the batch's own progress report.
         engine.observe_sources(header["sources"], inputs=header.get("inputs"))
-        settled = engine.settle(progress)
+        settled = engine.settle(progress, live=batch.input_ms is None
+                                or time.time() * 1000 - batch.input_ms <= LIVE_WITHIN_MS)
         if settled:
             observe_latency(batch, settled)
         finished.extend(pending.handle.batch for pending in settled)

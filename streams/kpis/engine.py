@@ -79,6 +79,9 @@ from streams.windows import MINUTE_MS, business_day, windows_of
 # The part of a minute the watermark has passed is applied (visible in /metrics and /kpis,
 # provisionally) at most this often; whole minutes are applied as soon as they settle.
 PROVISIONAL_EVERY_S = 0.1
+# Input written longer ago than this is a backlog being caught up with (after a restart, a
+# replay of history): only whole minutes are applied, as fast as they come.
+LIVE_WITHIN_MS = 2000
 
 FAMILIES: tuple[Callable[[EventContext], None], ...] = (
     traffic.apply, funnel.apply, checkout.apply, carts.apply, revenue.apply, retention.apply,
@@ -240,13 +243,15 @@ class PartitionEngine:
         return sorted(((name, latest) for name, (latest, _) in self.sources.items()),
                       key=lambda item: -1 if item[1] is None else item[1])[:count]
 
-    def settle(self, progress: dict) -> list[Pending]:
+    def settle(self, progress: dict, live: bool = True) -> list[Pending]:
         """Applies the events and timers the watermark has passed; returns the events applied.
 
         Event time is applied up to the watermark less the allowed lateness: every whole
-        minute up to there, and the part of the minute after them provisionally, at most every
-        ``provisional_every_s`` of wall time (more often would cost throughput; 0 applies it
-        with every batch). An event before the point applied (``applied_until``) is late.
+        minute up to there, and, when ``live`` (the input is recent, not a backlog being
+        caught up with), the part of the minute after them provisionally, at most every
+        ``provisional_every_s`` of wall time (each slice writes the state it touches: more
+        often costs throughput; 0 applies it with every batch). An event before the point
+        applied (``applied_until``) is late.
         A minute is settled once applied whole, with events or without.
 
         An application is recorded in the progress record before its slices are written
@@ -267,7 +272,8 @@ class PartitionEngine:
         else:
             until = limit - limit % MINUTE_MS
             now = time.monotonic()
-            if limit > until and now - self._provisional_at >= self.provisional_every_s:
+            if (live and limit > until
+                    and now - self._provisional_at >= self.provisional_every_s):
                 until, self._provisional_at = limit, now
             if applied_until is not None and until <= applied_until:
                 return []
