@@ -116,6 +116,14 @@ class Settings(BaseSettings):
         "event-time watermark; until then the slowest input partition sets it.",
         examples=["PT60S"],
     )
+    provisional_interval: timedelta = Field(
+        timedelta(milliseconds=500),
+        description="With live input, the part of the current minute the watermark has passed "
+        "is applied this often (provisional values in /metrics and /kpis); whole minutes are "
+        "applied as they settle. Shorter shows events sooner and costs more CPU: each "
+        "application writes the state it touches.",
+        examples=["PT0.5S", "PT2S"],
+    )
     dedup_horizon: timedelta = Field(
         timedelta(hours=24),
         description="How long an event_id is remembered to drop duplicates exactly.",

@@ -10,8 +10,10 @@ A batch is lines separated by ``\\n``. The first is the ingester's progress:
 ``{"sources": {"<input topic>:<partition>": <latest event time (ms) polled, null if none yet,
 -1 if the partition never had a message>},
 "inputs": {"<input topic>": <partition count>}, "polled_ms": <the newest input message's
-Kafka timestamp>}``, ``sources`` for every input partition the ingester owns, ``inputs``
-naming every input partition there is (``polled_ms`` starts the settle latency clock). The
+Kafka timestamp>, "caught_up": [<input partitions read to their end>]}``, ``sources`` for
+every input partition the ingester owns, ``inputs`` naming every input partition there is
+(``polled_ms`` starts the settle latency clock), ``caught_up`` those of its input partitions
+with nothing left to read at the poll (their next event is still to be written). The
 KPI engine's watermark is the slowest input partition's latest event time, whether or not it
 had events for this batch's partition; one not heard from yet (its ingester not started,
 dead, or its partitions not reassigned yet) holds the watermark back until the idle timeout.
@@ -101,12 +103,13 @@ class BatchBuilder:
         self._size += len(line) + 1
 
     def messages(self, sources: dict[str, int | None], inputs: dict[str, int] | None = None,
-                 polled_ms: int | None = None) -> list[bytes]:
+                 polled_ms: int | None = None, caught_up: list[str] | None = None
+                 ) -> list[bytes]:
         """The batch messages, each led by the ingester's progress (at least one message)."""
         if self._lines or not self.done:
             self._cut()
         header = orjson.dumps({"sources": sources, "inputs": inputs or {},
-                               "polled_ms": polled_ms})
+                               "polled_ms": polled_ms, "caught_up": caught_up or []})
         return [header + b"\n" + body if body else header for body in self.done]
 
     def _cut(self) -> None:

@@ -196,6 +196,17 @@ class Ingester(mode.Service):
             if self.progress.get(name, EMPTY) is None and self.consumer.highwater(tp) == 0:
                 self.progress[name] = EMPTY
 
+    async def _caught_up(self) -> list[str]:
+        """The owned input partitions read to their end (as of their last fetch): their next
+        event is not written yet, so they hold no KPI engine's watermark back meanwhile
+        (streams/kpis/engine.py, ``observe_sources``)."""
+        caught_up = []
+        for tp in self.consumer.assignment():
+            highwater = self.consumer.highwater(tp)
+            if highwater is not None and await self.consumer.position(tp) >= highwater:
+                caught_up.append(input_partition(tp.topic, tp.partition))
+        return sorted(caught_up)
+
     async def _send_batches(self, batches: dict[int, BatchBuilder],
                             polled_ms: int | None) -> list:
         """Sends every KPI partition its batches, each led by the progress: a partition
@@ -204,9 +215,11 @@ class Ingester(mode.Service):
         inputs = {topic: len(self.consumer.partitions_for_topic(topic) or ())
                   for topic in input_topics.topics}
         self._mark_empty()
+        caught_up = await self._caught_up()
         sends = []
         for partition in range(settings.topic_partitions):
-            for value in batches[partition].messages(self.progress, inputs, polled_ms):
+            for value in batches[partition].messages(self.progress, inputs, polled_ms,
+                                                     caught_up):
                 sends.append(await self.producer.send(canonical, value=value,
                                                       partition=partition))
         return sends

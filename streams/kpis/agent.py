@@ -255,7 +255,8 @@ async def compute_kpis(stream):
             continue
         # The watermark moves once per batch, after its events: none of them is made late by
         # the batch's own progress report.
-        engine.observe_sources(header["sources"], inputs=header.get("inputs"))
+        engine.observe_sources(header["sources"], inputs=header.get("inputs"),
+                               caught_up=header.get("caught_up", ()))
         settled = engine.settle(progress, live=batch.input_ms is None
                                 or time.time() * 1000 - batch.input_ms <= LIVE_WITHIN_MS)
         if settled:

@@ -8,17 +8,18 @@ set of events in it, equal to a batch recomputation, whatever order they arrived
 often replayed.
 
 Event time is applied up to the watermark less the allowed lateness (``settle``): whole minutes,
-and the part of the next minute up to there (a provisional slice, at most every
-``PROVISIONAL_EVERY_S``), so an event shows in /metrics and /kpis about the allowed lateness
-after its time rather than after its minute ends. A minute is settled once applied whole. An
+and, with live input, the part of the next minute up to there (a provisional slice, at most
+every ``KPIWATCH_PROVISIONAL_INTERVAL``), so an event shows in /metrics and /kpis about the
+allowed lateness after its time rather than after its minute ends. A minute is settled once applied whole. An
 event before the applied point (``applied_until`` in the progress record) is late: counted,
 sent to the dead letters by the caller, and not applied.
 
 The watermark is the latest event time of the slowest input partition, as the ingesters report
 it with every batch (``observe_sources``; an input partition whose latest event time has not
 moved for ``source_idle_timeout`` of wall time stops holding it back, one not reported yet
-holds it back from the start): when one input partition stalls, say while its worker is
-replaced, the others cannot rush the watermark ahead and make its backlog late. When all input
+holds it back from the start, one read to its end counts as going on at the wall clock's pace
+from its latest event): when one input partition stalls, say while its worker is replaced,
+the others cannot rush the watermark ahead and make its backlog late. When all input
 stops, the watermark goes on at the wall clock's pace (``observe_sources``). The input
 partitions heard of are kept in the progress record, for whoever takes the partition over.
 
@@ -57,7 +58,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,17 +69,13 @@ from streams.kpis.context import EventContext, TimerContext
 from streams.kpis.kpi_settings import KpiSettings
 from streams.kpis.working_set import (
     PARTITION,
+    TimerBuckets,
     WorkingSet,
-    bucket_key,
     expire_windows,
     progress_key,
-    sweep,
 )
 from streams.windows import MINUTE_MS, business_day, windows_of
 
-# The part of a minute the watermark has passed is applied (visible in /metrics and /kpis,
-# provisionally) at most this often; whole minutes are applied as soon as they settle.
-PROVISIONAL_EVERY_S = 0.1
 # Input written longer ago than this is a backlog being caught up with (after a restart, a
 # replay of history): only whole minutes are applied, as fast as they come.
 LIVE_WITHIN_MS = 2000
@@ -148,8 +145,10 @@ class PartitionEngine:
         now = time.monotonic()
         self.sources: dict[str, tuple[int | None, float]] = {
             name: (latest, now) for name, latest in (self.progress().get("sources") or {}).items()}
+        self.buckets = TimerBuckets(table, partition)
+        self.caught_up: set[str] = set()  # input partitions read to their end, as last reported
         self._minute: tuple[list, str] = ([], "")  # the applied slice's windows and day
-        self.provisional_every_s = PROVISIONAL_EVERY_S
+        self.provisional_every_s = settings.provisional_every_s
         self._provisional_at = now  # wall s of the last provisional slice
 
     def progress(self) -> dict:
@@ -200,13 +199,18 @@ class PartitionEngine:
         return outcome
 
     def observe_sources(self, reported: dict[str, int | None], wall_s: float | None = None,
-                        inputs: dict[str, int] | None = None) -> None:
-        """Moves the watermark to the slowest active input partition's latest event time.
+                        inputs: dict[str, int] | None = None,
+                        caught_up: Iterable[str] = ()) -> None:
+        """Moves the watermark to the slowest active input partition's event time.
 
         ``reported``: input partition -> its latest event time (ms), None if it has none yet,
         EMPTY if it never had a message (it holds nothing back);
         ``inputs``: input topic -> its partition count, so that a partition nobody reported
-        yet (its ingester dead, its reassignment not through) is known and holds back too.
+        yet (its ingester dead, its reassignment not through) is known and holds back too;
+        ``caught_up``: the reported partitions read to their end: their next event is not
+        written yet, so event time is taken to go on for them at the wall clock's pace from
+        their latest event (a partition with one order a minute would otherwise hold every
+        event back until its next order: seconds of latency at a live shop's pace).
         A partition is active until its latest event time has not moved for
         ``source_idle_seconds`` of wall time; an active one without events holds the
         watermark where it is.
@@ -228,8 +232,17 @@ class PartitionEngine:
             known = sources.get(name)
             if known is None or (latest is not None and (known[0] is None or latest > known[0])):
                 sources[name] = (latest, wall_s)
+        self.caught_up.difference_update(reported)
+        self.caught_up.update(caught_up)
         idle_after = self.settings.source_idle_seconds
-        active = [ms for ms, seen in sources.values() if wall_s - seen <= idle_after and ms != EMPTY]
+        active = []
+        for name, (ms, seen) in sources.items():
+            if wall_s - seen > idle_after or ms == EMPTY:
+                continue
+            if name not in self.caught_up:
+                active.append(ms)
+            elif ms is not None:  # (one read to its end without events holds nothing back)
+                active.append(ms + int((wall_s - seen) * 1000))
         if active and None not in active:
             self.watermark_ms = max(self.watermark_ms or 0, min(active))
         elif not active:
@@ -286,19 +299,16 @@ class PartitionEngine:
         for pending in due:
             by_minute.setdefault(pending.event_ms - pending.event_ms % MINUTE_MS, []).append(pending)
         minutes = range(start - start % MINUTE_MS, until, MINUTE_MS)
-        buckets = {m: bucket_key(self.partition, m) for m in minutes}
-        if intent is None and (due or any(key in self.table for key in buckets.values())):
+        if intent is None and (due or any(minute in self.buckets for minute in minutes)):
             progress["applying"] = {"from": start, "until": until}
             self._write_progress(progress)
         repeated_orders = 0
         for minute in minutes:
-            # Read now: the slices before may have added wake-ups to it.
-            bucket = self.table.get(buckets[minute])
             events = by_minute.get(minute)
-            if events or bucket:
+            # (The slices before may have added wake-ups to this minute.)
+            if events or minute in self.buckets:
                 repeated_orders += self._apply_slice(
-                    max(start, minute), min(minute + MINUTE_MS, until), sorted(events or ()),
-                    bucket)
+                    max(start, minute), min(minute + MINUTE_MS, until), sorted(events or ()))
         for pending in due:
             del self.pending[pending.origin]
             del self.by_id[pending.event_id]
@@ -325,7 +335,7 @@ class PartitionEngine:
         aggregates whose retention ran out in them."""
         deleted = False
         for minute in range(swept_through + MINUTE_MS, settled_through + MINUTE_MS, MINUTE_MS):
-            deleted |= sweep(self.table, self.partition, minute)
+            deleted |= self.buckets.sweep(minute)
         deleted |= expire_windows(self.table, self.partition, swept_through + MINUTE_MS,
                                   settled_through + MINUTE_MS, self.settings.window_retention_ms,
                                   self.settings.timezone)
@@ -333,17 +343,16 @@ class PartitionEngine:
         if deleted:
             self._write_progress(progress)
 
-    def _apply_slice(self, start_ms: int, end_ms: int, events: list[Pending],
-                     bucket: dict | None) -> int:
+    def _apply_slice(self, start_ms: int, end_ms: int, events: list[Pending]) -> int:
         """Applies one slice's events and due timers; returns how many order_completed
         repeated a known order_id (dropped)."""
-        ws = WorkingSet(self.table, self.partition, start_ms, end_ms)
+        ws = WorkingSet(self.table, self.buckets, start_ms, end_ms)
         # Every instant of a minute has the minute's windows and business day (time zone
         # offsets are whole minutes).
         self._minute = (windows_of(ws.minute_ms, self.settings.timezone),
                         business_day(ws.minute_ms, self.settings.timezone))
         timers: list[tuple[int, str, str]] = []
-        for kind, ident in (bucket or {}).get("entities", ()):
+        for kind, ident in sorted(self.buckets.entities(ws.minute_ms)):
             state = ws.alive(kind, ident)
             wake = state.get("wake") if state else None
             if wake is not None and start_ms <= wake < end_ms:

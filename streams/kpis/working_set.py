@@ -19,13 +19,13 @@ changing ones, so a replay reading an already-updated entity computes the same r
 
 Timers live in the same table. An entity with timers (a session's end, a cart's abandonment)
 keeps them in ``timers`` (name -> instant, ms) and one wake-up instant ``wake`` (never later
-than its earliest timer); the timer bucket ``timers|<partition>|<minute>`` lists the entities
-with a wake-up in that minute (each slice of the minute reads it and fires those due in the
-slice). Buckets are flushed after the aggregates and before the entities, so the argument
-above covers them: a replay adds the same wake-ups, and a bucket written already is not
-written again. A wake-up whose entity has moved on (a later activity moved its timers) is
-stale and skipped when it comes due; the entity is then woken again at its new earliest timer,
-so each entity sits in one bucket at a time.
+than its earliest timer); the timer bucket of a minute lists the entities with a wake-up in
+that minute (each slice of the minute reads it and fires those due in the slice). It is kept
+in parts, one per slice that added to it (``TimerBuckets``). Buckets are flushed after the
+aggregates and before the entities, so the argument above covers them: a replay adds the same
+wake-ups, and a part written already is not written again. A wake-up whose entity has moved
+on (a later activity moved its timers) is stale and skipped when it comes due; the entity is
+then woken again at its new earliest timer, so each entity sits in one bucket at a time.
 
 An entity that ends (a session timed out, a cart ordered) is not deleted in the slice it ends:
 a replay of that slice must still find it. It is written as an end marker (``ended``), which
@@ -71,8 +71,8 @@ def progress_key(partition: int) -> str:
     return f"progress|{partition}"
 
 
-def bucket_key(partition: int, minute_ms: int) -> str:
-    return f"timers|{partition}|{minute_ms}"
+def bucket_key(partition: int, minute_ms: int, part_ms: int) -> str:
+    return f"timers|{partition}|{minute_ms}|{part_ms}"
 
 
 ENDED = "ended"
@@ -82,19 +82,56 @@ def alive(state: dict | None) -> bool:
     return state is not None and not state.get(ENDED)
 
 
-def sweep(table: MutableMapping[str, dict], partition: int, minute_ms: int) -> bool:
-    """Deletes the ended entities listed in a settled minute's bucket, then the bucket."""
-    key = bucket_key(partition, minute_ms)
-    bucket = table.get(key)
-    if bucket is None:
-        return False
-    for kind, ident in bucket["entities"]:
-        entity = entity_key(partition, kind, ident)
-        state = table.get(entity)
-        if state is not None and state.get(ENDED):
-            del table[entity]
-    del table[key]
-    return True
+class TimerBuckets:
+    """Where each minute's timer bucket is: in parts, one per slice that added wake-ups to it
+    (``timers|<partition>|<minute>|<slice>``), so a slice writes only the wake-ups it added,
+    not the minute's whole list again (at a live shop's pace, ten slices a second rewrote
+    lists of thousands of sessions). The parts of each minute are known in memory, found
+    again in the table's keys when a partition is taken over."""
+
+    def __init__(self, table: Mapping[str, dict], partition: int) -> None:
+        self.table = table
+        self.partition = partition
+        self._parts: dict[int, set[str]] = defaultdict(set)
+        prefix = f"timers|{partition}|"
+        for key in list(table.keys()):
+            if key.startswith(prefix):
+                self._parts[int(key.split("|")[2])].add(key)
+
+    def __contains__(self, minute_ms: int) -> bool:
+        return bool(self._parts.get(minute_ms))
+
+    def entities(self, minute_ms: int) -> set[tuple[str, str]]:
+        """The entities with a wake-up in the minute (some may have moved on since)."""
+        listed: set[tuple[str, str]] = set()
+        for key in self._parts.get(minute_ms, ()):
+            bucket = self.table.get(key)
+            if bucket is not None:
+                listed.update(tuple(entry) for entry in bucket["entities"])
+        return listed
+
+    def add(self, minute_ms: int, part_ms: int, entries: set[tuple[str, str]]) -> None:
+        key = bucket_key(self.partition, minute_ms, part_ms)
+        self._parts[minute_ms].add(key)
+        if key not in self.table:  # written already: this slice is being replayed
+            self.table[key] = {"entities": sorted(entries), APPLIED: part_ms,
+                               PARTITION: self.partition}
+
+    def sweep(self, minute_ms: int) -> bool:
+        """Deletes the ended entities listed in a settled minute's bucket, then the bucket."""
+        parts = sorted(self._parts.get(minute_ms, ()))
+        if not parts:
+            return False
+        for kind, ident in sorted(self.entities(minute_ms)):
+            entity = entity_key(self.partition, kind, ident)
+            state = self.table.get(entity)
+            if state is not None and state.get(ENDED):
+                del self.table[entity]
+        for key in parts:
+            if key in self.table:
+                del self.table[key]
+        del self._parts[minute_ms]
+        return True
 
 
 def expire_windows(table: MutableMapping[str, dict], partition: int, settled_from: int,
@@ -135,11 +172,12 @@ class WorkingSet:
     # Entity kinds are flushed in this order; see the module docstring.
     FLUSH_ORDER = ("session", "cart", "customer", "user", "order")
 
-    def __init__(self, table: MutableMapping[str, dict], partition: int, start_ms: int,
+    def __init__(self, table: MutableMapping[str, dict], buckets: TimerBuckets, start_ms: int,
                  end_ms: int) -> None:
         """The slice [start_ms, end_ms), within one minute."""
         self.table = table
-        self.partition = partition
+        self.buckets = buckets
+        self.partition = buckets.partition
         self.start_ms = start_ms
         self.end_ms = end_ms
         self.minute_ms = start_ms - start_ms % MINUTE_MS
@@ -225,13 +263,7 @@ class WorkingSet:
                                "end": window.end_ms, APPLIED: self.start_ms,
                                PARTITION: self.partition}
         for minute, entries in sorted(self._buckets.items()):
-            key = bucket_key(self.partition, minute)
-            stored = self.table.get(key) or {}
-            if stored.get(APPLIED, -1) >= self.start_ms:
-                continue
-            merged = {tuple(e) for e in stored.get("entities", ())} | entries
-            self.table[key] = {"entities": sorted(merged), APPLIED: self.start_ms,
-                               PARTITION: self.partition}
+            self.buckets.add(minute, self.start_ms, entries)
         ordered = sorted(self._entities, key=lambda k: self.FLUSH_ORDER.index(self._kinds[k]))
         for key in ordered:
             if key in self._frozen:

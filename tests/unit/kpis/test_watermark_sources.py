@@ -105,3 +105,29 @@ def test_a_source_never_heard_of_does_not_move_an_idle_watermark():
     engine.observe_sources({"x:0": None}, wall_s=0, inputs={"x": 1})
     engine.observe_sources({"x:0": None}, wall_s=100)
     assert engine.watermark_ms is None
+
+
+def test_a_source_read_to_its_end_goes_on_at_the_wall_clocks_pace():
+    # x carries an event now and then (orders), y many (page views). While x is read to its
+    # end its next event is not written yet: it holds y back at its latest event plus the wall
+    # time since, not at its latest event until the next one comes.
+    engine = PartitionEngine({}, 0, SETTINGS)
+    engine.observe_sources({"x:0": minute_ms(1), "y:0": minute_ms(1)}, wall_s=0)
+    engine.observe_sources({"x:0": minute_ms(1), "y:0": minute_ms(1.5)}, wall_s=20)
+    assert engine.watermark_ms == minute_ms(1)  # x not read to its end: a backlog may follow
+    engine.observe_sources({"x:0": minute_ms(1), "y:0": minute_ms(1.5)}, wall_s=20,
+                           caught_up=["x:0", "y:0"])
+    assert engine.watermark_ms == minute_ms(1) + 20_000
+    engine.observe_sources({"x:0": minute_ms(1), "y:0": minute_ms(2)}, wall_s=25,
+                           caught_up=["x:0"])
+    assert engine.watermark_ms == minute_ms(1) + 25_000
+    engine.observe_sources({"x:0": minute_ms(1), "y:0": minute_ms(2)}, wall_s=26)
+    assert engine.watermark_ms == minute_ms(1) + 25_000  # behind again: held, never back
+
+
+def test_a_source_read_to_its_end_without_events_holds_nothing_back():
+    engine = PartitionEngine({}, 0, SETTINGS)
+    engine.observe_sources({"x:0": None, "y:0": minute_ms(2)}, wall_s=0)
+    assert engine.watermark_ms is None
+    engine.observe_sources({"x:0": None, "y:0": minute_ms(2)}, wall_s=1, caught_up=["x:0"])
+    assert engine.watermark_ms == minute_ms(2)
