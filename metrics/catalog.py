@@ -68,8 +68,9 @@ WATERMARK = MetricSpec(
     type="gauge",
     labels=("partition",),
     help="The KPI engine's event-time watermark per partition: the latest event time of the "
-    "slowest input partition feeding it; once all input has been silent for the source idle "
-    "timeout, it goes on at the wall clock's pace.",
+    "slowest input partition feeding it (one read to its end goes on at the wall clock's pace "
+    "from its latest event); once all input has been silent for the source idle timeout, it "
+    "goes on at the wall clock's pace.",
     promql="time() - min(max by (partition) (kpiwatch_watermark_timestamp_seconds))",
 )
 SETTLED_THROUGH = MetricSpec(
@@ -89,16 +90,17 @@ CONSUMER_LAG = MetricSpec(
     "partition (input, validated, canonical and dead-letter topics) on the worker owning it.",
     promql="sum by (topic) (max by (topic, partition) (kpiwatch_consumer_lag_messages))",
 )
-# Latency buckets fit for the pipeline's own delay (tens of ms) up to the wait for a minute to
-# settle (allowed lateness, 5 min by default, plus up to a minute).
+# Latency buckets fit for the pipeline's own delay (tens of ms) up to the wait for the allowed
+# lateness (5 min by default) and a minute (input that is not live is applied in whole minutes).
 LATENCY_BUCKETS_SECONDS = (0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
                            120.0, 240.0, 300.0, 360.0, 420.0, 600.0)
 EVENT_TO_METRIC_LATENCY = MetricSpec(
     name="kpiwatch_event_to_metric_latency_seconds",
     type="histogram",
     labels=(),
-    help="Wall time from an input message's Kafka timestamp to its minute being applied and "
-    "visible in /metrics; includes the wait for the minute to settle (allowed lateness).",
+    help="Wall time from an input message's Kafka timestamp to its event being applied and "
+    "visible in /metrics (provisionally while its minute is open); includes the wait for the "
+    "allowed lateness.",
     promql="histogram_quantile(0.99, sum by (le) "
     "(rate(kpiwatch_event_to_metric_latency_seconds_bucket[5m])))",
 )
@@ -107,8 +109,8 @@ SETTLE_LATENCY = MetricSpec(
     type="histogram",
     labels=(),
     help="The pipeline's own delay: wall time from the Kafka timestamp of the input message "
-    "that moved the watermark past a minute (plus lateness) to that minute being applied and "
-    "visible in /metrics.",
+    "that moved the watermark (less the allowed lateness) past events to those events being "
+    "applied and visible in /metrics.",
     promql="histogram_quantile(0.99, sum by (le) (rate(kpiwatch_settle_latency_seconds_bucket[5m])))",
 )
 PIPELINE_HEALTH = (LAST_EVENT_TIME, WATERMARK, SETTLED_THROUGH, CONSUMER_LAG,

@@ -285,8 +285,8 @@ class PartitionEngine:
         else:
             until = limit - limit % MINUTE_MS
             now = time.monotonic()
-            if (live and limit > until
-                    and now - self._provisional_at >= self.provisional_every_s):
+            if (live and limit > until and now - self._provisional_at >= self.provisional_every_s
+                    and self._anything_before(limit, applied_until)):
                 until, self._provisional_at = limit, now
             if applied_until is not None and until <= applied_until:
                 return []
@@ -329,6 +329,15 @@ class PartitionEngine:
         if progress["settled_through"] > settled_before:
             self._sweep(settled_before, progress["settled_through"], progress)
         return due
+
+    def _anything_before(self, limit: int, applied_until: int | None) -> bool:
+        """Whether a provisional slice up to ``limit`` would apply anything: events, or a
+        minute with timers. (One without would only write the progress record, every interval
+        while the input is silent.)"""
+        if any(p.event_ms < limit for p in self.pending.values()):
+            return True
+        minute = limit - limit % MINUTE_MS
+        return minute in self.buckets and (applied_until is None or applied_until < limit)
 
     def _sweep(self, swept_through: int, settled_through: int, progress: dict) -> None:
         """Deletes what ended in the settled minutes after ``swept_through``, and the window
