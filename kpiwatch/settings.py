@@ -256,7 +256,8 @@ def settings_table_markdown() -> str:
     for name, info in Settings.model_fields.items():
         default = info.default
         if isinstance(default, timedelta):
-            default = f"{int(default.total_seconds())} s"
+            seconds = default.total_seconds()
+            default = f"{int(seconds) if seconds.is_integer() else seconds} s"
         rows.append(f"| `{ENV_PREFIX}{name.upper()}` | `{default}` | {info.description or ''} |")
     return "\n".join(rows)
 
