@@ -160,7 +160,7 @@ class PartitionEngine:
                 source: str | None = "", wall_s: float | None = None, position: str = "",
                 settle: bool = True, progress: dict | None = None) -> Outcome:
         """Takes one event: late, a replay of one applied already, a duplicate of a pending
-        one, or pending until its minute settles. ``source`` names the input partition it came
+        one, or pending until the watermark passes it. ``source`` names the input partition it came
         from, which moves the watermark (None: the caller reports the sources' progress with
         ``observe_sources``); ``position`` the input message (a copy from the same message is
         ingestion's replay, not a duplicate in the input). ``settle=False`` leaves settling
