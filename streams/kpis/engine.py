@@ -10,9 +10,9 @@ often replayed.
 Event time is applied up to the watermark less the allowed lateness (``settle``): whole minutes,
 and, with live input, the part of the next minute up to there (a provisional slice, at most
 every ``KPIWATCH_PROVISIONAL_INTERVAL``), so an event shows in /metrics and /kpis about the
-allowed lateness after its time rather than after its minute ends. A minute is settled once applied whole. An
-event before the applied point (``applied_until`` in the progress record) is late: counted,
-sent to the dead letters by the caller, and not applied.
+allowed lateness after its time rather than after its minute ends. A minute is settled once
+applied whole. An event before the applied point (``applied_until`` in the progress record) is
+late: counted, sent to the dead letters by the caller, and not applied.
 
 The watermark is the latest event time of the slowest input partition, as the ingesters report
 it with every batch (``observe_sources``; an input partition whose latest event time has not
@@ -71,6 +71,7 @@ from streams.kpis.working_set import (
     PARTITION,
     TimerBuckets,
     WorkingSet,
+    applied_until_ms,
     expire_windows,
     progress_key,
 )
@@ -168,7 +169,7 @@ class PartitionEngine:
         once: late events update it) to every ``receive`` of the batch and to ``settle``."""
         event_ms = int(event.timestamp.timestamp() * 1000)
         progress = self.progress() if progress is None else progress
-        applied_until = _applied_until(progress)
+        applied_until = applied_until_ms(progress)
         self.max_origin = max(self.max_origin, origin)
         if applied_until is not None and event_ms < applied_until:
             if origin <= progress["max_origin"] or origin <= progress["late_through"]:
@@ -274,7 +275,7 @@ class PartitionEngine:
         if not self.watermark_ms:
             return []
         limit = self.watermark_ms - self.settings.allowed_lateness_ms
-        applied_until = _applied_until(progress)
+        applied_until = applied_until_ms(progress)
         if progress.get("swept_through", progress["settled_through"]) != progress["settled_through"]:
             self._sweep(progress["swept_through"], progress["settled_through"], progress)
         intent = progress.get("applying")
@@ -448,15 +449,6 @@ class PartitionEngine:
     def _write_progress(self, progress: dict) -> None:
         progress[PARTITION] = self.partition
         self.table[progress_key(self.partition)] = dict(progress)  # a value, not a live dict
-
-
-def _applied_until(progress: dict) -> int | None:
-    """Where the partition's applied event time ends (exclusive): events before are late.
-    (A progress record written before provisional slices has the settled minutes only.)"""
-    until = progress.get("applied_until")
-    if until is None and progress["settled_through"] is not None:
-        until = progress["settled_through"] + MINUTE_MS
-    return until
 
 
 def _new_session(ident: str, event: CanonicalEvent, event_ms: int) -> dict:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from streams.kpis.context import ALL_TIME
-from streams.kpis.working_set import aggregate_key, progress_key
+from streams.kpis.working_set import aggregate_key, applied_until_ms, progress_key
 from streams.windows import MINUTE_MS, WINDOW_SIZES, Window, window_of
 
 Values = Counter
@@ -40,7 +40,7 @@ def partition_progress(table: Mapping, partition: int) -> dict | None:
 
 def applied_last_ms(progress: Mapping) -> int:
     """The last instant applied (of a settled minute, or of the part of a minute after)."""
-    return progress.get("applied_until", progress["settled_through"] + MINUTE_MS) - 1
+    return applied_until_ms(progress) - 1
 
 
 def windows_for(table: Mapping, partition: int, size: str, tz: ZoneInfo,

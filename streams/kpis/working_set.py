@@ -71,6 +71,16 @@ def progress_key(partition: int) -> str:
     return f"progress|{partition}"
 
 
+def applied_until_ms(progress: Mapping) -> int | None:
+    """Where a partition's applied event time ends (exclusive; None before anything applied):
+    events before it are late. (A progress record written before provisional slices has the
+    settled minutes only.)"""
+    until = progress.get("applied_until")
+    if until is None and progress.get("settled_through") is not None:
+        until = progress["settled_through"] + MINUTE_MS
+    return until
+
+
 def bucket_key(partition: int, minute_ms: int, part_ms: int) -> str:
     return f"timers|{partition}|{minute_ms}|{part_ms}"
 
