@@ -116,13 +116,13 @@ class Settings(BaseSettings):
         "event-time watermark; until then the slowest input partition sets it.",
         examples=["PT60S"],
     )
-    provisional_interval: timedelta = Field(
-        timedelta(milliseconds=500),
-        description="With live input, the part of the current minute the watermark has passed "
-        "is applied this often (provisional values in /metrics and /kpis); whole minutes are "
-        "applied as they settle. Shorter shows events sooner and costs more CPU: each "
-        "application writes the state it touches.",
-        examples=["PT0.5S", "PT2S"],
+    checkpoint_interval: timedelta = Field(
+        timedelta(seconds=2),
+        description="The KPI engine applies events as soon as the watermark passes them and "
+        "shows them in /metrics and /kpis at once; what it applied is written to its table "
+        "(and the events acknowledged) this often. Longer writes a busy entity once for more "
+        "events (less CPU) and replays more after a crash.",
+        examples=["PT2S", "PT10S"],
     )
     dedup_horizon: timedelta = Field(
         timedelta(hours=24),

@@ -16,7 +16,7 @@ from metrics.collectors import (
 from metrics.kpi_collector import KpiCollector
 from streams.app import app
 from streams.kpis import readout
-from streams.kpis.agent import kpi_settings, kpi_state
+from streams.kpis.agent import kpi_settings, kpi_state, kpi_view
 from streams.kpis.working_set import progress_key
 from streams.pipeline_health import dead_letter_counts, event_counts
 from streams.topics import all_topic_names, canonical_topic, dead_letter_topic
@@ -47,7 +47,7 @@ def owned_progress():
 
 
 registry.register(DedupCollector(owned_progress))
-registry.register(KpiCollector(kpi_state, owned_canonical_partitions, kpi_settings.timezone))
+registry.register(KpiCollector(kpi_view, owned_canonical_partitions, kpi_settings.timezone))
 
 
 consumer_lag = ConsumerLagCollector(lambda: set(all_topic_names()))
@@ -61,7 +61,7 @@ registry.register(latency.settle)
 @app.page("/kpis")
 async def kpis_page(web, request):
     """Every KPI of the latest windows of this worker's partitions, settled flag included."""
-    return web.json(readout.snapshot(kpi_state, owned_canonical_partitions(),
+    return web.json(readout.snapshot(kpi_view, owned_canonical_partitions(),
                                      kpi_settings.timezone))
 
 

@@ -23,9 +23,10 @@ from models import decode_canonical
 from streams.app import app, settings
 from streams.batches import Source, decode_message, origin
 from streams.dead_letters import DeadLetter
-from streams.kpis.engine import LIVE_WITHIN_MS, PartitionEngine
+from streams.kpis.engine import PartitionEngine
 from streams.kpis.in_order_acks import InOrderAcks
 from streams.kpis.kpi_settings import KpiSettings
+from streams.kpis.readout import Shown
 from streams.pipeline_health import count_batch
 from streams.topics import canonical_topic, dead_letter_topic
 
@@ -36,6 +37,9 @@ log = logging.getLogger(__name__)
 kpi_settings = KpiSettings.from_settings(settings)
 kpi_state = app.Table("kpi-state")
 runs: dict[int, Run] = {}  # partition -> what this worker holds of it
+# What /metrics and /kpis read: the table with what the engines applied and did not write yet.
+kpi_view = Shown(kpi_state, lambda partition: (run.engine if (run := runs.get(partition))
+                                               and partition in owned else None))
 owned: set[int] = set()  # the canonical partitions assigned to this worker
 log_starts: dict[int, tuple[int, float]] = {}  # partition -> (log start, when asked)
 skipping: dict[int, Skipping] = {}
@@ -69,6 +73,7 @@ class Held:
 
     batch: Batch
     input_ms: int
+    shown: bool = False  # applied and shown in /metrics already
 
 
 @app.on_partitions_revoked.connect
@@ -244,6 +249,8 @@ async def compute_kpis(stream):
                                      settle=False, progress=progress)
             if outcome.superseded is not None:
                 finished.append(outcome.superseded.batch)
+            # (Written before a late event was judged: streams/kpis/engine.py.)
+            finished.extend(pending.handle.batch for pending in outcome.settled)
             if outcome.late:
                 late += 1
                 await _late(message.topic, partition, position, source, canonical, raw)
@@ -257,11 +264,10 @@ async def compute_kpis(stream):
         # the batch's own progress report.
         engine.observe_sources(header["sources"], inputs=header.get("inputs"),
                                caught_up=header.get("caught_up", ()))
-        settled = engine.settle(progress, live=batch.input_ms is None
-                                or time.time() * 1000 - batch.input_ms <= LIVE_WITHIN_MS)
-        if settled:
-            observe_latency(batch, settled)
-        finished.extend(pending.handle.batch for pending in settled)
+        applied = engine.settle(progress)
+        if applied.shown:
+            observe_latency(batch, applied.shown)
+        finished.extend(pending.handle.batch for pending in applied.written)
         if late:
             log.warning("KPI partition %d: %d late events in batch %d (watermark %s, applied "
                         "until %s, slowest inputs %s)", partition, late, message.offset,
@@ -274,13 +280,16 @@ async def compute_kpis(stream):
                     await manual.ack(ready.event)
 
 
-def observe_latency(trigger: Batch, applied: list) -> None:
-    # Applied means visible: /metrics reads the table at scrape time.
+def observe_latency(trigger: Batch, shown: list) -> None:
+    # Applied means visible: /metrics shows what the engines applied in memory at scrape time.
     now_ms = time.time() * 1000
     if trigger.input_ms is not None:  # not when the input fell silent (a progress report)
         latency.settle.observe(max(now_ms - trigger.input_ms, 0.0) / 1000)
-    for pending in applied:
-        latency.event_to_metric.observe(max(now_ms - pending.handle.input_ms, 0.0) / 1000)
+    for pending in shown:
+        held = pending.handle
+        if not held.shown:  # (applied again after a late-coming event: shown already)
+            held.shown = True
+            latency.event_to_metric.observe(max(now_ms - held.input_ms, 0.0) / 1000)
 
 
 async def _late(topic: str, partition: int, position: int, source: Source, canonical,

@@ -74,12 +74,10 @@ from streams.kpis.working_set import (
     applied_until_ms,
     expire_windows,
     progress_key,
+    shown_aggregate,
+    write_checkpoint,
 )
 from streams.windows import MINUTE_MS, business_day, windows_of
-
-# Input written longer ago than this is a backlog being caught up with (after a restart, a
-# replay of history): only whole minutes are applied, as fast as they come.
-LIVE_WITHIN_MS = 2000
 
 FAMILIES: tuple[Callable[[EventContext], None], ...] = (
     traffic.apply, funnel.apply, checkout.apply, carts.apply, revenue.apply, retention.apply,
@@ -119,6 +117,46 @@ class Pending:
 
 
 @dataclass
+class Applied:
+    """What one ``settle`` did: the events it applied (in memory, shown at once) and those it
+    wrote at a checkpoint (which may be acknowledged now)."""
+
+    shown: list[Pending] = field(default_factory=list)
+    written: list[Pending] = field(default_factory=list)
+
+
+class SliceRun:
+    """A slice being applied in memory: the part of one minute from ``ws.start_ms`` to the
+    engine's point, continued batch by batch, written at the engine's next checkpoint. Applied
+    in pieces, its events and timers go in the same order as if applied at once: a piece ends
+    at the watermark (less the allowed lateness), and an event before it that comes later is
+    late (``PartitionEngine.receive`` writes what was applied first, so that a replay after a
+    crash finds it late too)."""
+
+    def __init__(self, engine: PartitionEngine, start_ms: int, previous: SliceRun | None,
+                 checkpoint_ms: int):
+        minute = start_ms - start_ms % MINUTE_MS
+        tz = engine.settings.timezone
+        self.ws = WorkingSet(engine.table, engine.buckets, start_ms, minute + MINUTE_MS,
+                             previous.ws if previous is not None else None, checkpoint_ms)
+        # Every instant of a minute has the minute's windows and business day (time zone
+        # offsets are whole minutes).
+        self.windows = windows_of(minute, tz)
+        self.day = business_day(minute, tz)
+        self.applied: list[Pending] = []
+        self.orders: set[str] = set()  # order_ids completed in this slice
+        self.repeated = 0  # order_completed dropped: their order_id was completed before
+        # Wake-ups due in the minute from the start on: (instant, kind, ident), a heap.
+        self.timers: list[tuple[int, str, str]] = []
+        for kind, ident in sorted(self.ws.wakeups(minute)):
+            state = self.ws.alive(kind, ident)
+            wake = state.get("wake") if state else None
+            if wake is not None and start_ms <= wake < minute + MINUTE_MS:
+                self.timers.append((wake, kind, ident))
+        heapq.heapify(self.timers)
+
+
+@dataclass
 class Outcome:
     """What became of one received event, and which handles may be acknowledged now."""
 
@@ -149,8 +187,15 @@ class PartitionEngine:
         self.buckets = TimerBuckets(table, partition)
         self.caught_up: set[str] = set()  # input partitions read to their end, as last reported
         self._minute: tuple[list, str] = ([], "")  # the applied slice's windows and day
-        self.provisional_every_s = settings.provisional_every_s
-        self._provisional_at = now  # wall s of the last provisional slice
+        # Applied in memory, not written yet: event time up to ``point``, in these slices.
+        self.point: int | None = applied_until_ms(self.progress())
+        self.written_until = self.point  # the progress record's applied_until
+        self.runs: list[SliceRun] = []
+        self.waiting: list[Pending] = []  # pending, not applied yet
+        self.dirty = False  # an event applied in memory came again: apply them all again
+        self.checkpoint_every_s = settings.checkpoint_every_s
+        self.checkpoint_events = settings.checkpoint_events
+        self._checkpointed_at = now
 
     def progress(self) -> dict:
         return dict(self.table.get(progress_key(self.partition)) or {
@@ -170,14 +215,26 @@ class PartitionEngine:
         event_ms = int(event.timestamp.timestamp() * 1000)
         progress = self.progress() if progress is None else progress
         applied_until = applied_until_ms(progress)
+        intent = progress.get("applying")
+        written: list[Pending] = []
+        if intent is not None and origin > intent["through"]:
+            # A crashed checkpoint being replayed: this event came after it, when what it
+            # covers was written already.
+            applied_until = intent["until"]
+        elif (self.point is not None and event_ms < self.point
+              and (applied_until is None or applied_until < self.point)):
+            # Late: before what is applied in memory. Written first, so that a replay after
+            # a crash finds it late too.
+            written = self._checkpoint(progress)
+            applied_until = self.point
         self.max_origin = max(self.max_origin, origin)
         if applied_until is not None and event_ms < applied_until:
             if origin <= progress["max_origin"] or origin <= progress["late_through"]:
-                return Outcome(replayed=True)
+                return Outcome(replayed=True, settled=written)
             progress["late"] += 1
             progress["late_through"] = origin
             self._write_progress(progress)
-            return Outcome(late=True)
+            return Outcome(late=True, settled=written)
         self.watermark_ms = max(self.watermark_ms or 0, progress["watermark"] or 0)
         if source is not None:
             self.observe_sources({source: event_ms}, wall_s)
@@ -191,12 +248,14 @@ class PartitionEngine:
             if not position or position != first.position:
                 first.duplicates += 1
         else:
-            if first is not None:
+            if first is not None:  # the same event delivered again: this copy replaces it
                 outcome.superseded = first.handle
+                self.dirty = True
             pending = Pending(event_ms, event.event_id, origin, event, handle, position)
             self.pending[origin] = self.by_id[event.event_id] = pending
+            self.waiting.append(pending)
         if settle:
-            outcome.settled = self.settle(progress)
+            outcome.settled = self.settle(progress).written
         return outcome
 
     def observe_sources(self, reported: dict[str, int | None], wall_s: float | None = None,
@@ -257,68 +316,120 @@ class PartitionEngine:
         return sorted(((name, latest) for name, (latest, _) in self.sources.items()),
                       key=lambda item: -1 if item[1] is None else item[1])[:count]
 
-    def settle(self, progress: dict, live: bool = True) -> list[Pending]:
-        """Applies the events and timers the watermark has passed; returns the events applied.
+    def settle(self, progress: dict) -> Applied:
+        """Applies the events and timers the watermark has passed, in memory; writes them at
+        a checkpoint when one is due. Returns the events applied and those written.
 
-        Event time is applied up to the watermark less the allowed lateness: every whole
-        minute up to there, and, when ``live`` (the input is recent, not a backlog being
-        caught up with), the part of the minute after them provisionally, at most every
-        ``provisional_every_s`` of wall time (each slice writes the state it touches: more
-        often costs throughput; 0 applies it with every batch). An event before the point
-        applied (``applied_until``) is late.
-        A minute is settled once applied whole, with events or without.
+        Event time is applied up to the watermark less the allowed lateness, continuing the
+        slices applied before (``SliceRun``): what they add shows in /metrics and /kpis at
+        once (``shown_progress``, ``shown_aggregate``). They are written at the next
+        checkpoint: after ``checkpoint_every_s`` of wall time, or once ``checkpoint_events``
+        events wait for one. A checkpoint writes each slice's state once, however many
+        batches added to it, and only then may its events be acknowledged.
 
-        An application is recorded in the progress record before its slices are written
-        (``applying``): after a crash its replay applies exactly the same slices, waiting for
-        the watermark to come back to where it ended, whatever the wall clock says.
+        A checkpoint is recorded in the progress record before its writes (``applying``: the
+        event time it covers and the last origin received): after a crash its replay waits
+        until that origin is received again, then applies exactly the same events in the same
+        slices, whatever the watermark and the wall clock say then.
         """
-        if not self.watermark_ms:
-            return []
-        limit = self.watermark_ms - self.settings.allowed_lateness_ms
-        applied_until = applied_until_ms(progress)
         if progress.get("swept_through", progress["settled_through"]) != progress["settled_through"]:
             self._sweep(progress["swept_through"], progress["settled_through"], progress)
         intent = progress.get("applying")
         if intent is not None:
-            if limit < intent["until"]:
-                return []  # the replay of a crashed application: not all its events are back
-            start, until = intent["from"], intent["until"]
-        else:
-            until = limit - limit % MINUTE_MS
-            now = time.monotonic()
-            if (live and limit > until and now - self._provisional_at >= self.provisional_every_s
-                    and self._anything_before(limit, applied_until)):
-                until, self._provisional_at = limit, now
-            if applied_until is not None and until <= applied_until:
-                return []
-            start = applied_until
-        due = [p for p in self.pending.values() if p.event_ms < until]
-        if start is None:
-            first = min((p.event_ms for p in due), default=until)
+            if self.max_origin < intent["through"]:
+                return Applied()  # the replay of a crashed checkpoint: not all its events are back
+            self._rebuild(intent["from"])
+            shown = self._advance(intent["until"], through=intent["through"])
+            return Applied(shown, self._checkpoint(progress, intent))
+        if not self.watermark_ms:
+            return Applied()
+        if self.dirty:
+            self._rebuild(applied_until_ms(progress))
+        shown = self._advance(self.watermark_ms - self.settings.allowed_lateness_ms)
+        written = self._checkpoint(progress) if self._checkpoint_due(progress) else []
+        return Applied(shown, written)
+
+    def _rebuild(self, point: int | None) -> None:
+        """Forgets what was applied in memory since the last checkpoint: it is applied again
+        from the events still pending (an event came for event time applied already)."""
+        self.runs = []
+        self.point = self.written_until = point
+        self.waiting = sorted(self.pending.values())
+        self.dirty = False
+
+    def _advance(self, until: int, through: int | None = None) -> list[Pending]:
+        """Applies, in memory, the waiting events before ``until`` (those received up to
+        origin ``through``, if given) and the timers due before it; returns the events."""
+        start = self.point
+        if start is None:  # nothing applied yet: from the minute of the first event
+            first = min((p.event_ms for p in self.waiting), default=until)
             start = first - first % MINUTE_MS
+        if until <= start:
+            return []
+        due, waiting = [], []
+        for pending in self.waiting:
+            if pending.event_ms < until and (through is None or pending.origin <= through):
+                due.append(pending)
+            else:
+                waiting.append(pending)
+        self.waiting = waiting
+        # Slices start at minutes and where the last checkpoint ended, wherever the batches
+        # ended: a replay of a checkpoint gives the same ones.
+        written = start if self.written_until is None else self.written_until
         by_minute: dict[int, list[Pending]] = {}
         for pending in due:
             by_minute.setdefault(pending.event_ms - pending.event_ms % MINUTE_MS, []).append(pending)
-        minutes = range(start - start % MINUTE_MS, until, MINUTE_MS)
-        if intent is None and (due or any(minute in self.buckets for minute in minutes)):
-            progress["applying"] = {"from": start, "until": until}
-            self._write_progress(progress)
-        repeated_orders = 0
-        for minute in minutes:
+        for minute in range(start - start % MINUTE_MS, until, MINUTE_MS):
             events = by_minute.get(minute)
-            # (The slices before may have added wake-ups to this minute.)
-            if events or minute in self.buckets:
-                repeated_orders += self._apply_slice(
-                    max(start, minute), min(minute + MINUTE_MS, until), sorted(events or ()))
-        for pending in due:
+            run = self.runs[-1] if self.runs else None
+            if run is None or run.ws.minute_ms != minute:
+                # (A slice before may have added wake-ups to this minute.)
+                if not events and not self._has_wakeups(minute):
+                    continue
+                run = SliceRun(self, max(written, minute), run, written)
+                self.runs.append(run)
+            self._apply(run, min(minute + MINUTE_MS, until), sorted(events or ()))
+        self.point = until
+        return due
+
+    def _has_wakeups(self, minute: int) -> bool:
+        return self.runs[-1].ws.has_wakeups(minute) if self.runs else minute in self.buckets
+
+    def _checkpoint_due(self, progress: dict) -> bool:
+        durable = applied_until_ms(progress)
+        if self.point is None or (durable is not None and self.point <= durable):
+            return False
+        if not self.runs:  # nothing applied: only the progress record would be written
+            return durable is None or self.point // MINUTE_MS > durable // MINUTE_MS
+        return (time.monotonic() - self._checkpointed_at >= self.checkpoint_every_s
+                or sum(len(run.applied) for run in self.runs) >= self.checkpoint_events)
+
+    def _checkpoint(self, progress: dict, intent: dict | None = None) -> list[Pending]:
+        """Writes the slices applied in memory, then the progress record; returns their
+        events (which may be acknowledged now)."""
+        until = self.point
+        start = intent["from"] if intent is not None else applied_until_ms(progress)
+        if start is None:
+            start = self.runs[0].ws.start_ms if self.runs else until - until % MINUTE_MS
+        if intent is None and self.runs:
+            progress["applying"] = {"from": start, "until": until, "through": self.max_origin}
+            self._write_progress(progress)
+        for run in self.runs:
+            if run.timers:  # due after the cut: the slice continuing the minute fires them
+                run.ws.wake_later((kind, ident) for _, kind, ident in run.timers)
+        if self.runs:
+            write_checkpoint([run.ws for run in self.runs])
+        written = [pending for run in self.runs for pending in run.applied]
+        for pending in written:
             del self.pending[pending.origin]
             del self.by_id[pending.event_id]
         # Counted with the progress record: a crash before it is written replays the slices,
         # and counts them again from scratch.
         progress.pop("applying", None)
         progress["duplicate_events"] = (progress.get("duplicate_events", 0)
-                                        + sum(p.duplicates for p in due))
-        progress["duplicate_orders"] = progress.get("duplicate_orders", 0) + repeated_orders
+                                        + sum(p.duplicates for p in written))
+        progress["duplicate_orders"] = (progress.get("duplicate_orders", 0)
+                                        + sum(run.repeated for run in self.runs))
         settled_before = start - start % MINUTE_MS - MINUTE_MS
         progress["applied_until"] = until
         progress["settled_through"] = until - until % MINUTE_MS - MINUTE_MS
@@ -327,18 +438,37 @@ class PartitionEngine:
         progress["max_origin"] = max(progress["max_origin"], self.max_origin)
         progress["swept_through"] = settled_before
         self._write_progress(progress)
+        self.runs = []
+        self.written_until = until
+        self._checkpointed_at = time.monotonic()
         if progress["settled_through"] > settled_before:
             self._sweep(settled_before, progress["settled_through"], progress)
-        return due
+        return written
 
-    def _anything_before(self, limit: int, applied_until: int | None) -> bool:
-        """Whether a provisional slice up to ``limit`` would apply anything: events, or a
-        minute with timers. (One without would only write the progress record, every interval
-        while the input is silent.)"""
-        if any(p.event_ms < limit for p in self.pending.values()):
-            return True
-        minute = limit - limit % MINUTE_MS
-        return minute in self.buckets and (applied_until is None or applied_until < limit)
+    def checkpoint(self) -> list[Pending]:
+        """Writes what was applied in memory now, if anything (tests use it to compare two
+        runs at the same point)."""
+        progress = self.progress()
+        written = applied_until_ms(progress)
+        if progress.get("applying") or self.point is None or (written is not None
+                                                               and self.point <= written):
+            return []
+        return self._checkpoint(progress)
+
+    def shown_progress(self, stored: dict | None) -> dict | None:
+        """The progress record as /metrics and /kpis show it: applied up to the point applied
+        in memory."""
+        if stored is None or self.point is None:
+            return stored
+        durable = applied_until_ms(stored)
+        if durable is not None and self.point <= durable:
+            return stored
+        return {**stored, "applied_until": self.point}
+
+    def shown_aggregate(self, key: str, stored: dict | None) -> dict | None:
+        """A window aggregate as /metrics and /kpis show it: with what the slices applied in
+        memory add to it."""
+        return shown_aggregate([run.ws for run in self.runs], key, stored) if self.runs else stored
 
     def _sweep(self, swept_through: int, settled_through: int, progress: dict) -> None:
         """Deletes what ended in the settled minutes after ``swept_through``, and the window
@@ -353,40 +483,29 @@ class PartitionEngine:
         if deleted:
             self._write_progress(progress)
 
-    def _apply_slice(self, start_ms: int, end_ms: int, events: list[Pending]) -> int:
-        """Applies one slice's events and due timers; returns how many order_completed
-        repeated a known order_id (dropped)."""
-        ws = WorkingSet(self.table, self.buckets, start_ms, end_ms)
-        # Every instant of a minute has the minute's windows and business day (time zone
-        # offsets are whole minutes).
-        self._minute = (windows_of(ws.minute_ms, self.settings.timezone),
-                        business_day(ws.minute_ms, self.settings.timezone))
-        timers: list[tuple[int, str, str]] = []
-        for kind, ident in sorted(self.buckets.entities(ws.minute_ms)):
-            state = ws.alive(kind, ident)
-            wake = state.get("wake") if state else None
-            if wake is not None and start_ms <= wake < end_ms:
-                timers.append((wake, kind, ident))
-        heapq.heapify(timers)
+    def _apply(self, run: SliceRun, until: int, events: list[Pending]) -> None:
+        """Continues a slice up to ``until``: its events (sorted, all before ``until``) and
+        the timers due before it, in instant order."""
+        ws, timers = run.ws, run.timers
+        self._minute = (run.windows, run.day)
         index = 0
-        orders: set[str] = set()
-        repeated = 0
-        while index < len(events) or timers or ws.due_now:
+        while True:
             while ws.due_now:
                 heapq.heappush(timers, ws.due_now.pop())
             if index < len(events) and (not timers or events[index].event_ms <= timers[0][0]):
-                if self._repeated_order(ws, events[index], orders):
-                    repeated += 1
-                    index += 1
+                pending = events[index]
+                index += 1
+                if self._repeated_order(ws, pending, run.orders):
+                    run.repeated += 1
                     continue
-                ctx = self._context(ws, events[index])
+                ctx = self._context(ws, pending)
                 for apply in FAMILIES:
                     apply(ctx)
-                index += 1
-            elif timers:
+            elif timers and timers[0][0] < until:
                 self._fire(ws, *heapq.heappop(timers))
-        ws.flush()
-        return repeated
+            else:
+                break
+        run.applied.extend(events)
 
     def _fire(self, ws: WorkingSet, at_ms: int, kind: str, ident: str) -> None:
         state = ws.alive(kind, ident)

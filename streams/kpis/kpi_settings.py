@@ -45,8 +45,10 @@ class KpiSettings:
     # An order_id is remembered this long after its order: a repeat within it is dropped.
     dedup_horizon_ms: int = 24 * 3_600_000
     source_idle_seconds: float = 60.0
-    # With live input, the part of a minute the watermark passed is applied this often.
-    provisional_every_s: float = 0.5
+    # What the engine applied in memory is written this often (0: with every batch), or once
+    # this many events wait for it (streams/kpis/engine.py, ``settle``).
+    checkpoint_every_s: float = 0.0
+    checkpoint_events: int = 20_000
     window_retention_ms: Mapping[str, int] = field(
         default_factory=lambda: dict(WINDOW_RETENTION_MS))
     base_currency: str = "EUR"
@@ -62,7 +64,7 @@ class KpiSettings:
             session_timeout_ms=int(settings.session_timeout.total_seconds() * 1000),
             abandon_after_ms=int(settings.abandon_after.total_seconds() * 1000),
             source_idle_seconds=settings.source_idle_timeout.total_seconds(),
-            provisional_every_s=settings.provisional_interval.total_seconds(),
+            checkpoint_every_s=settings.checkpoint_interval.total_seconds(),
             dedup_horizon_ms=int(settings.dedup_horizon.total_seconds() * 1000),
             base_currency=settings.base_currency,
             currency_rates=dict(settings.currency_rates),

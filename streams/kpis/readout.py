@@ -1,16 +1,17 @@
 """Reading KPIs back out of the engine's table: window values, settled flags, derived ratios.
 
 Used by the ``/kpis`` endpoint and the Prometheus collector. A window is settled once every
-minute of it is applied whole; a window still open shows its value so far (``settled: false``),
-the part of its last minute the watermark has passed included (streams/kpis/engine.py).
+minute of it is applied whole and written; a window still open shows its value so far
+(``settled: false``), with what the engines applied in memory up to the watermark (``Shown``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from streams.kpis.context import ALL_TIME
@@ -18,6 +19,38 @@ from streams.kpis.working_set import aggregate_key, applied_until_ms, progress_k
 from streams.windows import MINUTE_MS, WINDOW_SIZES, Window, window_of
 
 Values = Counter
+
+
+class Shown(Mapping):
+    """The engines' table as /metrics and /kpis read it: with what each partition's engine has
+    applied in memory and not written yet (streams/kpis/engine.py, ``settle``), so an event
+    shows as soon as it is applied. ``engine_of``: a partition's engine, or None."""
+
+    def __init__(self, table: Mapping, engine_of: Callable[[int], Any]) -> None:
+        self.table = table
+        self.engine_of = engine_of
+
+    def __getitem__(self, key: str):
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def get(self, key: str, default=None):
+        stored = self.table.get(key)
+        kind, _, rest = key.partition("|")
+        if kind in ("agg", "progress"):
+            engine = self.engine_of(int(rest.partition("|")[0]))
+            if engine is not None:
+                stored = (engine.shown_progress(stored) if kind == "progress"
+                          else engine.shown_aggregate(key, stored))
+        return default if stored is None else stored
+
+    def __iter__(self):
+        return iter(self.table)
+
+    def __len__(self) -> int:
+        return len(self.table)
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ applied), so nothing can write to an expired window again, nor count into it twi
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -120,12 +120,9 @@ class TimerBuckets:
                 listed.update(tuple(entry) for entry in bucket["entities"])
         return listed
 
-    def add(self, minute_ms: int, part_ms: int, entries: set[tuple[str, str]]) -> None:
-        key = bucket_key(self.partition, minute_ms, part_ms)
+    def note(self, minute_ms: int, key: str) -> None:
+        """A part of a minute's bucket, written (``write_checkpoint``) or about to be."""
         self._parts[minute_ms].add(key)
-        if key not in self.table:  # written already: this slice is being replayed
-            self.table[key] = {"entities": sorted(entries), APPLIED: part_ms,
-                               PARTITION: self.partition}
 
     def sweep(self, minute_ms: int) -> bool:
         """Deletes the ended entities listed in a settled minute's bucket, then the bucket."""
@@ -178,18 +175,27 @@ def storable(amount: Amount) -> int | str:
     return str(amount) if isinstance(amount, Decimal) else amount
 
 
-class WorkingSet:
-    # Entity kinds are flushed in this order; see the module docstring.
-    FLUSH_ORDER = ("session", "cart", "customer", "user", "order")
+# Entity kinds are written in this order (see the module docstring): a kind's updates read
+# only its own states, the fixed fields of others, or states of the kinds written after it (a
+# cart reads its session's id, which changes when the session ends and another begins).
+WRITE_ORDER = ("cart", "customer", "order", "user", "session")
 
+
+class WorkingSet:
     def __init__(self, table: MutableMapping[str, dict], buckets: TimerBuckets, start_ms: int,
-                 end_ms: int) -> None:
-        """The slice [start_ms, end_ms), within one minute."""
+                 end_ms: int, previous: WorkingSet | None = None,
+                 checkpoint_ms: int | None = None) -> None:
+        """The slice from start_ms, within the minute that ends at or after end_ms (wake-ups
+        before end_ms are due in it). ``previous``: the slice before in the same checkpoint,
+        whose states this one continues. ``checkpoint_ms``: where the checkpoint that writes
+        the slice starts (by default, the slice's start): what its records are marked with."""
         self.table = table
         self.buckets = buckets
         self.partition = buckets.partition
         self.start_ms = start_ms
         self.end_ms = end_ms
+        self.previous = previous
+        self.checkpoint_ms = start_ms if checkpoint_ms is None else checkpoint_ms
         self.minute_ms = start_ms - start_ms % MINUTE_MS
         self._entities: dict[str, dict] = {}
         self._kinds: dict[str, str] = {}
@@ -205,16 +211,52 @@ class WorkingSet:
         """The entity's current state (mutable; written back on flush), or None if unknown."""
         key = entity_key(self.partition, kind, ident)
         if key not in self._entities:
-            stored = self.table.get(key)
+            stored, frozen = self._stored(key)
             if stored is None:
                 return None
-            if stored.get(APPLIED, -1) >= self.start_ms:
+            if frozen:
                 self._frozen.add(key)
             # A deep copy: a nested dict changed in place would change the table's value
             # without a changelog write.
             self._entities[key] = orjson.loads(orjson.dumps(stored))
             self._kinds[key] = kind
         return self._entities[key]
+
+    def _stored(self, key: str) -> tuple[dict | None, bool]:
+        """The state a key has before this slice, and whether its checkpoint wrote it already
+        (a replay after a crash): from the slice before that has it, else from the table."""
+        previous = self.previous
+        while previous is not None:
+            if key in previous._entities:
+                if key in previous._frozen:
+                    break  # (its write was not done again: the table's state)
+                return previous._entities[key], False
+            previous = previous.previous
+        stored = self.table.get(key)
+        return stored, stored is not None and stored.get(APPLIED, -1) >= self.checkpoint_ms
+
+    def wakeups(self, minute_ms: int) -> set[tuple[str, str]]:
+        """The entities with a wake-up in the minute, as its timer bucket will list them once
+        this slice and the unwritten ones before it are written."""
+        listed = set(self.buckets.entities(minute_ms))
+        ws: WorkingSet | None = self
+        while ws is not None:
+            listed |= ws._buckets.get(minute_ms, set())
+            ws = ws.previous
+        return listed
+
+    def has_wakeups(self, minute_ms: int) -> bool:
+        ws: WorkingSet | None = self
+        while ws is not None:
+            if ws._buckets.get(minute_ms):
+                return True
+            ws = ws.previous
+        return minute_ms in self.buckets
+
+    def wake_later(self, entries: Iterable[tuple[str, str]]) -> None:
+        """Lists entities in this minute's bucket: the wake-ups due after the point this slice
+        is cut at, for the slice that continues the minute."""
+        self._buckets[self.minute_ms].update(entries)
 
     def alive(self, kind: str, ident: str) -> dict | None:
         """The entity's state, or None if unknown or ended."""
@@ -260,25 +302,89 @@ class WorkingSet:
             increments = self._by_window[window] = self._increments[key]
         increments[metric] = increments.get(metric, 0) + amount
 
-    def flush(self) -> None:
-        for key, increments in self._increments.items():
-            stored = dict(self.table.get(key) or {})
-            if stored.get(APPLIED, -1) >= self.start_ms:
-                continue
-            values = dict(stored.get("values") or {})
-            for metric, amount in increments.items():
-                values[metric] = storable(add_amounts(values.get(metric), amount))
-            window = self._windows[key]
-            self.table[key] = {"values": values, "size": window.size, "start": window.start_ms,
-                               "end": window.end_ms, APPLIED: self.start_ms,
-                               PARTITION: self.partition}
-        for minute, entries in sorted(self._buckets.items()):
-            self.buckets.add(minute, self.start_ms, entries)
-        ordered = sorted(self._entities, key=lambda k: self.FLUSH_ORDER.index(self._kinds[k]))
-        for key in ordered:
-            if key in self._frozen:
-                continue
-            state = self._entities[key]
-            state[APPLIED] = self.start_ms
-            state[PARTITION] = self.partition
-            self.table[key] = state
+    def increments(self, key: str) -> dict[str, Amount] | None:
+        """What this slice adds to a window aggregate (None: nothing)."""
+        return self._increments.get(key)
+
+
+def with_increments(stored: Mapping | None, increments: list[dict[str, Amount]],
+                    window: Window, checkpoint_ms: int, partition: int) -> Mapping | None:
+    """A window aggregate's stored value with a checkpoint's increments added (the stored
+    value itself when the checkpoint wrote them already, or when it adds nothing)."""
+    if not increments or (stored is not None and stored.get(APPLIED, -1) >= checkpoint_ms):
+        return stored
+    values = dict((stored or {}).get("values") or {})
+    for added in increments:
+        for metric, amount in added.items():
+            values[metric] = storable(add_amounts(values.get(metric), amount))
+    return {"values": values, "size": window.size, "start": window.start_ms,
+            "end": window.end_ms, APPLIED: checkpoint_ms, PARTITION: partition}
+
+
+def shown_aggregate(slices: list[WorkingSet], key: str, stored: Mapping | None
+                    ) -> Mapping | None:
+    """A window aggregate with what the slices of a checkpoint not written yet add to it."""
+    increments = [added for ws in slices if (added := ws.increments(key))]
+    if not increments:
+        return stored
+    window = next(ws._windows[key] for ws in slices if key in ws._windows)
+    return with_increments(stored, increments, window, slices[0].checkpoint_ms,
+                           slices[0].partition)
+
+
+def write_checkpoint(slices: list[WorkingSet]) -> None:
+    """Writes the slices of one checkpoint (consecutive, each continuing the one before):
+    window aggregates, then timer buckets, then entity states by kind in ``WRITE_ORDER``, each
+    record once with everything the slices did to it, marked with the checkpoint's start.
+
+    A replay after a crash (the same slices, from the same events) finds some of these written
+    already. Everything before the last phase with a record written already was written (the
+    order above), so none of it is written again: the replay may compute some of it from
+    states the crashed run wrote later (a cart from its session's next id). From that phase
+    on, nothing the replay reads was written yet, so it computes what the first run did, and
+    writes the records still missing."""
+    first = slices[0]
+    table, partition, checkpoint_ms = first.table, first.partition, first.checkpoint_ms
+    phases: list[list[tuple[str, Any]]] = []  # per phase, (key, value) with None: written already
+    increments: dict[str, list[dict[str, Amount]]] = defaultdict(list)
+    windows: dict[str, Window] = {}
+    buckets: dict[int, set[tuple[str, str]]] = defaultdict(set)
+    entities: dict[str, tuple[str, dict]] = {}
+    frozen: set[str] = set()
+    for ws in slices:
+        for key, added in ws._increments.items():
+            increments[key].append(added)
+            windows[key] = ws._windows[key]
+        for minute, entries in ws._buckets.items():
+            buckets[minute] |= entries
+        for key, state in ws._entities.items():
+            entities[key] = (ws._kinds[key], state)
+        frozen |= ws._frozen
+    aggregates = []
+    for key in sorted(increments):
+        stored = table.get(key)
+        value = with_increments(stored, increments[key], windows[key], checkpoint_ms, partition)
+        aggregates.append((key, None if value is stored else value))
+    phases.append(aggregates)
+    parts = []
+    for minute, entries in sorted(buckets.items()):
+        key = bucket_key(partition, minute, checkpoint_ms)
+        first.buckets.note(minute, key)
+        parts.append((key, None if key in table else {
+            "entities": sorted(entries), APPLIED: checkpoint_ms, PARTITION: partition}))
+    phases.append(parts)
+    for kind in WRITE_ORDER:
+        states = []
+        for key in sorted(k for k, (of, _) in entities.items() if of == kind):
+            state = entities[key][1]
+            if key not in frozen:
+                state[APPLIED] = checkpoint_ms
+                state[PARTITION] = partition
+            states.append((key, None if key in frozen else state))
+        phases.append(states)
+    written = [index for index, phase in enumerate(phases)
+               if any(value is None for _, value in phase)]
+    for phase in phases[written[-1] if written else 0:]:
+        for key, value in phase:
+            if value is not None:
+                table[key] = value

@@ -88,10 +88,10 @@ def test_when_all_input_stops_event_time_goes_on_at_the_wall_clocks_pace():
     assert engine.watermark_ms == minute_ms(2.5)  # the slowest active one
     engine.observe_sources({**reports, "y:0": minute_ms(2.5)}, wall_s=60)
     assert engine.watermark_ms == minute_ms(2.5)  # y is still active
-    assert engine.settle(engine.progress()) == []
+    assert engine.settle(engine.progress()).written == []
     engine.observe_sources({**reports, "y:0": minute_ms(2.5)}, wall_s=121)  # all silent
     assert engine.watermark_ms == minute_ms(3) + 121_000  # x's time, 121 s on
-    assert [p.event_id for p in engine.settle(engine.progress())] == [view(0, 3).event_id]
+    assert [p.event_id for p in engine.settle(engine.progress()).written] == [view(0, 3).event_id]
     engine.observe_sources({**reports, "y:0": minute_ms(2.5)}, wall_s=300)
     assert engine.watermark_ms == minute_ms(8)
     engine.settle(engine.progress())
