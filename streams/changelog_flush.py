@@ -50,7 +50,15 @@ async def _flush(self: ProducerBuffer) -> None:
                            f"{self._kpiwatch_failed!r}") from self._kpiwatch_failed
 
 
+# Faust stops consuming while more than ``max_messages`` (100) writes wait in the buffer. A KPI
+# engine's checkpoint writes thousands at once (streams/kpis/engine.py): they go out while the
+# next batches are applied, instead of holding every partition's events back until they are
+# sent. (Still bounded: the engine checkpoints at most ``checkpoint_events`` events at once.)
+BUFFERED_WRITES = 50_000
+
+
 def install() -> None:
+    ProducerBuffer.max_messages = BUFFERED_WRITES
     ProducerBuffer._kpiwatch_last = None
     ProducerBuffer._kpiwatch_failed = None
     ProducerBuffer._kpiwatch_note_failure = _note_failure

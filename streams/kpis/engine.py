@@ -7,12 +7,14 @@ time, event_id) once nothing earlier can come makes every settled KPI a pure fun
 set of events in it, equal to a batch recomputation, whatever order they arrived in and however
 often replayed.
 
-Event time is applied up to the watermark less the allowed lateness (``settle``): whole minutes,
-and, with live input, the part of the next minute up to there (a provisional slice, at most
-every ``KPIWATCH_PROVISIONAL_INTERVAL``), so an event shows in /metrics and /kpis about the
-allowed lateness after its time rather than after its minute ends. A minute is settled once
-applied whole. An event before the applied point (``applied_until`` in the progress record) is
-late: counted, sent to the dead letters by the caller, and not applied.
+Event time is applied up to the watermark less the allowed lateness (``settle``), with every
+batch, in memory: an event shows in /metrics and /kpis as soon as the watermark has passed it
+(``shown_progress``, ``shown_aggregate``), about the allowed lateness after its time. What was
+applied is written at checkpoints (every ``KPIWATCH_CHECKPOINT_INTERVAL``), each record once
+however many batches changed it, and only then are its events acknowledged. A minute is
+settled once applied whole and written. An event before the point applied is late: counted,
+sent to the dead letters by the caller, and not applied (what was applied is written first,
+so that a replay after a crash judges it late too).
 
 The watermark is the latest event time of the slowest input partition, as the ingesters report
 it with every batch (``observe_sources``; an input partition whose latest event time has not
@@ -26,7 +28,7 @@ partitions heard of are kept in the progress record, for whoever takes the parti
 Events stay unacknowledged (Faust ``noack``) until they are applied and written, so the
 committed offset never passes an event whose effect could be lost in a crash. After a crash the
 uncommitted events come back; those applied already are recognised through the progress record
-(``max_origin``: the highest origin offset received when it last applied) and skipped; a late
+(``max_origin``: the highest origin offset received at its last checkpoint) and skipped; a late
 event is counted once (``late_through``: the origin of the last late event counted; late events
 are counted in arrival order). Writes are ordered as
 streams/kpis/working_set.py explains.

@@ -1,29 +1,34 @@
-"""The state one slice of event time touches: read from the table once, written back once.
+"""The state one slice of event time touches, and how a checkpoint writes it.
 
-A slice is the part of one minute applied at once (streams/kpis/engine.py): a whole minute when
-the watermark passed it, or the part of it up to the watermark when applied provisionally.
-Slices of a partition follow each other without overlap, so a slice is named by its start.
+A slice is the part of one minute applied in one go (streams/kpis/engine.py): from the minute's
+start, or from where the last checkpoint ended, to the minute's end or the watermark. The
+engine applies slices in memory, each continuing the states of the one before (``previous``),
+and writes them together at a checkpoint (``write_checkpoint``): each record once, with
+everything the checkpoint's slices did to it, marked with the checkpoint's start
+(``applied_slice``). Checkpoints follow each other without overlap.
 
 Crash safety comes from the order of the writes. All of a partition's state lives in one
 table, so its changelog partition holds the writes in order and a crash keeps a prefix of
-them. A slice's writes go out as: window aggregates, then entity states, then the partition's
-progress record. Every record remembers the last slice applied to it (``applied_slice``) and
-a record that already has the slice is not written again. Replaying a slice after a crash
-(the engine replays exactly the same slices, see ``applying`` there) therefore completes
-exactly the writes that were missing:
-- if some aggregates are missing, no entity was written yet: the replay starts from the same
-  entity states as the first run and adds the same increments;
-- if all aggregates were written, the increments are skipped wherever they land.
-Entity updates may read other entities' fixed fields only (a session's channel), never their
-changing ones, so a replay reading an already-updated entity computes the same result.
+them. A checkpoint writes window aggregates, then timer buckets, then entity states kind by
+kind (``WRITE_ORDER``), then the partition's progress record. Replaying a checkpoint after a
+crash (the engine replays exactly the same events in the same slices, see ``applying`` there)
+completes exactly the writes that were missing:
+- if some aggregates are missing, no bucket or entity was written yet: the replay starts from
+  the same entity states as the first run and adds the same increments; an aggregate written
+  already (marked with the checkpoint) is not written again;
+- if the crash came later, every phase before the last one with a record written already is
+  skipped whole, and that phase and the ones after it are computed from states nobody wrote
+  yet, as the first run computed them. (A kind's updates read only its own states, fixed
+  fields of other kinds, or states of the kinds written after it: a cart reads its session's
+  id, which changes when the session ends and the next begins, so carts are written first.)
 
 Timers live in the same table. An entity with timers (a session's end, a cart's abandonment)
 keeps them in ``timers`` (name -> instant, ms) and one wake-up instant ``wake`` (never later
 than its earliest timer); the timer bucket of a minute lists the entities with a wake-up in
 that minute (each slice of the minute reads it and fires those due in the slice). It is kept
-in parts, one per slice that added to it (``TimerBuckets``). Buckets are flushed after the
-aggregates and before the entities, so the argument above covers them: a replay adds the same
-wake-ups, and a part written already is not written again. A wake-up whose entity has moved
+in parts, one per checkpoint that added to it (``TimerBuckets``). Buckets are written after
+the aggregates and before the entities, so the argument above covers them: a replay adds the
+same wake-ups, and a part written already is not written again. A wake-up whose entity has moved
 on (a later activity moved its timers) is stale and skipped when it comes due; the entity is
 then woken again at its new earliest timer, so each entity sits in one bucket at a time.
 
@@ -200,6 +205,7 @@ class WorkingSet:
         self._entities: dict[str, dict] = {}
         self._kinds: dict[str, str] = {}
         self._frozen: set[str] = set()
+        self._loaded: dict[str, bytes] = {}  # the entities read, as they were
         self._increments: dict[str, dict[str, Amount]] = defaultdict(dict)
         self._windows: dict[str, Window] = {}
         self._by_window: dict[Window, dict[str, Amount]] = {}  # the hot path's shortcut
@@ -217,8 +223,10 @@ class WorkingSet:
             if frozen:
                 self._frozen.add(key)
             # A deep copy: a nested dict changed in place would change the table's value
-            # without a changelog write.
-            self._entities[key] = orjson.loads(orjson.dumps(stored))
+            # without a changelog write. (The bytes tell whether it changed: a state read only,
+            # a wake-up not due yet, is not written again.)
+            raw = self._loaded[key] = orjson.dumps(stored)
+            self._entities[key] = orjson.loads(raw)
             self._kinds[key] = kind
         return self._entities[key]
 
@@ -350,6 +358,7 @@ def write_checkpoint(slices: list[WorkingSet]) -> None:
     windows: dict[str, Window] = {}
     buckets: dict[int, set[tuple[str, str]]] = defaultdict(set)
     entities: dict[str, tuple[str, dict]] = {}
+    loaded: dict[str, bytes | None] = {}  # as the checkpoint found them (None: created in it)
     frozen: set[str] = set()
     for ws in slices:
         for key, added in ws._increments.items():
@@ -359,6 +368,7 @@ def write_checkpoint(slices: list[WorkingSet]) -> None:
             buckets[minute] |= entries
         for key, state in ws._entities.items():
             entities[key] = (ws._kinds[key], state)
+            loaded.setdefault(key, ws._loaded.get(key))
         frozen |= ws._frozen
     aggregates = []
     for key in sorted(increments):
@@ -377,6 +387,8 @@ def write_checkpoint(slices: list[WorkingSet]) -> None:
         states = []
         for key in sorted(k for k, (of, _) in entities.items() if of == kind):
             state = entities[key][1]
+            if key not in frozen and orjson.dumps(state) == loaded[key]:
+                continue  # unchanged
             if key not in frozen:
                 state[APPLIED] = checkpoint_ms
                 state[PARTITION] = partition
