@@ -99,6 +99,11 @@ def create_app(settings: Settings) -> faust.App:
         # became its own produce request (socket writes: 20-30 % of a busy worker's samples,
         # 12 % with the linger; benchmarks/bench_pipeline.py).
         producer_linger=0.01,
+        # A KPI engine's checkpoint writes thousands of changelog records into one partition
+        # at once, and a produce request carries one batch per partition: with Faust's 16 KiB
+        # batches they drained slower than a live shop's 2,000 events/s made them
+        # (benchmarks/bench_pipeline.py; "producer buffer full" in the log).
+        producer_max_batch_size=256 * 1024,
     )
 
 
