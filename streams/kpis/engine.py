@@ -191,7 +191,6 @@ class PartitionEngine:
         self._minute: tuple[list, str] = ([], "")  # the applied slice's windows and day
         # Applied in memory, not written yet: event time up to ``point``, in these slices.
         self.point: int | None = applied_until_ms(self.progress())
-        self.written_until = self.point  # the progress record's applied_until
         self.runs: list[SliceRun] = []
         self.waiting: list[Pending] = []  # pending, not applied yet
         self.dirty = False  # an event applied in memory came again: apply them all again
@@ -223,8 +222,7 @@ class PartitionEngine:
             # A crashed checkpoint being replayed: this event came after it, when what it
             # covers was written already.
             applied_until = intent["until"]
-        elif (self.point is not None and event_ms < self.point
-              and (applied_until is None or applied_until < self.point)):
+        elif self._ahead_of(applied_until) and event_ms < self.point:
             # Late: before what is applied in memory. Written first, so that a replay after
             # a crash finds it late too.
             written = self._checkpoint(progress)
@@ -341,13 +339,14 @@ class PartitionEngine:
             if self.max_origin < intent["through"]:
                 return Applied()  # the replay of a crashed checkpoint: not all its events are back
             self._rebuild(intent["from"])
-            shown = self._advance(intent["until"], through=intent["through"])
+            shown = self._advance(intent["until"], intent["from"], through=intent["through"])
             return Applied(shown, self._checkpoint(progress, intent))
         if not self.watermark_ms:
             return Applied()
         if self.dirty:
             self._rebuild(applied_until_ms(progress))
-        shown = self._advance(self.watermark_ms - self.settings.allowed_lateness_ms)
+        shown = self._advance(self.watermark_ms - self.settings.allowed_lateness_ms,
+                              applied_until_ms(progress))
         written = self._checkpoint(progress) if self._checkpoint_due(progress) else []
         return Applied(shown, written)
 
@@ -355,13 +354,15 @@ class PartitionEngine:
         """Forgets what was applied in memory since the last checkpoint: it is applied again
         from the events still pending (an event came for event time applied already)."""
         self.runs = []
-        self.point = self.written_until = point
+        self.point = point
         self.waiting = sorted(self.pending.values())
         self.dirty = False
 
-    def _advance(self, until: int, through: int | None = None) -> list[Pending]:
+    def _advance(self, until: int, written: int | None, through: int | None = None
+                 ) -> list[Pending]:
         """Applies, in memory, the waiting events before ``until`` (those received up to
-        origin ``through``, if given) and the timers due before it; returns the events."""
+        origin ``through``, if given) and the timers due before it; returns the events.
+        ``written``: where the last checkpoint ended (None: nothing written yet)."""
         start = self.point
         if start is None:  # nothing applied yet: from the minute of the first event
             first = min((p.event_ms for p in self.waiting), default=until)
@@ -377,7 +378,7 @@ class PartitionEngine:
         self.waiting = waiting
         # Slices start at minutes and where the last checkpoint ended, wherever the batches
         # ended: a replay of a checkpoint gives the same ones.
-        written = start if self.written_until is None else self.written_until
+        written = start if written is None else written
         by_minute: dict[int, list[Pending]] = {}
         for pending in due:
             by_minute.setdefault(pending.event_ms - pending.event_ms % MINUTE_MS, []).append(pending)
@@ -397,9 +398,14 @@ class PartitionEngine:
     def _has_wakeups(self, minute: int) -> bool:
         return self.runs[-1].ws.has_wakeups(minute) if self.runs else minute in self.buckets
 
+    def _ahead_of(self, written: int | None) -> bool:
+        """Whether what is applied in memory goes past ``written`` (the progress record's
+        ``applied_until``)."""
+        return self.point is not None and (written is None or self.point > written)
+
     def _checkpoint_due(self, progress: dict) -> bool:
         durable = applied_until_ms(progress)
-        if self.point is None or (durable is not None and self.point <= durable):
+        if not self._ahead_of(durable):
             return False
         if not self.runs:  # nothing applied: only the progress record would be written
             return durable is None or self.point // MINUTE_MS > durable // MINUTE_MS
@@ -441,7 +447,6 @@ class PartitionEngine:
         progress["swept_through"] = settled_before
         self._write_progress(progress)
         self.runs = []
-        self.written_until = until
         self._checkpointed_at = time.monotonic()
         if progress["settled_through"] > settled_before:
             self._sweep(settled_before, progress["settled_through"], progress)
@@ -451,19 +456,14 @@ class PartitionEngine:
         """Writes what was applied in memory now, if anything (tests use it to compare two
         runs at the same point)."""
         progress = self.progress()
-        written = applied_until_ms(progress)
-        if progress.get("applying") or self.point is None or (written is not None
-                                                               and self.point <= written):
+        if progress.get("applying") or not self._ahead_of(applied_until_ms(progress)):
             return []
         return self._checkpoint(progress)
 
     def shown_progress(self, stored: dict | None) -> dict | None:
         """The progress record as /metrics and /kpis show it: applied up to the point applied
         in memory."""
-        if stored is None or self.point is None:
-            return stored
-        durable = applied_until_ms(stored)
-        if durable is not None and self.point <= durable:
+        if stored is None or not self._ahead_of(applied_until_ms(stored)):
             return stored
         return {**stored, "applied_until": self.point}
 
