@@ -123,8 +123,9 @@ class _GA4Event(_Struct):
 class _BigQueryValue(_Struct):
     string_value: str | None = None
     int_value: int | str | None = None
-    double_value: float | None = None
-    float_value: float | None = None
+    # As given: the careful lane keeps a whole number whole (0 is "0", not "0.0").
+    double_value: int | float | None = None
+    float_value: int | float | None = None
 
 
 class _BigQueryParam(_Struct):

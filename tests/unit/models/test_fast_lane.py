@@ -98,6 +98,16 @@ def test_the_fast_lane_takes_every_fixture_message_and_agrees(name: str) -> None
         assert assert_lanes_agree(line), line
 
 
+def test_lanes_agree_on_a_whole_number_in_a_double_value() -> None:
+    # Found by the property test below: the fast lane made {"double_value": 0} revenue "0.0".
+    message = {"event_timestamp": "1795174260000000", "event_name": "purchase",
+               "user_pseudo_id": "1456789012.1762000000",
+               "event_params": [{"key": "transaction_id", "value": {"string_value": "T-1"}},
+                                {"key": "currency", "value": {"string_value": "USD"}},
+                                {"key": "value", "value": {"double_value": 0}}]}
+    assert assert_lanes_agree(orjson.dumps(message))
+
+
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.builds(
