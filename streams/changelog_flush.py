@@ -36,7 +36,19 @@ def _note_failure(self: ProducerBuffer, fut) -> None:
         self._kpiwatch_failed = fut.exception()
 
 
+# Tables whose writes bypass the buffer (streams/changelog_writes.py): flushed with it.
+_writers: list = []
+
+
+def register(writer) -> None:
+    _writers.append(writer)
+
+
 async def _flush(self: ProducerBuffer) -> None:
+    for writer in _writers:
+        # Bounded: a producer that is stopping may never deliver them; the commit then
+        # fails, and the events are read again.
+        await asyncio.wait_for(writer.flush(), timeout=WRITES_FLUSH_TIMEOUT_S)
     last = self._kpiwatch_last
     while last is not None and not last.done():
         if self.state != "running" or self.should_stop:
@@ -55,6 +67,7 @@ async def _flush(self: ProducerBuffer) -> None:
 # next batches are applied, instead of holding every partition's events back until they are
 # sent. (Still bounded: the engine checkpoints at most ``checkpoint_events`` events at once.)
 BUFFERED_WRITES = 50_000
+WRITES_FLUSH_TIMEOUT_S = 60.0
 
 
 def install() -> None:

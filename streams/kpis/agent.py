@@ -22,6 +22,7 @@ from metrics import latency
 from models import decode_canonical
 from streams.app import app, settings
 from streams.batches import Source, decode_message, origin
+from streams.changelog_writes import ChangelogWriter
 from streams.dead_letters import DeadLetter
 from streams.kpis.engine import PartitionEngine
 from streams.kpis.in_order_acks import InOrderAcks
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 
 kpi_settings = KpiSettings.from_settings(settings)
 kpi_state = app.Table("kpi-state")
+# The engines write the table through this: in bulk, sent before their events are acknowledged.
+kpi_writes = ChangelogWriter(kpi_state)
 runs: dict[int, Run] = {}  # partition -> what this worker holds of it
 # What /metrics and /kpis read: the table with what the engines applied and did not write yet.
 kpi_view = Shown(kpi_state, lambda partition: (run.engine if (run := runs.get(partition))
@@ -174,7 +177,7 @@ async def run_at(message) -> Run | None:
     if message.offset > start:
         _skip(message, start)
         return None
-    engine = PartitionEngine(kpi_state, partition, kpi_settings)
+    engine = PartitionEngine(kpi_writes.partition(partition), partition, kpi_settings)
     run = runs[partition] = Run(engine, InOrderAcks(), message.offset)
     progress = engine.progress()
     waited = skipping.pop(partition, None)
@@ -273,6 +276,7 @@ async def compute_kpis(stream):
                         "until %s, slowest inputs %s)", partition, late, message.offset,
                         engine.watermark_ms, progress.get("applied_until"),
                         engine.slowest_sources())
+        await kpi_writes.send()  # what the batch wrote, before anything it finished is acked
         for done in finished:
             done.unfinished -= 1
             if done.unfinished == 0:
