@@ -2,8 +2,9 @@
 
 A KPI engine's checkpoint writes thousands of records at once (streams/kpis/engine.py). Through
 Faust's ``table[key] = value`` each one is a ``FutureMessage`` in the ``ProducerBuffer``, sent
-by a task one ``producer.send`` at a time: with the table's own bookkeeping, 20-25 % of a busy
-worker's time, and long stretches of the event loop spent sending a checkpoint. Here a
+by a task one ``producer.send`` at a time: with the table's own bookkeeping, about 21 % of a
+busy worker's samples (py-spy, benchmarks/bench_pipeline.py), and long stretches of the event
+loop spent sending a checkpoint. Here a
 partition's writes change the table's in-memory store at once and are queued as bytes; the
 agent hands them to the Kafka client as whole record batches (``send``) before it acknowledges
 the events they came from.
