@@ -43,7 +43,6 @@ class ChangelogWriter:
         self._sending = asyncio.Lock()
         self._unfinished: set[asyncio.Future] = set()
         self.failed: BaseException | None = None
-        self.records_sent = 0
         changelog_flush.register(self)
 
     def partition(self, partition: int) -> PartitionWrites:
@@ -57,10 +56,6 @@ class ChangelogWriter:
     def queue(self, partition: int, key: str, value: Any) -> None:
         self._queued.setdefault(partition, []).append(
             (orjson.dumps(key), None if value is None else orjson.dumps(value)))
-
-    @property
-    def queued(self) -> int:
-        return sum(len(records) for records in self._queued.values())
 
     async def send(self) -> None:
         """Hands every queued write to the Kafka client, in order, as whole batches."""
@@ -80,7 +75,6 @@ class ChangelogWriter:
                         batch = client.create_batch()
                         batch.append(key=key, value=value, timestamp=None)
                 await self._send_batch(client, batch, topic, partition)
-                self.records_sent += len(records)
 
     async def _send_batch(self, client, batch, topic: str, partition: int) -> None:
         delivered = await client.send_batch(batch, topic, partition=partition)
