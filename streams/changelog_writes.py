@@ -4,18 +4,18 @@ A KPI engine's checkpoint writes thousands of records at once (streams/kpis/engi
 Faust's ``table[key] = value`` each one is a ``FutureMessage`` in the ``ProducerBuffer``, sent
 by a task one ``producer.send`` at a time: with the table's own bookkeeping, about 21 % of a
 busy worker's samples (py-spy, benchmarks/bench_pipeline.py), and long stretches of the event
-loop spent sending a checkpoint. Here a
-partition's writes change the table's in-memory store at once and are queued as bytes; the
-agent hands them to the Kafka client as whole record batches (``send``) before it acknowledges
-the events they came from.
+loop spent sending a checkpoint. Here a partition's writes change the table's in-memory store
+at once and are queued as bytes; the agent hands them to the Kafka client as whole record
+batches (``send``) before it acknowledges the events they came from.
 
 What Faust's path guaranteed still holds:
 - Order: a partition's writes reach its changelog partition in the order they were made (one
   sender at a time, whole batches in order; the client keeps one batch per partition in
   flight), so a crash keeps a prefix of them (the engine's crash safety rests on that).
 - Nothing committed past a lost write: Faust flushes the producer before it commits source
-  offsets, and ``install`` makes that flush send what is queued here and wait for it to be
-  delivered, and raise if a send failed (sticky, as streams/changelog_flush.py).
+  offsets, and streams/changelog_flush.py makes that flush send what is queued here (each
+  writer registers there) and wait for it to be delivered, and raise if a send failed
+  (sticky, as for Faust's own buffer).
 - Recovery reads the same records: JSON keys and values (Faust's table serializers), a
   ``None`` value for a deleted key, in the partition of the engine that wrote them.
 
