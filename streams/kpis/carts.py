@@ -60,9 +60,8 @@ def _order(ctx: EventContext) -> None:
     if cart["items"] >= 1:
         resolved = "recovered_carts" if cart["status"] == "abandoned" else "ordered_carts"
         seconds = Decimal(ctx.event_ms - cart["first_ms"]) / 1000
-        for window in ctx.windows:
-            ctx.ws.add(window, f"{resolved}|{cart['channel']}")
-            observe(ctx.ws, window, "cart_to_order_seconds", seconds, CHECKOUT_BUCKETS_SECONDS)
+        ctx.ws.add_all(f"{resolved}|{cart['channel']}")
+        observe(ctx.ws, "cart_to_order_seconds", seconds, CHECKOUT_BUCKETS_SECONDS)
     ctx.ws.end("cart", ident)
 
 
@@ -74,12 +73,11 @@ def idle(ctx: TimerContext) -> None:
     cart["status"] = "abandoned"
     cart["timers"]["expire"] = ctx.at_ms + ctx.settings.cart_recovery_ms
     channel = cart["channel"]
-    for window in ctx.windows:
-        ctx.ws.add(window, f"abandoned_carts|{channel}")
-        if cart.get("unvalued"):
-            ctx.ws.add(window, f"abandoned_carts_unvalued|{channel}")
-        else:
-            ctx.ws.add(window, f"abandoned_cart_value|{channel}", Decimal(cart["value"]))
+    ctx.ws.add_all(f"abandoned_carts|{channel}")
+    if cart.get("unvalued"):
+        ctx.ws.add_all(f"abandoned_carts_unvalued|{channel}")
+    else:
+        ctx.ws.add_all(f"abandoned_cart_value|{channel}", Decimal(cart["value"]))
 
 
 def expired(ctx: TimerContext) -> None:

@@ -15,10 +15,10 @@ Aggregates, per window: ``checkout_seconds_bucket|<le>`` (cumulative, Prometheus
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cache
 
 from streams.kpis.context import EventContext, TimerContext
 from streams.kpis.working_set import WorkingSet
-from streams.windows import Window
 
 # 5 s to 2 h: a p95 of "under 5 minutes" and a stuck payment page both resolve.
 CHECKOUT_BUCKETS_SECONDS = (5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200)
@@ -31,16 +31,14 @@ def apply(ctx: EventContext) -> None:
     event = ctx.event
     if event.type == "payment_failed":
         method = ctx.settings.payment_method(event.payment_method)
-        for window in ctx.windows:
-            ctx.ws.add(window, f"payment_failures|{method}")
+        ctx.ws.add_all(f"payment_failures|{method}")
         return
     if event.type == "order_completed":
         cart = ctx.ws.alive("cart", ctx.cart_ident())
         if cart is not None and "checkout_ms" in cart:
             cart["timers"].pop("checkout", None)
             seconds = Decimal(ctx.event_ms - cart["checkout_ms"]) / 1000
-            for window in ctx.windows:
-                observe(ctx.ws, window, "checkout_seconds", seconds, CHECKOUT_BUCKETS_SECONDS)
+            observe(ctx.ws, "checkout_seconds", seconds, CHECKOUT_BUCKETS_SECONDS)
         return
     if event.type == "checkout_started":
         cart = ctx.open_cart()
@@ -53,15 +51,20 @@ def apply(ctx: EventContext) -> None:
 
 def checkout_abandoned(ctx: TimerContext) -> None:
     step = ctx.state.get("last_step", "none")
-    for window in ctx.windows:
-        ctx.ws.add(window, f"checkout_abandonments|{step}")
+    ctx.ws.add_all(f"checkout_abandonments|{step}")
 
 
-def observe(ws: WorkingSet, window: Window, name: str, seconds: Decimal,
-            buckets: tuple[int, ...]) -> None:
-    """One observation of a histogram kept as ``<name>_count``, ``_sum``, ``_bucket|<le>``."""
-    ws.add(window, f"{name}_count")
-    ws.add(window, f"{name}_sum", seconds)
-    for bound in buckets:
+def observe(ws: WorkingSet, name: str, seconds: Decimal, buckets: tuple[int, ...]) -> None:
+    """One observation of a histogram kept as ``<name>_count``, ``_sum``, ``_bucket|<le>``,
+    in every window of the slice's minute."""
+    count, total, bucket_names = _histogram_metrics(name, buckets)
+    ws.add_all(count)
+    ws.add_all(total, seconds)
+    for bound, bucket in zip(buckets, bucket_names, strict=True):
         if seconds <= bound:
-            ws.add(window, f"{name}_bucket|{bound}")
+            ws.add_all(bucket)
+
+
+@cache
+def _histogram_metrics(name: str, buckets: tuple[int, ...]) -> tuple[str, str, tuple[str, ...]]:
+    return f"{name}_count", f"{name}_sum", tuple(f"{name}_bucket|{bound}" for bound in buckets)

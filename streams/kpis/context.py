@@ -43,17 +43,27 @@ class EventContext:
             "channel": self.channel, "first_ms": self.event_ms, "status": "open", "items": 0,
             "value": "0", "timers": {}})
 
-    def first_in_window(self, state: dict, field: str, window: Window) -> bool:
-        """True the first time ``state`` is seen in ``window`` under ``field`` (then remembers).
+    def first_in(self, state: dict, field: str) -> list[Window]:
+        """The event's windows in which ``state`` is seen for the first time under ``field``
+        (then remembered): where a distinct count (sessions, users, funnel stages) counts it.
 
         Events reach families in event-time order, so remembering the latest window start
-        per size is enough to count each entity once per window.
+        per size is enough to count each entity once per window. The windows nest (a minute
+        lies in one window of each larger size), so a state seen in the event's minute was
+        seen in all its larger windows then: most events stop at the first check.
         """
-        seen = state.setdefault(field, {})
-        if seen.get(window.size) == window.start_ms:
-            return False
-        seen[window.size] = window.start_ms
-        return True
+        seen = state.get(field)
+        if seen is None:
+            seen = state[field] = {}
+        windows = self.windows
+        if seen.get(windows[0].size) == windows[0].start_ms:
+            return []
+        first = []
+        for window in windows:
+            if seen.get(window.size) != window.start_ms:
+                seen[window.size] = window.start_ms
+                first.append(window)
+        return first
 
 
 @dataclass

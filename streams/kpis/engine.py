@@ -139,12 +139,13 @@ class SliceRun:
                  checkpoint_ms: int):
         minute = start_ms - start_ms % MINUTE_MS
         tz = engine.settings.timezone
-        self.ws = WorkingSet(engine.table, engine.buckets, start_ms, minute + MINUTE_MS,
-                             previous.ws if previous is not None else None, checkpoint_ms)
         # Every instant of a minute has the minute's windows and business day (time zone
         # offsets are whole minutes).
         self.windows = windows_of(minute, tz)
         self.day = business_day(minute, tz)
+        self.ws = WorkingSet(engine.table, engine.buckets, start_ms, minute + MINUTE_MS,
+                             previous.ws if previous is not None else None, checkpoint_ms,
+                             self.windows)
         self.applied: list[Pending] = []
         self.orders: set[str] = set()  # order_ids completed in this slice
         self.repeated = 0  # order_completed dropped: their order_id was completed before
@@ -193,6 +194,7 @@ class PartitionEngine:
         self.point: int | None = applied_until_ms(self.progress())
         self.runs: list[SliceRun] = []
         self.waiting: list[Pending] = []  # pending, not applied yet
+        self.earliest_waiting: int | None = None  # the least event_ms in ``waiting``
         self.dirty = False  # an event applied in memory came again: apply them all again
         self.checkpoint_every_s = settings.checkpoint_every_s
         self.checkpoint_events = settings.checkpoint_events
@@ -254,6 +256,8 @@ class PartitionEngine:
             pending = Pending(event_ms, event.event_id, origin, event, handle, position)
             self.pending[origin] = self.by_id[event.event_id] = pending
             self.waiting.append(pending)
+            if self.earliest_waiting is None or event_ms < self.earliest_waiting:
+                self.earliest_waiting = event_ms
         if settle:
             outcome.settled = self.settle(progress).written
         return outcome
@@ -356,6 +360,7 @@ class PartitionEngine:
         self.runs = []
         self.point = point
         self.waiting = sorted(self.pending.values())
+        self.earliest_waiting = self.waiting[0].event_ms if self.waiting else None
         self.dirty = False
 
     def _advance(self, until: int, written: int | None, through: int | None = None
@@ -365,17 +370,22 @@ class PartitionEngine:
         ``written``: where the last checkpoint ended (None: nothing written yet)."""
         start = self.point
         if start is None:  # nothing applied yet: from the minute of the first event
-            first = min((p.event_ms for p in self.waiting), default=until)
+            first = until if self.earliest_waiting is None else self.earliest_waiting
             start = first - first % MINUTE_MS
         if until <= start:
             return []
-        due, waiting = [], []
-        for pending in self.waiting:
-            if pending.event_ms < until and (through is None or pending.origin <= through):
-                due.append(pending)
-            else:
-                waiting.append(pending)
-        self.waiting = waiting
+        due: list[Pending] = []
+        if self.earliest_waiting is not None and self.earliest_waiting < until:
+            # (Scanned only when one is due: a backlog's batches mostly wait.)
+            waiting, earliest = [], None
+            for pending in self.waiting:
+                if pending.event_ms < until and (through is None or pending.origin <= through):
+                    due.append(pending)
+                else:
+                    waiting.append(pending)
+                    if earliest is None or pending.event_ms < earliest:
+                        earliest = pending.event_ms
+            self.waiting, self.earliest_waiting = waiting, earliest
         # Slices start at minutes and where the last checkpoint ended, wherever the batches
         # ended: a replay of a checkpoint gives the same ones.
         written = start if written is None else written

@@ -16,6 +16,5 @@ def apply(ctx: EventContext) -> None:
     stage = ctx.event.type
     if stage not in STAGES:
         return
-    for window in ctx.windows:
-        if ctx.first_in_window(ctx.session, f"stage_{stage}", window):
-            ctx.ws.add(window, f"funnel|{stage}|{ctx.channel}")
+    for window in ctx.first_in(ctx.session, f"stage_{stage}"):
+        ctx.ws.add(window, f"funnel|{stage}|{ctx.channel}")

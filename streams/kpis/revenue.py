@@ -21,10 +21,9 @@ def apply(ctx: EventContext) -> None:
         _order(ctx)
     elif event.type == "order_refunded":
         amount = ctx.settings.to_base(event.amount, event.currency)
-        for window in ctx.windows:
-            ctx.ws.add(window, f"refunds|{ctx.channel}")
-            if amount is not None:
-                ctx.ws.add(window, f"refunded|{ctx.channel}", amount)
+        ctx.ws.add_all(f"refunds|{ctx.channel}")
+        if amount is not None:
+            ctx.ws.add_all(f"refunded|{ctx.channel}", amount)
 
 
 def _order(ctx: EventContext) -> None:
@@ -33,13 +32,12 @@ def _order(ctx: EventContext) -> None:
     amount = ctx.settings.to_base(event.revenue, event.currency)
     units = sum(item.quantity for item in event.items)
     dims = f"{ctx.channel}|{method}"
-    for window in ctx.windows:
-        if amount is None:
-            ctx.ws.add(window, f"unconverted_orders|{event.currency}")
-            continue
-        ctx.ws.add(window, f"orders|{dims}")
-        ctx.ws.add(window, f"revenue|{dims}", amount)
-        ctx.ws.add(window, f"units|{dims}", units)
+    if amount is None:
+        ctx.ws.add_all(f"unconverted_orders|{event.currency}")
+    else:
+        ctx.ws.add_all(f"orders|{dims}")
+        ctx.ws.add_all(f"revenue|{dims}", amount)
+        ctx.ws.add_all(f"units|{dims}", units)
     if event.user_id is None or amount is None:
         return
     customer = ctx.ws.entity("customer", event.user_id)

@@ -38,24 +38,24 @@ def apply(ctx: EventContext) -> None:
     if event.type == "order_completed":
         session["ordered"] = True
     dims = f"{ctx.channel}|{ctx.device}"
-    for window in ctx.windows:
-        if ctx.first_in_window(session, "counted", window):
-            ctx.ws.add(window, f"sessions|{dims}")
-        if engaged(session) and ctx.first_in_window(session, "engaged_counted", window):
-            ctx.ws.add(window, f"engaged_sessions|{dims}")
-        if event.type in COUNTED_TYPES:
-            ctx.ws.add(window, f"{event.type}|{dims}")
-        if ctx.first_in_window(user, "counted", window):
-            ctx.ws.add(window, "users")
-            if ctx.user_is_new:
-                ctx.ws.add(window, "new_users")
-            elif user["first_day"] < ctx.day:
-                ctx.ws.add(window, "returning_users")
+    ws = ctx.ws
+    if event.type in COUNTED_TYPES:
+        ws.add_all(f"{event.type}|{dims}")
+    for window in ctx.first_in(session, "counted"):
+        ws.add(window, f"sessions|{dims}")
+    if engaged(session):  # (for good: a session does not stop being engaged)
+        for window in ctx.first_in(session, "engaged_counted"):
+            ws.add(window, f"engaged_sessions|{dims}")
+    for window in ctx.first_in(user, "counted"):
+        ws.add(window, "users")
+        if ctx.user_is_new:
+            ws.add(window, "new_users")
+        elif user["first_day"] < ctx.day:
+            ws.add(window, "returning_users")
 
 
 def session_ended(ctx: TimerContext) -> None:
     session = ctx.state
     seconds = Decimal(session["last_ms"] - session["first_ms"]) / 1000
-    for window in ctx.windows:
-        observe(ctx.ws, window, "session_seconds", seconds, SESSION_BUCKETS_SECONDS)
+    observe(ctx.ws, "session_seconds", seconds, SESSION_BUCKETS_SECONDS)
     ctx.ws.end("session", ctx.ident)

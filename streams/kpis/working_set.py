@@ -189,11 +189,12 @@ WRITE_ORDER = ("cart", "customer", "order", "user", "session")
 class WorkingSet:
     def __init__(self, table: MutableMapping[str, dict], buckets: TimerBuckets, start_ms: int,
                  end_ms: int, previous: WorkingSet | None = None,
-                 checkpoint_ms: int | None = None) -> None:
+                 checkpoint_ms: int | None = None, windows: Iterable[Window] = ()) -> None:
         """The slice from start_ms, within the minute that ends at or after end_ms (wake-ups
         before end_ms are due in it). ``previous``: the slice before in the same checkpoint,
         whose states this one continues. ``checkpoint_ms``: where the checkpoint that writes
-        the slice starts (by default, the slice's start): what its records are marked with."""
+        the slice starts (by default, the slice's start): what its records are marked with.
+        ``windows``: the windows of the slice's minute, one of each size (``add_all``)."""
         self.table = table
         self.buckets = buckets
         self.partition = buckets.partition
@@ -209,6 +210,8 @@ class WorkingSet:
         self._increments: dict[str, dict[str, Amount]] = defaultdict(dict)
         self._windows: dict[str, Window] = {}
         self._by_window: dict[Window, dict[str, Amount]] = {}  # the hot path's shortcut
+        self.windows = tuple(windows)
+        self._everywhere: dict[str, Amount] = {}  # added to each of ``windows``, not spread yet
         self._buckets: dict[int, set[tuple[str, str]]] = defaultdict(set)
         # Wake-ups due in this very slice: (instant, kind, ident), for the engine to merge.
         self.due_now: list[tuple[int, str, str]] = []
@@ -303,15 +306,37 @@ class WorkingSet:
         return state
 
     def add(self, window: Window, metric: str, amount: Amount = 1) -> None:
+        increments = self._window_increments(window)
+        increments[metric] = increments.get(metric, 0) + amount
+
+    def add_all(self, metric: str, amount: Amount = 1) -> None:
+        """Adds to the metric in every window of the slice's minute (``windows``, 1m to 1d).
+        Kept once for all of them, and spread over them when read (``spread``): a counter
+        bumped once per event instead of once per window size."""
+        everywhere = self._everywhere
+        everywhere[metric] = everywhere.get(metric, 0) + amount
+
+    def spread(self) -> None:
+        """Adds what ``add_all`` kept to each window's increments."""
+        if not self._everywhere:
+            return
+        for window in self.windows:
+            increments = self._window_increments(window)
+            for metric, amount in self._everywhere.items():
+                increments[metric] = increments.get(metric, 0) + amount
+        self._everywhere = {}
+
+    def _window_increments(self, window: Window) -> dict[str, Amount]:
         increments = self._by_window.get(window)
         if increments is None:
             key = aggregate_key(self.partition, window)
             self._windows[key] = window
             increments = self._by_window[window] = self._increments[key]
-        increments[metric] = increments.get(metric, 0) + amount
+        return increments
 
     def increments(self, key: str) -> dict[str, Amount] | None:
         """What this slice adds to a window aggregate (None: nothing)."""
+        self.spread()
         return self._increments.get(key)
 
 
@@ -361,6 +386,7 @@ def write_checkpoint(slices: list[WorkingSet]) -> None:
     loaded: dict[str, bytes | None] = {}  # as the checkpoint found them (None: created in it)
     frozen: set[str] = set()
     for ws in slices:
+        ws.spread()
         for key, added in ws._increments.items():
             increments[key].append(added)
             windows[key] = ws._windows[key]
