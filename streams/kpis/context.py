@@ -43,27 +43,28 @@ class EventContext:
             "channel": self.channel, "first_ms": self.event_ms, "status": "open", "items": 0,
             "value": "0", "timers": {}})
 
-    def first_in(self, state: dict, field: str) -> list[Window]:
+    def first_in(self, state: dict, field: str) -> tuple[Window, ...]:
         """The event's windows in which ``state`` is seen for the first time under ``field``
         (then remembered): where a distinct count (sessions, users, funnel stages) counts it.
 
         Events reach families in event-time order, so remembering the latest window start
-        per size is enough to count each entity once per window. The windows nest (a minute
-        lies in one window of each larger size), so a state seen in the event's minute was
-        seen in all its larger windows then: most events stop at the first check.
+        per size is enough to count each entity once per window. A state seen in the event's
+        minute was seen in all the event's windows then (each holds the whole minute), so
+        most events stop at the first check. (Not so for larger windows: an hour can begin
+        on one business day and end on the next, in a zone half an hour off UTC.)
         """
         seen = state.get(field)
         if seen is None:
             seen = state[field] = {}
         windows = self.windows
         if seen.get(windows[0].size) == windows[0].start_ms:
-            return []
-        first = []
-        for window in windows:
+            return ()
+        new = 0
+        for bit, window in enumerate(windows):
             if seen.get(window.size) != window.start_ms:
                 seen[window.size] = window.start_ms
-                first.append(window)
-        return first
+                new |= 1 << bit
+        return self.ws.some_windows(new)
 
 
 @dataclass

@@ -16,5 +16,5 @@ def apply(ctx: EventContext) -> None:
     stage = ctx.event.type
     if stage not in STAGES:
         return
-    for window in ctx.first_in(ctx.session, f"stage_{stage}"):
-        ctx.ws.add(window, f"funnel|{stage}|{ctx.channel}")
+    if windows := ctx.first_in(ctx.session, f"stage_{stage}"):
+        ctx.ws.add_across(windows, f"funnel|{stage}|{ctx.channel}")

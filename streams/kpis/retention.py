@@ -32,8 +32,8 @@ def apply(ctx: EventContext) -> None:
         first = today if previous is None else max(today, previous + timedelta(days=span))
         count = (today + timedelta(days=span) - first).days
         if count > 0:
-            for window in _day_windows(first.isoformat(), count, ctx.settings.timezone):
-                ctx.ws.add(window, name)
+            ctx.ws.add_across(_day_windows(first.isoformat(), count, ctx.settings.timezone),
+                              name)
 
 
 @lru_cache(maxsize=4096)  # a new user's 38 windows were 9 % of a busy worker's time

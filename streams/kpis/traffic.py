@@ -41,17 +41,17 @@ def apply(ctx: EventContext) -> None:
     ws = ctx.ws
     if event.type in COUNTED_TYPES:
         ws.add_all(f"{event.type}|{dims}")
-    for window in ctx.first_in(session, "counted"):
-        ws.add(window, f"sessions|{dims}")
-    if engaged(session):  # (for good: a session does not stop being engaged)
-        for window in ctx.first_in(session, "engaged_counted"):
-            ws.add(window, f"engaged_sessions|{dims}")
-    for window in ctx.first_in(user, "counted"):
-        ws.add(window, "users")
+    if windows := ctx.first_in(session, "counted"):
+        ws.add_across(windows, f"sessions|{dims}")
+    # (An engaged session stays engaged: counted in the windows it reaches from then on.)
+    if engaged(session) and (windows := ctx.first_in(session, "engaged_counted")):
+        ws.add_across(windows, f"engaged_sessions|{dims}")
+    if windows := ctx.first_in(user, "counted"):
+        ws.add_across(windows, "users")
         if ctx.user_is_new:
-            ws.add(window, "new_users")
+            ws.add_across(windows, "new_users")
         elif user["first_day"] < ctx.day:
-            ws.add(window, "returning_users")
+            ws.add_across(windows, "returning_users")
 
 
 def session_ended(ctx: TimerContext) -> None:

@@ -211,7 +211,9 @@ class WorkingSet:
         self._windows: dict[str, Window] = {}
         self._by_window: dict[Window, dict[str, Amount]] = {}  # the hot path's shortcut
         self.windows = tuple(windows)
-        self._everywhere: dict[str, Amount] = {}  # added to each of ``windows``, not spread yet
+        self._some: dict[int, tuple[Window, ...]] = {}  # ``some_windows``, kept
+        # Added by ``add_across``, not spread yet: (id of the windows, metric) -> [windows, sum]
+        self._across: dict[tuple[int, str], list] = {}
         self._buckets: dict[int, set[tuple[str, str]]] = defaultdict(set)
         # Wake-ups due in this very slice: (instant, kind, ident), for the engine to merge.
         self.due_now: list[tuple[int, str, str]] = []
@@ -309,22 +311,40 @@ class WorkingSet:
         increments = self._window_increments(window)
         increments[metric] = increments.get(metric, 0) + amount
 
+    def some_windows(self, selected: int) -> tuple[Window, ...]:
+        """The ``windows`` whose bits are set in ``selected`` (bit 0: the first), as the same
+        tuple each time: for ``add_across``."""
+        some = self._some.get(selected)
+        if some is None:
+            some = self._some[selected] = tuple(
+                window for bit, window in enumerate(self.windows) if selected >> bit & 1)
+        return some
+
     def add_all(self, metric: str, amount: Amount = 1) -> None:
-        """Adds to the metric in every window of the slice's minute (``windows``, 1m to 1d).
-        Kept once for all of them, and spread over them when read (``spread``): a counter
-        bumped once per event instead of once per window size."""
-        everywhere = self._everywhere
-        everywhere[metric] = everywhere.get(metric, 0) + amount
+        """Adds to the metric in every window of the slice's minute (``windows``, 1m to 1d)."""
+        self.add_across(self.windows, metric, amount)
+
+    def add_across(self, windows: tuple[Window, ...], metric: str, amount: Amount = 1) -> None:
+        """Adds to the metric in each of ``windows``: kept once per tuple of windows and spread
+        over them when read (``spread``), so a counter is bumped once per event, not once per
+        window. The caller passes the same tuple object for the same windows (``windows``,
+        ``some_windows``, a cache of its own) and keeps it unchanged."""
+        key = (id(windows), metric)
+        entry = self._across.get(key)
+        if entry is None:
+            self._across[key] = [windows, amount]  # (holding the tuple keeps its id unique)
+        else:
+            entry[1] += amount
 
     def spread(self) -> None:
-        """Adds what ``add_all`` kept to each window's increments."""
-        if not self._everywhere:
+        """Adds what ``add_across`` kept to each window's increments."""
+        if not self._across:
             return
-        for window in self.windows:
-            increments = self._window_increments(window)
-            for metric, amount in self._everywhere.items():
+        for (_, metric), (windows, amount) in self._across.items():
+            for window in windows:
+                increments = self._window_increments(window)
                 increments[metric] = increments.get(metric, 0) + amount
-        self._everywhere = {}
+        self._across = {}
 
     def _window_increments(self, window: Window) -> dict[str, Amount]:
         increments = self._by_window.get(window)

@@ -4,6 +4,7 @@ what the engine applied at every event (a checkpoint per batch), and every 150 e
 applied in memory over many batches and minutes, cut wherever the checkpoint falls)."""
 
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -53,8 +54,8 @@ CHECKPOINTS = pytest.mark.parametrize("checkpoint_events", [0, 150],
                                       ids=["every-event", "every-150-events"])
 
 
-def run(arrived, table, checkpoint_events=0):
-    engine = PartitionEngine(table, 0, SETTINGS)
+def run(arrived, table, checkpoint_events=0, settings=SETTINGS):
+    engine = PartitionEngine(table, 0, settings)
     if checkpoint_events:
         engine.checkpoint_every_s = float("inf")
         engine.checkpoint_events = checkpoint_events
@@ -93,18 +94,18 @@ def settled_aggregates(table) -> dict:
     return out
 
 
-def expected(events, late_ids, limit):
+def expected(events, late_ids, limit, tz=TZ):
     kept = [e for e in events if e.event_id not in late_ids]
-    windows = recompute(kept, TZ, rates={"USD": Decimal("0.92")})
+    windows = recompute(kept, tz, rates={"USD": Decimal("0.92")})
     return {key: +values for key, values in windows.items()
-            if _end(key) <= limit and +values}
+            if _end(key, tz) <= limit and +values}
 
 
-def _end(key):
+def _end(key, tz):
     size, start = key
     from streams.windows import window_of
 
-    return window_of(size, start, TZ).end_ms
+    return window_of(size, start, tz).end_ms
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +124,29 @@ def test_every_settled_window_equals_the_batch_recomputation(scenario, checkpoin
     assert late == len(late_ids) > 0
     got, want = settled_aggregates(table), expected(events, late_ids, limit)
     assert len(want) > 1000
+    mismatched = {k: (got.get(k), want.get(k)) for k in set(got) | set(want)
+                  if got.get(k) != want.get(k)}
+    assert not mismatched, list(mismatched.items())[:3]
+
+
+@pytest.mark.parametrize("zone", ["Asia/Kolkata", "Asia/Kathmandu", "America/St_Johns"])
+def test_a_business_day_that_splits_an_hour(zone):
+    # 05:30, 05:45 and -02:30 off UTC: a business day begins in the middle of a 1-hour
+    # window (in Kathmandu, of a 15-minute one too), so a user seen in that hour is new again
+    # in its second half, on the next day. Windows of one size nest in those of the next
+    # only up to the hour. The events begin 3 hours before a midnight and the day after it
+    # settles.
+    tz = ZoneInfo(zone)
+    midnight = datetime(2026, 3, 29, tzinfo=tz)
+    events = shop_events(4000, start=(midnight - timedelta(hours=3)).astimezone(UTC))
+    arrived, late_ids = arrival_order(events)
+    table = RecordingTable()
+    settings = KpiSettings(timezone=tz, allowed_lateness_ms=5 * MINUTE_MS,
+                           currency_rates={"USD": Decimal("0.92")})
+    run(list(enumerate(arrived)), table, 150, settings)
+    limit = table["progress|0"]["settled_through"] + MINUTE_MS
+    got, want = settled_aggregates(table), expected(events, late_ids, limit, tz)
+    assert ("1d", int(midnight.timestamp() * 1000)) in want
     mismatched = {k: (got.get(k), want.get(k)) for k in set(got) | set(want)
                   if got.get(k) != want.get(k)}
     assert not mismatched, list(mismatched.items())[:3]
