@@ -19,7 +19,7 @@ from aiokafka.errors import KafkaError
 from faust.types import TP
 
 from metrics import latency
-from models import decode_canonical
+from models.stored import decode_stored
 from streams.app import app, settings
 from streams.batches import Source, decode_message, origin
 from streams.changelog_writes import ChangelogWriter
@@ -236,7 +236,7 @@ async def compute_kpis(stream):
         header, lines = decode_message(message.value)
         batch = Batch(event, message.offset, len(lines) + 1, header.get("polled_ms"))
         run.acks.arrived(message.offset, batch)
-        events = [(source, decode_canonical(raw), raw) for source, raw in lines]
+        events = [(source, decode_stored(raw), raw) for source, raw in lines]
         if events:
             count_batch(message.topic, partition, message.offset, events)
         finished: list[Batch] = [batch]  # the batch's own share: it has been read

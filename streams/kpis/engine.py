@@ -193,8 +193,8 @@ class PartitionEngine:
         # Applied in memory, not written yet: event time up to ``point``, in these slices.
         self.point: int | None = applied_until_ms(self.progress())
         self.runs: list[SliceRun] = []
-        self.waiting: list[Pending] = []  # pending, not applied yet
-        self.earliest_waiting: int | None = None  # the least event_ms in ``waiting``
+        # Pending, not applied yet: a heap of (event_ms, event_id, origin, pending).
+        self.waiting: list[tuple[int, str, int, Pending]] = []
         self.dirty = False  # an event applied in memory came again: apply them all again
         self.checkpoint_every_s = settings.checkpoint_every_s
         self.checkpoint_events = settings.checkpoint_events
@@ -255,9 +255,7 @@ class PartitionEngine:
                 self.dirty = True
             pending = Pending(event_ms, event.event_id, origin, event, handle, position)
             self.pending[origin] = self.by_id[event.event_id] = pending
-            self.waiting.append(pending)
-            if self.earliest_waiting is None or event_ms < self.earliest_waiting:
-                self.earliest_waiting = event_ms
+            heapq.heappush(self.waiting, (event_ms, event.event_id, origin, pending))
         if settle:
             outcome.settled = self.settle(progress).written
         return outcome
@@ -359,8 +357,7 @@ class PartitionEngine:
         from the events still pending (an event came for event time applied already)."""
         self.runs = []
         self.point = point
-        self.waiting = sorted(self.pending.values())
-        self.earliest_waiting = self.waiting[0].event_ms if self.waiting else None
+        self.waiting = sorted((p.event_ms, p.event_id, p.origin, p) for p in self.pending.values())
         self.dirty = False
 
     def _advance(self, until: int, written: int | None, through: int | None = None
@@ -370,22 +367,21 @@ class PartitionEngine:
         ``written``: where the last checkpoint ended (None: nothing written yet)."""
         start = self.point
         if start is None:  # nothing applied yet: from the minute of the first event
-            first = until if self.earliest_waiting is None else self.earliest_waiting
+            first = self.waiting[0][0] if self.waiting else until
             start = first - first % MINUTE_MS
         if until <= start:
             return []
         due: list[Pending] = []
-        if self.earliest_waiting is not None and self.earliest_waiting < until:
-            # (Scanned only when one is due: a backlog's batches mostly wait.)
-            waiting, earliest = [], None
-            for pending in self.waiting:
-                if pending.event_ms < until and (through is None or pending.origin <= through):
-                    due.append(pending)
-                else:
-                    waiting.append(pending)
-                    if earliest is None or pending.event_ms < earliest:
-                        earliest = pending.event_ms
-            self.waiting, self.earliest_waiting = waiting, earliest
+        held: list[tuple[int, str, int, Pending]] = []  # due, but received after ``through``
+        waiting = self.waiting
+        while waiting and waiting[0][0] < until:
+            entry = heapq.heappop(waiting)
+            if through is None or entry[2] <= through:
+                due.append(entry[3])
+            else:
+                held.append(entry)
+        for entry in held:
+            heapq.heappush(waiting, entry)
         # Slices start at minutes and where the last checkpoint ended, wherever the batches
         # ended: a replay of a checkpoint gives the same ones.
         written = start if written is None else written
@@ -401,7 +397,7 @@ class PartitionEngine:
                     continue
                 run = SliceRun(self, max(written, minute), run, written)
                 self.runs.append(run)
-            self._apply(run, min(minute + MINUTE_MS, until), sorted(events or ()))
+            self._apply(run, min(minute + MINUTE_MS, until), events or [])  # (sorted: heap order)
         self.point = until
         return due
 
