@@ -151,9 +151,8 @@ class SliceRun:
         self.repeated = 0  # order_completed dropped: their order_id was completed before
         # Wake-ups due in the minute from the start on: (instant, kind, ident), a heap.
         self.timers: list[tuple[int, str, str]] = []
-        for kind, ident in sorted(self.ws.wakeups(minute)):
-            state = self.ws.alive(kind, ident)
-            wake = state.get("wake") if state else None
+        for kind, ident in self.ws.wakeups(minute):  # (in any order: the heap orders them)
+            wake = self.ws.wake_of(kind, ident)
             if wake is not None and start_ms <= wake < minute + MINUTE_MS:
                 self.timers.append((wake, kind, ident))
         heapq.heapify(self.timers)

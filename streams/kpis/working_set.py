@@ -248,6 +248,15 @@ class WorkingSet:
         stored = self.table.get(key)
         return stored, stored is not None and stored.get(APPLIED, -1) >= self.checkpoint_ms
 
+    def wake_of(self, kind: str, ident: str) -> int | None:
+        """The entity's pending wake-up (None if it has none, is unknown or ended), read
+        without loading the entity into this slice (most wake-ups listed are stale)."""
+        key = entity_key(self.partition, kind, ident)
+        state = self._entities.get(key)
+        if state is None:
+            state = self._stored(key)[0]
+        return state.get("wake") if alive(state) else None
+
     def wakeups(self, minute_ms: int) -> set[tuple[str, str]]:
         """The entities with a wake-up in the minute, as its timer bucket will list them once
         this slice and the unwritten ones before it are written."""
@@ -429,16 +438,21 @@ def write_checkpoint(slices: list[WorkingSet]) -> None:
         parts.append((key, None if key in table else {
             "entities": sorted(entries), APPLIED: checkpoint_ms, PARTITION: partition}))
     phases.append(parts)
+    of_kind: dict[str, list[str]] = defaultdict(list)
+    for key, (kind, _) in entities.items():
+        of_kind[kind].append(key)
     for kind in WRITE_ORDER:
-        states = []
-        for key in sorted(k for k, (of, _) in entities.items() if of == kind):
-            state = entities[key][1]
-            if key not in frozen and orjson.dumps(state) == loaded[key]:
+        states: list[tuple[str, Any]] = []
+        for key in sorted(of_kind[kind]):
+            if key in frozen:
+                states.append((key, None))
+                continue
+            state, found = entities[key][1], loaded[key]
+            if found is not None and orjson.dumps(state) == found:
                 continue  # unchanged
-            if key not in frozen:
-                state[APPLIED] = checkpoint_ms
-                state[PARTITION] = partition
-            states.append((key, None if key in frozen else state))
+            state[APPLIED] = checkpoint_ms
+            state[PARTITION] = partition
+            states.append((key, state))
         phases.append(states)
     written = [index for index, phase in enumerate(phases)
                if any(value is None for _, value in phase)]
