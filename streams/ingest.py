@@ -59,9 +59,11 @@ BATCH_RECORDS = 2000
 # about 100 polls/s of 25 events, 400 batches/s: benchmarks/bench_pipeline.py).
 # The broker holds each fetch until this much data is there or the wait is over: a bounded
 # delay that gathers live traffic into fewer, larger batches, and none while catching up (a
-# backlog fills a fetch past this at once: 64 KiB per partition by default).
+# backlog fills a fetch past this at once: 64 KiB per partition by default). An event waits
+# about one such delay for the next poll to move the watermark past it: 50 ms gave a
+# per-event p50 of 134 ms at 3,300 events/s, 20 ms 86-94 ms (benchmarks/bench_pipeline.py).
 FETCH_MIN_BYTES = 256 * 1024
-FETCH_MAX_WAIT_MS = 50
+FETCH_MAX_WAIT_MS = 20
 # Without input, the progress is still reported this often (a batch without events to every
 # KPI partition): how the engines learn that all input stopped (streams/kpis/engine.py).
 PROGRESS_EVERY_S = 1.0
