@@ -190,4 +190,13 @@ EVENT_MODELS: dict[str, type[EventBase]] = {
 }
 """The model of each canonical type name."""
 
+AMOUNT_FIELDS = ("price", "revenue", "shipping", "tax", "amount")
+"""The money fields (Decimal), wherever a model has them."""
+
+AMOUNTS_OF: dict[str, tuple[str, ...]] = {
+    name: tuple(field for field in AMOUNT_FIELDS if field in model.model_fields)
+    for name, model in EVENT_MODELS.items()
+}
+"""The money fields of each canonical type name."""
+
 CANONICAL_TYPES: frozenset[str] = frozenset(EVENT_MODELS)

@@ -23,7 +23,7 @@ from msgspec import UNSET, UnsetType
 from models import ga4, segment
 from models.currencies import ISO_4217_CODES
 from models.edge_fields import derive_edge_fields
-from models.events import EVENT_MODELS, EventBase, LineItem
+from models.events import AMOUNT_FIELDS, EVENT_MODELS, EventBase, LineItem
 from models.fields import IDENTIFIER_CAP, LABEL_CAP, TEXT_CAP, URL_CAP, USER_AGENT_CAP
 from models.limits import ParseLimits
 from models.mapped import Received
@@ -238,7 +238,6 @@ _TEXT_CAPS = {
     "reason": TEXT_CAP,
     "coupon": TEXT_CAP,
 }
-_AMOUNT_FIELDS = ("price", "revenue", "shipping", "tax", "amount")
 _LABEL_FIELDS = ("step", "payment_method")
 
 
@@ -269,7 +268,7 @@ class _Shape:
             ),
             required=tuple(name for name, field in fields.items() if field.is_required()),
             text_caps=tuple((name, cap) for name, cap in _TEXT_CAPS.items() if name in fields),
-            amounts=tuple(name for name in _AMOUNT_FIELDS if name in fields),
+            amounts=tuple(name for name in AMOUNT_FIELDS if name in fields),
             labels=tuple(name for name in _LABEL_FIELDS if name in fields),
             has_quantity="quantity" in fields,
             has_currency="currency" in fields,

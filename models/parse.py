@@ -18,7 +18,14 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from models import canonical, ga4, segment
 from models.edge_fields import derive_edge_fields
-from models.events import EVENT_MODELS, CanonicalEvent, CartChange, EventBase, OrderCompleted
+from models.events import (
+    AMOUNTS_OF,
+    EVENT_MODELS,
+    CanonicalEvent,
+    CartChange,
+    EventBase,
+    OrderCompleted,
+)
 from models.fast_lane import parse_fast
 from models.limits import ParseLimits
 from models.mapped import MappedEvent, Received, preview, type_name
@@ -48,11 +55,6 @@ _REASON_BY_ERROR = {
 or date it should hold (pydantic's "*_parsing" errors) is an invalid value too: numbers
 and dates are accepted as strings, so the type was right."""
 
-_AMOUNT_FIELDS = ("price", "revenue", "shipping", "tax", "amount")
-_BOUNDED_AMOUNTS = {
-    model: tuple(name for name in _AMOUNT_FIELDS if name in model.model_fields)
-    for model in EVENT_MODELS.values()
-}
 _LONGEST_DETAIL = 300
 
 _canonical_events: TypeAdapter[CanonicalEvent] = TypeAdapter(CanonicalEvent)
@@ -165,7 +167,7 @@ def _accept(mapped: MappedEvent, now: datetime, limits: ParseLimits) -> EventBas
 def _out_of_bounds(event: EventBase, mapped: MappedEvent, limits: ParseLimits) -> Rejection | None:
     """An invalid_value rejection for the first amount or quantity past the limits."""
     checks: list[tuple[tuple[str | int, ...], Any, str]] = [
-        ((name,), getattr(event, name), "max_amount") for name in _BOUNDED_AMOUNTS[type(event)]
+        ((name,), getattr(event, name), "max_amount") for name in AMOUNTS_OF[event.type]
     ]
     if isinstance(event, CartChange):
         checks.append((("quantity",), event.quantity, "max_quantity"))

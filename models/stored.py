@@ -19,13 +19,7 @@ from typing import Any
 
 import orjson
 
-from models.events import EVENT_MODELS
-
-AMOUNTS = ("price", "revenue", "shipping", "tax", "amount")
-_AMOUNTS_OF: dict[str, tuple[str, ...]] = {
-    name: tuple(field for field in AMOUNTS if field in model.model_fields)
-    for name, model in EVENT_MODELS.items()
-}
+from models.events import AMOUNTS_OF
 
 
 class StoredItem:
@@ -56,7 +50,7 @@ def decode_stored(raw: bytes) -> Any:
     """An event written by models.encode_canonical, read back without validation."""
     fields = orjson.loads(raw)
     fields["timestamp"] = datetime.fromisoformat(fields["timestamp"])
-    for name in _AMOUNTS_OF[fields["type"]]:
+    for name in AMOUNTS_OF[fields["type"]]:
         amount = fields.get(name)
         if amount is not None:
             fields[name] = Decimal(amount)
