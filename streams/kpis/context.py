@@ -18,7 +18,7 @@ class EventContext:
     event: CanonicalEvent
     event_ms: int
     day: str  # the business day of the event (ISO date)
-    windows: list[Window]
+    windows: tuple[Window, ...]  # the minute's, one of each size (WorkingSet.windows)
     session: dict
     user: dict
     user_is_new: bool
@@ -69,12 +69,12 @@ class EventContext:
 
 @dataclass
 class TimerContext:
-    """What a timer handler sees: the entity whose timer is due, and the windows of its instant."""
+    """What a timer handler sees: the entity whose timer is due, and its instant (what it adds
+    goes to the windows of that instant's minute: ``ws.add_all``)."""
 
     ws: WorkingSet
     kind: str
     ident: str
     state: dict
     at_ms: int
-    windows: list[Window]
     settings: KpiSettings

@@ -139,13 +139,12 @@ class SliceRun:
                  checkpoint_ms: int):
         minute = start_ms - start_ms % MINUTE_MS
         tz = engine.settings.timezone
-        # Every instant of a minute has the minute's windows and business day (time zone
-        # offsets are whole minutes).
-        self.windows = windows_of(minute, tz)
+        # Every instant of a minute has the minute's windows (``ws.windows``) and business day
+        # (time zone offsets are whole minutes).
         self.day = business_day(minute, tz)
         self.ws = WorkingSet(engine.table, engine.buckets, start_ms, minute + MINUTE_MS,
                              previous.ws if previous is not None else None, checkpoint_ms,
-                             self.windows)
+                             windows_of(minute, tz))
         self.applied: list[Pending] = []
         self.orders: set[str] = set()  # order_ids completed in this slice
         self.repeated = 0  # order_completed dropped: their order_id was completed before
@@ -188,7 +187,7 @@ class PartitionEngine:
             name: (latest, now) for name, latest in (self.progress().get("sources") or {}).items()}
         self.buckets = TimerBuckets(table, partition)
         self.caught_up: set[str] = set()  # input partitions read to their end, as last reported
-        self._minute: tuple[list, str] = ([], "")  # the applied slice's windows and day
+        self._minute: tuple[tuple, str] = ((), "")  # the applied slice's windows and day
         # Applied in memory, not written yet: event time up to ``point``, in these slices.
         self.point: int | None = applied_until_ms(self.progress())
         self.runs: list[SliceRun] = []
@@ -496,7 +495,7 @@ class PartitionEngine:
         """Continues a slice up to ``until``: its events (sorted, all before ``until``) and
         the timers due before it, in instant order."""
         ws, timers = run.ws, run.timers
-        self._minute = (run.windows, run.day)
+        self._minute = (run.ws.windows, run.day)
         index = 0
         while True:
             while ws.due_now:
@@ -521,7 +520,7 @@ class PartitionEngine:
         if state is None or state.get("wake") != at_ms:
             return  # stale: the entity ended or moved its timers since
         del state["wake"]
-        ctx = TimerContext(ws, kind, ident, state, at_ms, self._minute[0], self.settings)
+        ctx = TimerContext(ws, kind, ident, state, at_ms, self.settings)
         for name, handler in TIMERS[kind]:
             if ws.alive(kind, ident) is state and state["timers"].get(name) == at_ms:
                 del state["timers"][name]
