@@ -93,3 +93,22 @@ def test_a_wake_up_read_and_not_due_yet_is_not_written_again():
     engine.receive(3, view(3, 1809, "u3"))  # ... and ends it
     engine.checkpoint()
     assert table["session|0|2:u9"].get("ended")
+
+
+def test_live_a_settled_minute_is_written_at_once_and_in_a_backlog_at_the_interval():
+    # Alerts judge written minutes only: a live minute's checkpoint must not wait for the
+    # interval (here infinite). In a backlog every batch settles minutes: the interval decides.
+    for live in (True, False):
+        table = RecordingTable()
+        engine = engine_with(table)
+
+        def watermark_at(seconds: float, n: int) -> list[str]:
+            engine.receive(n, view(n, seconds - 1), source=None, settle=False)
+            engine.observe_sources({"x:0": ms(seconds)}, wall_s=n,
+                                   caught_up=["x:0"] if live else [])
+            return [p.event_id for p in engine.settle(engine.progress()).written]
+
+        watermark_at(10, 0)
+        engine.checkpoint()
+        assert watermark_at(50, 1) == []  # minute 0 not settled yet: in memory only
+        assert watermark_at(70, 2) == (["e000001", "e000002"] if live else [])
