@@ -120,8 +120,9 @@ class Settings(BaseSettings):
         timedelta(seconds=2),
         description="The KPI engine applies events as soon as the watermark passes them and "
         "shows them in /metrics and /kpis at once; what it applied is written to its table "
-        "(and the events acknowledged) this often. Longer writes a busy entity once for more "
-        "events (less CPU) and replays more after a crash.",
+        "(and the events acknowledged) this often, and, when it keeps up with live input, "
+        "as soon as a minute settles (alerts judge written minutes). Longer writes a busy "
+        "entity once for more events (less CPU) and replays more after a crash.",
         examples=["PT2S", "PT10S"],
     )
     dedup_horizon: timedelta = Field(
