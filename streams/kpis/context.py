@@ -47,22 +47,26 @@ class EventContext:
         """The event's windows in which ``state`` is seen for the first time under ``field``
         (then remembered): where a distinct count (sessions, users, funnel stages) counts it.
 
-        Events reach families in event-time order, so remembering the latest window start
-        per size is enough to count each entity once per window. A state seen in the event's
-        minute was seen in all the event's windows then (each holds the whole minute), so
-        most events stop at the first check. (Not so for larger windows: an hour can begin
-        on one business day and end on the next, in a zone half an hour off UTC.)
+        Events reach families in event-time order, so remembering the start of the last
+        minute the state was seen in (``state[field]``) is enough: every window holds whole
+        minutes, so a window of the event holds that minute, and the state was counted in it
+        then, exactly when the window starts at or before it. Windows need not nest (an hour
+        can begin on one business day and end on the next, in a zone half an hour off UTC):
+        each is compared on its own.
         """
         seen = state.get(field)
-        if seen is None:
-            seen = state[field] = {}
+        if type(seen) is dict:  # as written before session 10: the latest start per size
+            seen = seen.get("1m")
         windows = self.windows
-        if seen.get(windows[0].size) == windows[0].start_ms:
+        minute = windows[0].start_ms  # (the event's minute)
+        if seen == minute:
             return ()
+        state[field] = minute
+        if seen is None:
+            return windows
         new = 0
         for bit, window in enumerate(windows):
-            if seen.get(window.size) != window.start_ms:
-                seen[window.size] = window.start_ms
+            if window.start_ms > seen:
                 new |= 1 << bit
         return self.ws.some_windows(new)
 
