@@ -325,9 +325,10 @@ class PartitionEngine:
         Event time is applied up to the watermark less the allowed lateness, continuing the
         slices applied before (``SliceRun``): what they add shows in /metrics and /kpis at
         once (``shown_progress``, ``shown_aggregate``). They are written at the next
-        checkpoint: after ``checkpoint_every_s`` of wall time, or once ``checkpoint_events``
-        events wait for one. A checkpoint writes each slice's state once, however many
-        batches added to it, and only then may its events be acknowledged.
+        checkpoint: after ``checkpoint_every_s`` of wall time, once ``checkpoint_events``
+        events wait for one, or, when every input partition is read to its end, as soon as
+        a minute settles (``_checkpoint_due``). A checkpoint writes each slice's state once,
+        however many batches added to it, and only then may its events be acknowledged.
 
         A checkpoint is recorded in the progress record before its writes (``applying``: the
         event time it covers and the last origin received): after a crash its replay waits
