@@ -16,7 +16,7 @@ from metrics.collectors import (
 from metrics.kpi_collector import KpiCollector
 from streams.app import app
 from streams.kpis import readout
-from streams.kpis.agent import kpi_settings, kpi_state, kpi_view
+from streams.kpis.agent import kpi_settings, kpi_values, kpi_view
 from streams.kpis.working_set import progress_key
 from streams.pipeline_health import dead_letter_counts, event_counts
 from streams.topics import all_topic_names, canonical_topic, dead_letter_topic
@@ -41,7 +41,7 @@ def owned_canonical_partitions() -> set[int]:
 def owned_progress():
     """The KPI engine's progress records (duplicates dropped, late events) of owned partitions."""
     for partition in owned_canonical_partitions():
-        progress = kpi_state.get(progress_key(partition))
+        progress = kpi_values.get(progress_key(partition))
         if progress is not None:
             yield progress
 

@@ -16,17 +16,24 @@ What Faust's path guaranteed still holds:
   offsets, and streams/changelog_flush.py makes that flush send what is queued here (each
   writer registers there) and wait for it to be delivered, and raise if a send failed
   (sticky, as for Faust's own buffer).
-- Recovery reads the same records: JSON keys and values (Faust's table serializers), a
-  ``None`` value for a deleted key, in the partition of the engine that wrote them.
+- Recovery reads the same records: JSON keys and values, a ``None`` value for a deleted key,
+  in the partition of the engine that wrote them.
 
-Reads go to the memory store's dict directly (Faust's table adds a sensor call and an
-exception per missing key).
+The memory store keeps each value as the JSON bytes its changelog record carries (the table's
+value serializer is ``raw``), decoded on every read (``PartitionWrites``, ``JsonValues``):
+a reader gets its own copy, a write encodes once for the store and the changelog both, and the
+state is no work for Python's garbage collector. Kept as dicts, the state was most of the
+objects the collector traverses: collections of the older generations held the event loop
+0.3-0.5 s at a time, the worst of the per-event latency at a live shop's pace
+(benchmarks/bench_pipeline.py), and took 1.3-1.5 KB per user or cart where the bytes take
+about 200. Reads go to the memory store's dict directly (Faust's table adds a sensor call and
+an exception per missing key).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
 import orjson
@@ -50,12 +57,16 @@ class ChangelogWriter:
         return PartitionWrites(self, partition)
 
     @property
-    def store(self) -> dict:
+    def store(self) -> dict[str, bytes]:
         return self.table.data.data  # Faust's memory store keeps its items in this dict
 
-    def queue(self, partition: int, key: str, value: Any) -> None:
-        self._queued.setdefault(partition, []).append(
-            (orjson.dumps(key), None if value is None else orjson.dumps(value)))
+    @property
+    def values(self) -> JsonValues:
+        """The table's values decoded, for readers outside the engines."""
+        return JsonValues(self.store)
+
+    def queue(self, partition: int, key: str, value: bytes | None) -> None:
+        self._queued.setdefault(partition, []).append((orjson.dumps(key), value))
 
     async def send(self) -> None:
         """Hands every queued write to the Kafka client, in order, as whole batches."""
@@ -98,19 +109,44 @@ class ChangelogWriter:
                                f"{self.failed!r}") from self.failed
 
 
+class JsonValues(Mapping):
+    """The memory store read as dicts: each read decodes a fresh copy of the stored bytes."""
+
+    def __init__(self, store: dict[str, bytes]) -> None:
+        self.store = store
+
+    def __getitem__(self, key: str) -> Any:
+        return orjson.loads(self.store[key])
+
+    def get(self, key: str, default: Any = None) -> Any:
+        raw = self.store.get(key)
+        return default if raw is None else orjson.loads(raw)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.store
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self.store))
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+
 class PartitionWrites(MutableMapping):
-    """A Faust table as one partition's KPI engine uses it: reads from the memory store, writes
-    to it and queued for the changelog partition (``ChangelogWriter.send`` sends them)."""
+    """A Faust table as one partition's KPI engine uses it: reads decoded from the memory
+    store, writes encoded to it and queued for the changelog partition (``ChangelogWriter.send``
+    sends them)."""
 
     def __init__(self, writer: ChangelogWriter, partition: int) -> None:
         self.writer = writer
         self.number = partition
 
     def __getitem__(self, key: str) -> Any:
-        return self.writer.store[key]
+        return orjson.loads(self.writer.store[key])
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self.writer.store.get(key, default)
+        raw = self.writer.store.get(key)
+        return default if raw is None else orjson.loads(raw)
 
     def __contains__(self, key: object) -> bool:
         return key in self.writer.store
@@ -122,8 +158,8 @@ class PartitionWrites(MutableMapping):
         return len(self.writer.store)
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self.writer.store[key] = value
-        self.writer.queue(self.number, key, value)
+        raw = self.writer.store[key] = orjson.dumps(value)
+        self.writer.queue(self.number, key, raw)
 
     def __delitem__(self, key: str) -> None:
         del self.writer.store[key]

@@ -36,12 +36,14 @@ LATE_EVENT = "late_event"
 log = logging.getLogger(__name__)
 
 kpi_settings = KpiSettings.from_settings(settings)
-kpi_state = app.Table("kpi-state")
+# Values kept as their JSON bytes (streams/changelog_writes.py): read them through kpi_values.
+kpi_state = app.Table("kpi-state", value_type=bytes)
 # The engines write the table through this: in bulk, sent before their events are acknowledged.
 kpi_writes = ChangelogWriter(kpi_state)
+kpi_values = kpi_writes.values  # the table's values decoded
 runs: dict[int, Run] = {}  # partition -> what this worker holds of it
 # What /metrics and /kpis read: the table with what the engines applied and did not write yet.
-kpi_view = Shown(kpi_state, lambda partition: (run.engine if (run := runs.get(partition))
+kpi_view = Shown(kpi_values, lambda partition: (run.engine if (run := runs.get(partition))
                                                and partition in owned else None))
 owned: set[int] = set()  # the canonical partitions assigned to this worker
 log_starts: dict[int, tuple[int, float]] = {}  # partition -> (log start, when asked)

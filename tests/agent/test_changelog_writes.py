@@ -69,9 +69,13 @@ async def test_writes_change_the_store_at_once_and_reach_their_partition_in_orde
         p0[f"k{n}"] = {"n": n}
     p1["other"] = {"n": 9}
     del p0["k1"]
-    assert writer.table.data.data == {"k0": {"n": 0}, "k2": {"n": 2}, "k3": {"n": 3},
-                                      "k4": {"n": 4}, "other": {"n": 9}}
+    expected = {"k0": {"n": 0}, "k2": {"n": 2}, "k3": {"n": 3}, "k4": {"n": 4}, "other": {"n": 9}}
+    # The store keeps the JSON bytes; every read decodes a copy of its own.
+    assert writer.table.data.data == {key: orjson.dumps(value) for key, value in expected.items()}
+    assert dict(writer.values) == expected
     assert p0.get("k1") is None and "k2" in p0 and p0["k3"] == {"n": 3}
+    p0["k3"]["n"] = 7  # a read's copy, changed in place, changes nothing stored
+    assert p0["k3"] == {"n": 3} and writer.values.get("k3") == {"n": 3}
     assert writer.client.sent == []  # queued until sent
 
     await writer.send()
