@@ -148,6 +148,10 @@ class PartitionWrites(MutableMapping):
         raw = self.writer.store.get(key)
         return default if raw is None else orjson.loads(raw)
 
+    def raw(self, key: str) -> bytes | None:
+        """The value's JSON bytes, as stored (None: no such key)."""
+        return self.writer.store.get(key)
+
     def __contains__(self, key: object) -> bool:
         return key in self.writer.store
 

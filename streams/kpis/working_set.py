@@ -49,7 +49,7 @@ applied), so nothing can write to an expired window again, nor count into it twi
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -196,6 +196,9 @@ class WorkingSet:
         the slice starts (by default, the slice's start): what its records are marked with.
         ``windows``: the windows of the slice's minute, one of each size (``add_all``)."""
         self.table = table
+        # A table that keeps JSON bytes (streams/changelog_writes.py) gives them: an entity is
+        # decoded once, not decoded, encoded and decoded again to copy it.
+        self._raw: Callable[[str], bytes | None] | None = getattr(table, "raw", None)
         self.buckets = buckets
         self.partition = buckets.partition
         self.start_ms = start_ms
@@ -222,31 +225,40 @@ class WorkingSet:
         """The entity's current state (mutable; written back on flush), or None if unknown."""
         key = entity_key(self.partition, kind, ident)
         if key not in self._entities:
-            stored, frozen = self._stored(key)
+            stored, frozen, raw = self._stored(key)
             if stored is None:
                 return None
             if frozen:
                 self._frozen.add(key)
-            # A deep copy: a nested dict changed in place would change the table's value
-            # without a changelog write. (The bytes tell whether it changed: a state read only,
-            # a wake-up not due yet, is not written again.)
-            raw = self._loaded[key] = orjson.dumps(stored)
-            self._entities[key] = orjson.loads(raw)
+            # The bytes tell whether it changed: a state read only, a wake-up not due yet, is
+            # not written again. Decoded from the table's bytes, the state is a copy of its own
+            # already; else a deep copy is made (a nested dict changed in place would change
+            # the table's or the slice before's value without a changelog write).
+            if raw is None:
+                raw = orjson.dumps(stored)
+                stored = orjson.loads(raw)
+            self._loaded[key] = raw
+            self._entities[key] = stored
             self._kinds[key] = kind
         return self._entities[key]
 
-    def _stored(self, key: str) -> tuple[dict | None, bool]:
-        """The state a key has before this slice, and whether its checkpoint wrote it already
-        (a replay after a crash): from the slice before that has it, else from the table."""
+    def _stored(self, key: str) -> tuple[dict | None, bool, bytes | None]:
+        """The state a key has before this slice, whether its checkpoint wrote it already (a
+        replay after a crash), and its bytes when decoded from them: from the slice before
+        that has it, else from the table."""
         previous = self.previous
         while previous is not None:
             if key in previous._entities:
                 if key in previous._frozen:
                     break  # (its write was not done again: the table's state)
-                return previous._entities[key], False
+                return previous._entities[key], False, None
             previous = previous.previous
-        stored = self.table.get(key)
-        return stored, stored is not None and stored.get(APPLIED, -1) >= self.checkpoint_ms
+        if self._raw is None:
+            stored, raw = self.table.get(key), None
+        else:
+            raw = self._raw(key)
+            stored = None if raw is None else orjson.loads(raw)
+        return stored, stored is not None and stored.get(APPLIED, -1) >= self.checkpoint_ms, raw
 
     def wake_of(self, kind: str, ident: str) -> int | None:
         """The entity's pending wake-up (None if it has none, is unknown or ended), read
