@@ -26,7 +26,7 @@ state is no work for Python's garbage collector. Kept as dicts, the state was mo
 objects the collector traverses: collections of the older generations held the event loop
 0.3-0.5 s at a time, the worst of the per-event latency at a live shop's pace
 (benchmarks/bench_pipeline.py), and took 1.3-1.5 KB per user or cart where the bytes take
-about 200. Reads go to the memory store's dict directly (Faust's table adds a sensor call and
+about 230. Reads go to the memory store's dict directly (Faust's table adds a sensor call and
 an exception per missing key).
 """
 
