@@ -132,39 +132,24 @@ class JsonValues(Mapping):
         return len(self.store)
 
 
-class PartitionWrites(MutableMapping):
+class PartitionWrites(JsonValues, MutableMapping):
     """A Faust table as one partition's KPI engine uses it: reads decoded from the memory
-    store, writes encoded to it and queued for the changelog partition (``ChangelogWriter.send``
-    sends them)."""
+    store (``JsonValues``), writes encoded to it and queued for the changelog partition
+    (``ChangelogWriter.send`` sends them)."""
 
     def __init__(self, writer: ChangelogWriter, partition: int) -> None:
+        super().__init__(writer.store)
         self.writer = writer
         self.number = partition
 
-    def __getitem__(self, key: str) -> Any:
-        return orjson.loads(self.writer.store[key])
-
-    def get(self, key: str, default: Any = None) -> Any:
-        raw = self.writer.store.get(key)
-        return default if raw is None else orjson.loads(raw)
-
     def raw(self, key: str) -> bytes | None:
         """The value's JSON bytes, as stored (None: no such key)."""
-        return self.writer.store.get(key)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.writer.store
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(list(self.writer.store))
-
-    def __len__(self) -> int:
-        return len(self.writer.store)
+        return self.store.get(key)
 
     def __setitem__(self, key: str, value: Any) -> None:
-        raw = self.writer.store[key] = orjson.dumps(value)
+        raw = self.store[key] = orjson.dumps(value)
         self.writer.queue(self.number, key, raw)
 
     def __delitem__(self, key: str) -> None:
-        del self.writer.store[key]
+        del self.store[key]
         self.writer.queue(self.number, key, None)
