@@ -118,10 +118,14 @@ class CheckoutStarted(EventBase):
 
 class CheckoutStep(EventBase):
     """A checkout step completed; `step` is the source's own name or number, lowercased
-    ("shipping", "payment", "2"), mapped to the configured steps by the KPI stage."""
+    ("shipping", "payment", "2"), mapped to the configured steps by the KPI stage.
+    `payment_method` is the raw method the step chose, when it says (Segment Payment Info
+    Entered and Checkout Step Completed, GA4 add_payment_info `payment_type`): both specs
+    carry it here, not on the order, so the KPI stage carries it on to the order."""
 
     type: Literal["checkout_step"] = "checkout_step"
     step: Label
+    payment_method: Label | None = None
 
 
 class PaymentFailed(EventBase):
@@ -134,13 +138,15 @@ class PaymentFailed(EventBase):
 
 
 class OrderCompleted(EventBase):
-    """A placed order. `revenue` excludes shipping and tax (Segment `revenue`, GA4
-    `value`); orders are deduplicated by `order_id` downstream."""
+    """A placed order. `revenue` excludes shipping and tax (Segment `revenue`, else its
+    `total`, GA4 `value`); orders are deduplicated by `order_id` downstream. `currency` is
+    None when the source did not say and has no default of its own (Segment's is USD):
+    such an order counts as an order, its revenue as unconverted."""
 
     type: Literal["order_completed"] = "order_completed"
     order_id: Identifier
     revenue: Money
-    currency: CurrencyCode
+    currency: CurrencyCode | None = None
     items: tuple[LineItem, ...] = ()
     payment_method: Label | None = None
     shipping: Money | None = None
@@ -149,10 +155,33 @@ class OrderCompleted(EventBase):
 
 
 class OrderRefunded(EventBase):
+    """A refund. Without `amount` it is a full refund (Segment: "for full refunds, only
+    order_id is required"): the KPI stage refunds the order's own revenue."""
+
     type: Literal["order_refunded"] = "order_refunded"
     order_id: Identifier
-    amount: Money
-    currency: CurrencyCode
+    amount: Money | None = None
+    currency: CurrencyCode | None = None
+
+
+class OrderCancelled(EventBase):
+    """An order cancelled before it was fulfilled (Segment Order Cancelled). Counted as a
+    cancellation of the order's revenue in the window of the cancellation: windows already
+    settled never change."""
+
+    type: Literal["order_cancelled"] = "order_cancelled"
+    order_id: Identifier
+
+
+class OrderUpdated(EventBase):
+    """A placed order changed (Segment Order Updated: the order's properties as they are
+    now). A new `revenue` is counted as an adjustment (new - old) in the window of the
+    update."""
+
+    type: Literal["order_updated"] = "order_updated"
+    order_id: Identifier
+    revenue: Money | None = None
+    currency: CurrencyCode | None = None
 
 
 CanonicalEvent = Annotated[
@@ -167,7 +196,9 @@ CanonicalEvent = Annotated[
     | CheckoutStep
     | PaymentFailed
     | OrderCompleted
-    | OrderRefunded,
+    | OrderRefunded
+    | OrderCancelled
+    | OrderUpdated,
     Field(discriminator="type"),
 ]
 
@@ -186,6 +217,8 @@ EVENT_MODELS: dict[str, type[EventBase]] = {
         PaymentFailed,
         OrderCompleted,
         OrderRefunded,
+        OrderCancelled,
+        OrderUpdated,
     )
 }
 """The model of each canonical type name."""

@@ -63,6 +63,9 @@ class _Item(_Struct):
     """A product line: Segment's `products`, GA4's `items` or canonical `items`."""
 
     product_id: Id | None = None
+    productId: Id | None = None
+    id: Id | None = None
+    sku: Id | None = None
     item_id: Id | None = None
     item_name: Id | None = None
     price: Amount | None = None
@@ -70,7 +73,17 @@ class _Item(_Struct):
 
 
 class _Properties(_Struct):
+    """Every property name `models.segment` reads, in each spelling it reads
+    (tests/unit/models/test_fast_lane.py checks that none is missing)."""
+
     product_id: Id | None = None
+    productId: Id | None = None
+    id: Id | None = None
+    sku: Id | None = None
+    cartId: Id | None = None
+    sessionId: Id | None = None
+    paymentMethod: str | None = None
+    orderId: Id | None = None
     price: Amount | None = None
     quantity: int | None = None
     currency: str | None = None
@@ -309,8 +322,11 @@ def _map(message: _Message, received: Received) -> list[dict[str, Any]]:
 def _segment_fields(message: _Message) -> dict[str, Any]:
     if message.type in ("page", "screen"):
         event_type, implied = "page_view", {}
-    elif message.type == "track" and message.event in segment.TRACK_EVENTS:
-        event_type, implied = segment.TRACK_EVENTS[message.event]
+    elif message.type == "track" and message.event is not None:
+        mapping = segment.track_event(message.event)
+        if mapping is None:
+            raise _Declined
+        event_type, implied = mapping
     else:
         raise _Declined
     properties = message.properties or _EMPTY_PROPERTIES
@@ -323,8 +339,8 @@ def _segment_fields(message: _Message) -> dict[str, Any]:
         "timestamp": message.timestamp or message.originalTimestamp,
         "user_id": message.userId,
         "anonymous_id": message.anonymousId,
-        "session_id": properties.session_id,
-        "cart_id": properties.cart_id,
+        "session_id": _first_property(properties, segment.COMMON_PROPERTIES["session_id"]),
+        "cart_id": _first_property(properties, segment.COMMON_PROPERTIES["cart_id"]),
         "url": page.url or properties.url,
         "referrer": page.referrer or properties.referrer,
         "utm_source": campaign.source,
@@ -334,17 +350,25 @@ def _segment_fields(message: _Message) -> dict[str, Any]:
         "device": context.device.type if context.device is not None else None,
     }
     for field, names in segment.PROPERTIES[event_type].items():
-        for name in names:
-            value = getattr(properties, name)
-            if value is not None:
-                fields[field] = value
-                break
+        value = _first_property(properties, names)
+        if value is not None:
+            fields[field] = value
     if event_type == "order_completed":
         fields["items"] = [
-            _line_item(product.product_id, product) for product in properties.products or ()
+            _line_item(_first_property(product, segment.PRODUCT_ID_KEYS), product)
+            for product in properties.products or ()
         ]
     fields.update(implied)
+    segment.apply_defaults(fields)
     return fields
+
+
+def _first_property(struct: Any, names: tuple[str, ...]) -> Any:
+    for name in names:
+        value = getattr(struct, name)
+        if value is not None:
+            return value
+    return None
 
 
 def _canonical_fields(message: _Message) -> dict[str, Any]:

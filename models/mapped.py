@@ -46,6 +46,17 @@ class MappedEvent:
         return path
 
 
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """A valid message (or one event of a batch) that carries no KPI input: an identify
+    call, a spec event no KPI reads (Product List Viewed, GA4's session_start). Counted by
+    `kind`, a bounded label (the adapters' own list, else "other"), never dead-lettered."""
+
+    kind: str
+    user_id: str | None = None
+    anonymous_id: str | None = None
+
+
 class Received:
     """What an adapter knows about a message besides its content."""
 

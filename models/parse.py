@@ -28,7 +28,7 @@ from models.events import (
 )
 from models.fast_lane import parse_fast
 from models.limits import ParseLimits
-from models.mapped import MappedEvent, Received, preview, type_name
+from models.mapped import Ignored, MappedEvent, Received, preview, type_name
 from models.rejections import Rejection, RejectReason
 
 SOURCE_FORMATS = (segment, canonical, ga4)
@@ -68,6 +68,7 @@ class ParseOutcome:
 
     events: list[CanonicalEvent] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    ignored: list[Ignored] = field(default_factory=list)
 
 
 def parse_message(raw: bytes, *, now: datetime, limits: ParseLimits) -> ParseOutcome:
@@ -133,6 +134,9 @@ def parse_carefully(raw: bytes, now: datetime, limits: ParseLimits) -> ParseOutc
         )
     outcome = ParseOutcome()
     for mapped in adapter.map_message(message, Received(raw, now)):
+        if isinstance(mapped, Ignored):
+            outcome.ignored.append(mapped)
+            continue
         accepted = mapped if isinstance(mapped, Rejection) else _accept(mapped, now, limits)
         if isinstance(accepted, Rejection):
             outcome.rejections.append(accepted)

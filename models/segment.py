@@ -1,16 +1,41 @@
-"""Adapter for Segment messages (Spec: E-commerce Events v2, track and page calls).
+"""Adapter for Segment messages (Spec: E-commerce Events v2, track, page, identify and batch
+calls), read the way Segment's own reader, segmentio/facade, reads them.
 
-Track calls are mapped by their `event` name (`TRACK_EVENTS`); page and screen calls
-are page views. Identify, group and alias calls carry no KPI event and are rejected as
-unknown_type, as are track events we do not map.
+Track calls are mapped by their `event` name (`TRACK_EVENTS`), matched as facade's event
+patterns match them: without regard to case, spaces and underscores ("Order Completed",
+"order_completed", "orderCompleted"), and under the e-commerce v1 names too ("Completed
+Order"). Page and screen calls are page views. A batch (Segment's HTTP API `batch`) yields
+its calls in order.
+
+Valid calls that carry no KPI input are ignored, not rejected (`Ignored`): identify, group
+and alias calls (an identify links a user id to an anonymous id), and track events that no
+KPI reads, named or not in the spec.
+
+Facade's fallbacks, followed here (github.com/segmentio/facade, lib/track.js):
+- `revenue()`: `properties.revenue`, else `properties.total` on an order-completed event;
+- `currency()`: `properties.currency`, else "USD";
+- a product's id: `product_id`, else `productId`, else `id`, else `sku`; `quantity()`: 1;
+- property names are found in snake_case or camelCase (facade looks keys up with obj-case).
 """
 
 from typing import Any
 
-from models.mapped import MappedEvent, Received, list_at, object_at, preview, without_nulls
+from models.mapped import (
+    Ignored,
+    MappedEvent,
+    Received,
+    list_at,
+    object_at,
+    preview,
+    without_nulls,
+)
 from models.rejections import InvalidEvent, Rejection, RejectReason
 
 CALL_TYPES = frozenset({"track", "page", "screen", "identify", "group", "alias"})
+IDENTITY_CALLS = frozenset({"identify", "group", "alias"})
+
+DEFAULT_CURRENCY = "USD"
+"""facade's `currency()` when a call names none."""
 
 TRACK_EVENTS: dict[str, tuple[str, dict[str, str]]] = {
     "Page Viewed": ("page_view", {}),
@@ -25,49 +50,126 @@ TRACK_EVENTS: dict[str, tuple[str, dict[str, str]]] = {
     "Payment Info Entered": ("checkout_step", {"step": "payment"}),
     "Payment Failed": ("payment_failed", {}),
     "Order Completed": ("order_completed", {}),
+    "Order Updated": ("order_updated", {}),
+    "Order Cancelled": ("order_cancelled", {}),
     "Order Refunded": ("order_refunded", {}),
 }
-"""Track event name -> (canonical type, fields the name itself implies)."""
+"""Track event name (e-commerce v2) -> (canonical type, fields the name itself implies)."""
+
+V1_NAMES = {
+    "Viewed Product": "Product Viewed",
+    "Searched Products": "Products Searched",
+    "Added Product": "Product Added",
+    "Removed Product": "Product Removed",
+    "Started Order": "Checkout Started",
+    "Completed Checkout Step": "Checkout Step Completed",
+    "Completed Order": "Order Completed",
+    "Updated Order": "Order Updated",
+    "Cancelled Order": "Order Cancelled",
+    "Refunded Order": "Order Refunded",
+}
+"""E-commerce v1 names of the same events (facade's patterns accept both)."""
+
+SPEC_EVENTS_WITHOUT_KPI = frozenset({
+    "Product List Viewed", "Product List Filtered",
+    "Promotion Viewed", "Promotion Clicked", "Product Clicked", "Product Shared",
+    "Product Reviewed", "Product Added to Wishlist", "Product Removed from Wishlist",
+    "Wishlist Product Added to Cart", "Cart Viewed", "Cart Shared", "Checkout Step Viewed",
+    "Coupon Entered", "Coupon Applied", "Coupon Denied", "Coupon Removed",
+    "Application Installed", "Application Opened", "Signed In", "Signed Out",
+})
+"""Spec track events no KPI reads: ignored under their own name (snake_case), a bounded
+label. Any other unmapped track name is ignored as "other"."""
+
+
+def _folded(name: str) -> str:
+    return "".join(name.lower().replace("_", " ").replace("-", " ").split())
+
+
+_BY_FOLDED_NAME: dict[str, tuple[str, dict[str, str]]] = {
+    _folded(name): mapping for name, mapping in TRACK_EVENTS.items()
+} | {_folded(v1): TRACK_EVENTS[v2] for v1, v2 in V1_NAMES.items()}
+_IGNORED_BY_FOLDED_NAME = {
+    _folded(name): name.lower().replace(" ", "_") for name in SPEC_EVENTS_WITHOUT_KPI
+}
+
+
+def track_event(name: str) -> tuple[str, dict[str, str]] | None:
+    """The canonical type (and implied fields) of a track event name, as facade's event
+    patterns match it; None for an event no KPI reads."""
+    mapping = TRACK_EVENTS.get(name)
+    return mapping if mapping is not None else _BY_FOLDED_NAME.get(_folded(name))
+
+
+def ignored_kind(name: str) -> str:
+    """The label an unmapped track event is counted under: its spec name, or "other"."""
+    return _IGNORED_BY_FOLDED_NAME.get(_folded(name), "other")
+
+
+def spellings(*names: str) -> tuple[str, ...]:
+    """Each snake_case property name, followed by its camelCase spelling."""
+    found: list[str] = []
+    for name in names:
+        head, *rest = name.split("_")
+        found.extend(dict.fromkeys((name, head + "".join(part.title() for part in rest))))
+    return tuple(found)
+
+
+_MONEY_LINE = {
+    "product_id": spellings("product_id") + ("id", "sku"),
+    "price": ("price",),
+    "quantity": ("quantity",),
+    "currency": ("currency",),
+}
 
 PROPERTIES: dict[str, dict[str, tuple[str, ...]]] = {
     "page_view": {},
-    "product_view": {"product_id": ("product_id",)},
+    "product_view": {"product_id": _MONEY_LINE["product_id"]},
     "search": {"query": ("query",)},
     "signup": {},
     "newsletter_signup": {},
-    "cart_add": {
-        "product_id": ("product_id",),
-        "price": ("price",),
-        "quantity": ("quantity",),
-        "currency": ("currency",),
-    },
-    "cart_remove": {
-        "product_id": ("product_id",),
-        "price": ("price",),
-        "quantity": ("quantity",),
-        "currency": ("currency",),
-    },
+    "cart_add": _MONEY_LINE,
+    "cart_remove": _MONEY_LINE,
     "checkout_started": {},
-    "checkout_step": {"step": ("step",)},
-    "payment_failed": {"payment_method": ("payment_method",), "reason": ("reason", "error")},
+    "checkout_step": {"step": ("step",), "payment_method": spellings("payment_method")},
+    "payment_failed": {
+        "payment_method": spellings("payment_method"),
+        "reason": ("reason", "error"),
+    },
     "order_completed": {
-        "order_id": ("order_id",),
-        "revenue": ("revenue",),
+        "order_id": spellings("order_id"),
+        "revenue": ("revenue", "total"),
         "currency": ("currency",),
         "items": ("products",),
-        "payment_method": ("payment_method",),
+        "payment_method": spellings("payment_method"),
         "shipping": ("shipping",),
         "tax": ("tax",),
         "coupon": ("coupon",),
     },
-    # The spec's Order Refunded example sends `total`; some libraries send `revenue`.
+    "order_updated": {
+        "order_id": spellings("order_id"),
+        "revenue": ("revenue", "total"),
+        "currency": ("currency",),
+    },
+    "order_cancelled": {"order_id": spellings("order_id")},
+    # The spec's Order Refunded example sends `total`; some libraries send `revenue`. Only
+    # order_id is required: without an amount it is a full refund.
     "order_refunded": {
-        "order_id": ("order_id",),
+        "order_id": spellings("order_id"),
         "amount": ("total", "revenue"),
         "currency": ("currency",),
     },
 }
 """Canonical type -> canonical field -> property names to read it from, first present wins."""
+
+COMMON_PROPERTIES = {
+    "session_id": spellings("session_id"),
+    "cart_id": spellings("cart_id"),
+}
+"""Common canonical fields read from properties, first spelling present wins."""
+
+PRODUCT_ID_KEYS = _MONEY_LINE["product_id"]
+"""Where a product line (`properties.products[]`) keeps its product id."""
 
 _COMMON_PATHS = {
     "event_id": "messageId",
@@ -92,21 +194,78 @@ FIELD_PATHS: dict[str, dict[str, str]] = {
 }
 """Canonical type -> canonical field -> its path in a Segment message, for rejections."""
 
+MONEY_TYPES = frozenset({"cart_add", "cart_remove", "order_completed", "order_updated",
+                         "order_refunded"})
+"""Canonical types whose amounts are in `currency()`: USD when the call names none."""
+
 
 def matches(message: dict[str, Any]) -> bool:
     call_type = message.get("type")
-    return "messageId" in message or (isinstance(call_type, str) and call_type in CALL_TYPES)
+    return (
+        "messageId" in message
+        or (isinstance(call_type, str) and call_type in CALL_TYPES)
+        or isinstance(message.get("batch"), list)
+    )
 
 
-def map_message(message: dict[str, Any], received: Received) -> list[MappedEvent | Rejection]:
+def map_message(
+    message: dict[str, Any], received: Received
+) -> list[MappedEvent | Rejection | Ignored]:
+    if isinstance(message.get("batch"), list) and "type" not in message:
+        return _map_batch(message)
+    return [_map_one(message)]
+
+
+def _map_batch(message: dict[str, Any]) -> list[MappedEvent | Rejection | Ignored]:
+    # Segment's HTTP API: context and integrations at the top apply to every call in it.
+    shared = object_at(message, "context", "context")
+    results: list[MappedEvent | Rejection | Ignored] = []
+    for index, call in enumerate(message["batch"]):
+        if not isinstance(call, dict):
+            results.append(Rejection(
+                RejectReason.WRONG_TYPE, f"batch[{index}]: must be an object, got {preview(call)}"))
+            continue
+        if shared and "context" not in call:
+            call = call | {"context": shared}
+        mapped = _map_one(call)
+        if isinstance(mapped, MappedEvent):
+            mapped.origin = f"batch[{index}]."
+        results.append(mapped)
+    if not results:
+        results.append(Rejection(RejectReason.MISSING_FIELD, "batch: must hold at least one call"))
+    return results
+
+
+def _map_one(message: dict[str, Any]) -> MappedEvent | Rejection | Ignored:
     try:
-        return [_map(message)]
+        return _map(message)
     except InvalidEvent as invalid:
-        return [invalid.rejection]
+        return invalid.rejection
 
 
-def _map(message: dict[str, Any]) -> MappedEvent:
+def first_of(properties: Any, names: tuple[str, ...]) -> Any:
+    """The first of `names` present (not null) in `properties`, else None."""
+    for name in names:
+        value = properties.get(name)
+        if value is not None:
+            return value
+    return None
+
+
+def apply_defaults(fields: dict[str, Any]) -> None:
+    """facade's defaults: amounts are in USD when the call names no currency."""
+    if fields["type"] in MONEY_TYPES and fields.get("currency") is None:
+        fields["currency"] = DEFAULT_CURRENCY
+
+
+def _map(message: dict[str, Any]) -> MappedEvent | Ignored:
+    call_type = message.get("type")
+    if isinstance(call_type, str) and call_type in IDENTITY_CALLS:
+        return Ignored(call_type, message.get("userId"), message.get("anonymousId"))
     event_type, implied = _event_type(message)
+    if event_type is None:
+        return Ignored(ignored_kind(message["event"]), message.get("userId"),
+                       message.get("anonymousId"))
     properties = object_at(message, "properties", "properties")
     context = object_at(message, "context", "context")
     page = object_at(context, "page", "context.page")
@@ -120,8 +279,8 @@ def _map(message: dict[str, Any]) -> MappedEvent:
         "timestamp": message.get("timestamp") or message.get("originalTimestamp"),
         "user_id": message.get("userId"),
         "anonymous_id": message.get("anonymousId"),
-        "session_id": properties.get("session_id"),
-        "cart_id": properties.get("cart_id"),
+        "session_id": first_of(properties, COMMON_PROPERTIES["session_id"]),
+        "cart_id": first_of(properties, COMMON_PROPERTIES["cart_id"]),
         "url": page.get("url") or properties.get("url"),
         "referrer": page.get("referrer") or properties.get("referrer"),
         "utm_source": campaign.get("source"),
@@ -131,28 +290,36 @@ def _map(message: dict[str, Any]) -> MappedEvent:
         "device": device.get("type"),
     }
     for field, names in PROPERTIES[event_type].items():
-        for name in names:
-            if properties.get(name) is not None:
-                fields[field] = properties[name]
-                break
+        value = first_of(properties, names)
+        if value is not None:
+            fields[field] = value
     if event_type == "order_completed":
         products = list_at(properties, "products", "properties.products")
-        fields["items"] = [
-            without_nulls(product) if isinstance(product, dict) else product for product in products
-        ]
+        fields["items"] = [_line(product) for product in products]
     fields.update(implied)
+    apply_defaults(fields)
     return MappedEvent(fields, FIELD_PATHS[event_type])
 
 
-def _event_type(message: dict[str, Any]) -> tuple[str, dict[str, str]]:
+def _line(product: Any) -> Any:
+    if not isinstance(product, dict):
+        return product  # (the model rejects it, naming the line)
+    line = without_nulls(product)
+    product_id = first_of(line, PRODUCT_ID_KEYS)
+    if product_id is not None:
+        line["product_id"] = product_id
+    return line
+
+
+def _event_type(message: dict[str, Any]) -> tuple[str | None, dict[str, str]]:
     call_type = message.get("type")
-    if call_type in ("page", "screen"):
+    if call_type == "page" or call_type == "screen":
         return "page_view", {}
     if call_type is None:
         raise InvalidEvent(RejectReason.MISSING_FIELD, "type: required")
     if call_type != "track":
         raise InvalidEvent(
-            RejectReason.UNKNOWN_TYPE, f"type: {preview(call_type)} calls carry no KPI event"
+            RejectReason.UNKNOWN_TYPE, f"type: {preview(call_type)} is not a Segment call type"
         )
     name = message.get("event")
     if not isinstance(name, str):
@@ -160,8 +327,5 @@ def _event_type(message: dict[str, Any]) -> tuple[str, dict[str, str]]:
             RejectReason.MISSING_FIELD if name is None else RejectReason.WRONG_TYPE,
             "event: required, as a string",
         )
-    if name not in TRACK_EVENTS:
-        raise InvalidEvent(
-            RejectReason.UNKNOWN_TYPE, f"event: {preview(name)} is not a mapped Segment event"
-        )
-    return TRACK_EVENTS[name]
+    mapping = track_event(name)
+    return (None, {}) if mapping is None else mapping

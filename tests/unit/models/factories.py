@@ -35,6 +35,8 @@ _TYPE_FIELDS: dict[str, dict[str, Any]] = {
         "coupon": "WINTER10",
     },
     "order_refunded": {"order_id": "ORD-20261120-0001", "amount": "89.90", "currency": "EUR"},
+    "order_cancelled": {"order_id": "ORD-20261120-0001"},
+    "order_updated": {"order_id": "ORD-20261120-0001", "revenue": "169.80", "currency": "EUR"},
 }
 
 

@@ -111,7 +111,8 @@ def test_checkout_step_number_becomes_the_step_name() -> None:
     assert payment.step == "payment"
 
 
-def test_cart_event_without_currency_keeps_currency_unknown() -> None:
+def test_cart_event_without_currency_is_in_us_dollars_as_facade_reads_it() -> None:
+    # segmentio/facade lib/track.js: currency() is properties.currency || 'USD'.
     [added] = parse(
         segment_track("Product Added", {"product_id": "sku-1", "price": 9.5, "quantity": 3})
     ).events
@@ -120,7 +121,7 @@ def test_cart_event_without_currency_keeps_currency_unknown() -> None:
         "sku-1",
         Decimal("9.5"),
         3,
-        None,
+        "USD",
     )
 
 
@@ -161,15 +162,27 @@ def test_original_timestamp_is_used_when_timestamp_is_absent() -> None:
 
 
 @pytest.mark.parametrize("call_type", ["identify", "group", "alias"])
-def test_calls_without_a_kpi_event_are_unknown_types(call_type: str) -> None:
-    [rejection] = parse({"type": call_type, "messageId": "m-1", "userId": "u-1"}).rejections
+def test_calls_without_a_kpi_event_are_ignored_not_invalid(call_type: str) -> None:
+    outcome = parse({"type": call_type, "messageId": "m-1", "userId": "u-1"})
+
+    assert (outcome.events, outcome.rejections) == ([], [])
+    [ignored] = outcome.ignored
+    assert (ignored.kind, ignored.user_id) == (call_type, "u-1")
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("Coupon Applied", "coupon_applied"), ("cart_viewed", "cart_viewed"), ("Video Played", "other")],
+)
+def test_unmapped_track_event_is_ignored_under_a_bounded_kind(name: str, kind: str) -> None:
+    outcome = parse(segment_track(name))
+
+    assert (outcome.events, outcome.rejections) == ([], [])
+    assert [ignored.kind for ignored in outcome.ignored] == [kind]
+
+
+def test_an_unknown_call_type_is_still_invalid() -> None:
+    [rejection] = parse({"type": "trak", "messageId": "m-1", "userId": "u-1"}).rejections
 
     assert rejection.reason is RejectReason.UNKNOWN_TYPE
     assert rejection.detail.startswith("type:")
-
-
-def test_unmapped_track_event_is_an_unknown_type() -> None:
-    [rejection] = parse(segment_track("Coupon Applied")).rejections
-
-    assert rejection.reason is RejectReason.UNKNOWN_TYPE
-    assert rejection.detail == "event: 'Coupon Applied' is not a mapped Segment event"
