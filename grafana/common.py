@@ -17,7 +17,7 @@ from prometheus.promql import total
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 PROVISIONED_DATASOURCE_UID = "kpiwatch-prometheus"  # grafana/provisioning/datasources
 SETTLED = 'window="$window", window_state="settled"'
-CURRENCY = "currencyEUR"  # KPIWATCH_BASE_CURRENCY's default; change with the base currency
+CURRENCY = "currencyUSD"  # KPIWATCH_BASE_CURRENCY's default; change with the base currency
 WIDTH = 24
 
 

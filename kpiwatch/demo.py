@@ -53,7 +53,7 @@ BOARD = [
     ("Add-to-cart rate", "add_to_cart_rate", "{:.1%}"),
     ("Bounce rate", "bounce_rate", "{:.1%}"),
     ("Orders", "orders", "{:.0f}"),
-    ("Revenue (EUR)", "revenue", "{:,.2f}"),
+    ("Revenue (USD)", "revenue", "{:,.2f}"),
     ("Average order value", "average_order_value", "{:,.2f}"),
     ("Checkout time p95 (s)", "checkout_p95_seconds", "{:.0f}"),
     ("Payment failure rate", "payment_failure_rate", "{:.1%}"),

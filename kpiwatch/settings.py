@@ -7,17 +7,84 @@ says how to fix it (see :func:`load_settings`).
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    BeforeValidator,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from models.currencies import ISO_4217_CODES
 
 ENV_PREFIX = "KPIWATCH_"
+
+DURATION_FORMS = "expected seconds (300), a duration such as 300s, 5m, 2h, 1d, or ISO 8601 (PT5M)"
+_SECONDS = re.compile(r"\d+(?:\.\d+)?")
+_UNIT_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)")
+_UNIT_CHAIN = re.compile(rf"(?:{_UNIT_PART.pattern})+\s*")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_PYDANTIC_TIMEDELTA = TypeAdapter(timedelta)
+
+
+def _parse_duration(value: object) -> object:
+    """A duration from the environment: ``300`` (seconds), ``300s``, ``5m``, ``2h``, ``1d``,
+    ``500ms``, combinations such as ``1h30m``, or ISO 8601 (``PT5M``, ``P7D``)."""
+    if not isinstance(value, str):
+        return value  # a timedelta or number given in code: pydantic's own rules apply
+    text = value.strip().lower()
+    try:
+        if _SECONDS.fullmatch(text):
+            return timedelta(seconds=float(text))
+        if _UNIT_CHAIN.fullmatch(text):
+            return timedelta(seconds=sum(
+                float(number) * _UNIT_SECONDS[unit] for number, unit in _UNIT_PART.findall(text)
+            ))
+        duration = _PYDANTIC_TIMEDELTA.validate_python(value.strip())  # ISO 8601 and the like
+    except (ValidationError, OverflowError):
+        raise PydanticCustomError("duration", DURATION_FORMS) from None
+    if duration < timedelta(0):
+        raise PydanticCustomError("duration", "must not be negative; " + DURATION_FORMS)
+    return duration
+
+
+Duration = Annotated[timedelta, BeforeValidator(_parse_duration)]
+"""A ``timedelta`` setting; every duration field uses it, so all accept the same forms."""
+
+
+def payment_method_key(raw: str) -> str:
+    """How a raw payment method name is matched: lowercased, trimmed, spaces and hyphens
+    turned into underscores ("Credit Card" and "credit-card" are both credit_card)."""
+    return re.sub(r"[ -]", "_", raw.strip().lower())
+
+
+# What Segment and GA4 shops send as payment_method / payment_type, by the method it is.
+# Keys are already matched form (see payment_method_key): "credit card" is credit_card, and names
+# that match a payment method themselves ("apple pay" is apple_pay) need no entry.
+DEFAULT_PAYMENT_METHOD_ALIASES: dict[str, str] = {
+    **dict.fromkeys(
+        ["credit_card", "debit_card", "visa", "mastercard", "amex", "american_express",
+         "discover", "maestro", "cb"],
+        "card",
+    ),
+    "pay_pal": "paypal",
+    "applepay": "apple_pay",
+    **dict.fromkeys(["googlepay", "gpay"], "google_pay"),
+    **dict.fromkeys(["sofort", "klarna_pay_later", "pay_later"], "klarna"),
+    **dict.fromkeys(["sepa", "bank", "wire", "wire_transfer", "ideal"], "bank_transfer"),
+}
 
 
 class Settings(BaseSettings):
@@ -81,12 +148,12 @@ class Settings(BaseSettings):
         "time range.",
         examples=["https://grafana.example.com"],
     )
-    alert_evaluation_interval: timedelta = Field(
+    alert_evaluation_interval: Duration = Field(
         timedelta(seconds=1),
         gt=timedelta(0),
         description="How often each worker publishes its newly settled windows to Redis and "
         "judges the complete ones (cheap when nothing settled).",
-        examples=["PT1S"],
+        examples=["1s", "500ms", "PT1S"],
     )
 
     # Event time
@@ -95,40 +162,40 @@ class Settings(BaseSettings):
         description="IANA time zone that defines a business day (DAU, daily windows).",
         examples=["Europe/Berlin", "America/New_York"],
     )
-    allowed_lateness: timedelta = Field(
+    allowed_lateness: Duration = Field(
         timedelta(minutes=5),
         description="How long after a window ends late events still change it (then settled).",
-        examples=["PT5M", "300"],
+        examples=["5m", "300", "PT5M"],
     )
-    future_skew: timedelta = Field(
+    future_skew: Duration = Field(
         timedelta(minutes=5),
         description="Events stamped further in the future than this are rejected.",
-        examples=["PT5M"],
+        examples=["5m", "PT5M"],
     )
-    replay_horizon: timedelta = Field(
+    replay_horizon: Duration = Field(
         timedelta(days=7),
         description="Events older than this (vs. the wall clock) are rejected as too old.",
-        examples=["P7D"],
+        examples=["7d", "P7D"],
     )
-    source_idle_timeout: timedelta = Field(
+    source_idle_timeout: Duration = Field(
         timedelta(seconds=60),
         description="An input partition silent this long (wall clock) stops holding back the "
         "event-time watermark; until then the slowest input partition sets it.",
-        examples=["PT60S"],
+        examples=["60s", "PT60S"],
     )
-    checkpoint_interval: timedelta = Field(
+    checkpoint_interval: Duration = Field(
         timedelta(seconds=2),
         description="The KPI engine applies events as soon as the watermark passes them and "
         "shows them in /metrics and /kpis at once; what it applied is written to its table "
         "(and the events acknowledged) this often, and, when it keeps up with live input, "
         "as soon as a minute settles (alerts judge written minutes). Longer writes a busy "
         "entity once for more events (less CPU) and replays more after a crash.",
-        examples=["PT2S", "PT10S"],
+        examples=["2s", "10s", "PT10S"],
     )
-    dedup_horizon: timedelta = Field(
+    dedup_horizon: Duration = Field(
         timedelta(hours=24),
         description="How long an event_id is remembered to drop duplicates exactly.",
-        examples=["PT24H"],
+        examples=["24h", "1d", "PT24H"],
     )
     consumer_max_fetch_bytes: int = Field(
         64 * 1024,
@@ -139,34 +206,52 @@ class Settings(BaseSettings):
         examples=[65536],
     )
     max_event_bytes: int = Field(
-        32 * 1024, ge=1024, le=1024 * 1024, description="Larger messages go to the dead letters."
+        130 * 1024,
+        ge=1024,
+        le=1024 * 1024,
+        description="Larger messages go to the dead letters. The default admits a full GA4 "
+        "Measurement Protocol request (25 events, 130 kB).",
+        examples=[133120],
     )
 
     # KPI definitions
-    session_timeout: timedelta = Field(
+    session_timeout: Duration = Field(
         timedelta(minutes=30),
         description="A session without session_id ends after this much inactivity (GA4).",
-        examples=["PT30M"],
+        examples=["30m", "PT30M"],
     )
-    abandon_after: timedelta = Field(
+    abandon_after: Duration = Field(
         timedelta(minutes=30),
         description="A cart or checkout with no activity and no order for this long is abandoned.",
-        examples=["PT30M"],
+        examples=["30m", "1h30m", "PT30M"],
     )
     base_currency: str = Field(
-        "EUR", pattern=r"^[A-Z]{3}$", description="ISO 4217 currency revenue is reported in.",
-        examples=["EUR", "USD"],
+        "USD",
+        description="ISO 4217 currency revenue is reported in; Segment and GA4 assume USD when "
+        "an event has none.",
+        examples=["USD", "EUR"],
     )
     currency_rates: dict[str, Decimal] = Field(
         default_factory=dict,
         description="Base-currency value of one unit of another currency, as JSON; orders in "
         "currencies without a rate are counted as unconverted, never summed.",
-        examples=['{"USD": "0.92", "GBP": "1.17"}'],
+        examples=['{"EUR": "1.08", "GBP": "1.27"}'],
     )
     payment_methods: list[str] = Field(
         ["card", "paypal", "apple_pay", "google_pay", "klarna", "bank_transfer"],
         description="Payment methods reported by name, as JSON; any other is reported as other.",
         examples=['["card", "paypal"]'],
+    )
+    payment_method_aliases: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_PAYMENT_METHOD_ALIASES),
+        validate_default=True,  # narrowed to the configured methods below
+        description="Raw payment method names sources send, mapped to names in "
+        "KPIWATCH_PAYMENT_METHODS, as JSON. A raw name is matched after lowercasing, trimming "
+        "and turning spaces and hyphens into underscores (so \"Credit Card\" matches "
+        "credit_card); names already in KPIWATCH_PAYMENT_METHODS need no alias. The default "
+        "covers what Segment and GA4 shops commonly send, less aliases of methods not "
+        "configured; setting it replaces the default.",
+        examples=['{"credit_card": "card", "pay_pal": "paypal", "bancontact": "card"}'],
     )
 
     # Local service stack
@@ -203,6 +288,51 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown IANA time zone {value!r}") from exc
         return value
 
+    @field_validator("base_currency", mode="before")
+    @classmethod
+    def _known_currency(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        code = value.strip().upper()  # as event currencies are read (models/fields.py)
+        if code not in ISO_4217_CODES:
+            raise PydanticCustomError(
+                "unknown_currency",
+                f"{value!r} is not an active ISO 4217 currency code; use a three-letter code "
+                "such as USD, EUR or GBP",
+            )
+        return code
+
+    @field_validator("payment_method_aliases")
+    @classmethod
+    def _aliases_name_configured_methods(
+        cls, aliases: dict[str, str], info: ValidationInfo
+    ) -> dict[str, str]:
+        methods = info.data.get("payment_methods")  # absent when it is wrong itself
+        if aliases == DEFAULT_PAYMENT_METHOD_ALIASES:
+            # Narrowing KPIWATCH_PAYMENT_METHODS drops the default aliases of the methods left
+            # out (those names are then reported as other) instead of failing startup.
+            return {a: m for a, m in aliases.items() if methods is None or m in methods}
+        matched: dict[str, tuple[str, str]] = {}  # matched form -> (alias as given, target)
+        for alias, target in aliases.items():
+            key = payment_method_key(alias)
+            if not key:
+                raise PydanticCustomError("payment_method_alias", "an alias is empty; remove it")
+            if methods is not None and target not in methods:
+                raise PydanticCustomError(
+                    "payment_method_alias",
+                    f"alias {alias!r} names {target!r}, which is not in KPIWATCH_PAYMENT_METHODS "
+                    f"({', '.join(methods)}); add {target!r} there or map {alias!r} to one of "
+                    "those",
+                )
+            first, first_target = matched.setdefault(key, (alias, target))
+            if first_target != target:
+                raise PydanticCustomError(
+                    "payment_method_alias",
+                    f"aliases {first!r} and {alias!r} are both matched as {key!r} but name "
+                    f"different methods ({first_target!r}, {target!r}); keep one",
+                )
+        return {key: target for key, (_, target) in matched.items()}
+
     @field_validator("kafka_bootstrap_servers")
     @classmethod
     def _host_ports(cls, value: str) -> str:
@@ -236,11 +366,35 @@ def describe_errors(error: ValidationError) -> str:
         variable = f"{ENV_PREFIX}{field.upper()}"
         info = Settings.model_fields.get(field)
         got = item.get("input")
+        if isinstance(got, timedelta):  # already parsed when a bound (gt=...) rejected it
+            got = render_default(got)
         lines.append(f"  {variable}={got!r}: {item['msg']}")
         if info is not None:
-            example = (info.examples or [info.default])[0]
-            lines.append(f"    fix: set {variable} to {example!r} or similar. {info.description or ''}")
+            lines.append(_fix(field))
     return "\n".join(lines)
+
+
+def _fix(field: str) -> str:
+    info = Settings.model_fields[field]
+    variable = f"{ENV_PREFIX}{field.upper()}"
+    example = (info.examples or [default_values()[field]])[0]
+    return f"    fix: set {variable} to {example!r} or similar. {info.description or ''}"
+
+
+def describe_settings_error(error: SettingsError) -> str:
+    """The message for a value pydantic-settings could not even decode (JSON of a dict or
+    list field), which it reports before validation starts."""
+    found = re.search(r'field "(\w+)"', str(error))
+    field = found.group(1) if found else None
+    if field not in Settings.model_fields:
+        return f"kpiwatch: invalid configuration\n  {error}"
+    variable = f"{ENV_PREFIX}{field.upper()}"
+    cause = f" ({error.__cause__})" if error.__cause__ else ""
+    return "\n".join([
+        "kpiwatch: invalid configuration",
+        f"  {variable}: not valid JSON{cause}",
+        _fix(field),
+    ])
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -249,17 +403,35 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)
     except ValidationError as error:
         raise ConfigError(describe_errors(error)) from None
+    except SettingsError as error:
+        raise ConfigError(describe_settings_error(error)) from None
+
+
+def default_values() -> dict[str, Any]:
+    """Each field's default as the model makes it, factories included (called in field order,
+    so a factory sees the defaults before it, as it does in ``Settings()``)."""
+    values: dict[str, Any] = {}
+    for name, info in Settings.model_fields.items():
+        values[name] = info.get_default(call_default_factory=True, validated_data=values)
+    return values
+
+
+def render_default(value: object) -> str:
+    """A default as the README shows it: durations in seconds, dicts and lists as JSON."""
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+        return f"{int(seconds) if seconds.is_integer() else seconds} s"
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value, separators=(",", ":"), default=str)
+    return str(value)
 
 
 def settings_table_markdown() -> str:
     """The README's configuration table, generated from the model so it cannot drift."""
     rows = ["| variable | default | meaning |", "|---|---|---|"]
-    for name, info in Settings.model_fields.items():
-        default = info.default
-        if isinstance(default, timedelta):
-            seconds = default.total_seconds()
-            default = f"{int(seconds) if seconds.is_integer() else seconds} s"
-        rows.append(f"| `{ENV_PREFIX}{name.upper()}` | `{default}` | {info.description or ''} |")
+    for name, default in default_values().items():
+        description = Settings.model_fields[name].description or ""
+        rows.append(f"| `{ENV_PREFIX}{name.upper()}` | `{render_default(default)}` | {description} |")
     return "\n".join(rows)
 
 

@@ -44,6 +44,16 @@ INVALID_EVENTS = MetricSpec(
     help="Rejected messages sent to the dead-letter topic, by source stream and reason code.",
     promql="sum by (reason) (max by (stream, reason, partition) (kpiwatch_invalid_events_total))",
 )
+IGNORED_EVENTS = MetricSpec(
+    name="kpiwatch_ignored_events_total",
+    type="counter",
+    labels=("stream", "type"),
+    help="Valid messages that carry no KPI input (Segment identify calls, spec events no KPI "
+    "reads such as Product List Viewed, GA4 session_start), by input stream and kind (the "
+    "spec's event name, else other). Not invalid and not dead-lettered. Counted by the worker "
+    "that ingested them, at least once (a worker's crash can count a poll twice).",
+    promql="sum by (type) (rate(kpiwatch_ignored_events_total[5m]))",
+)
 DUPLICATE_EVENTS = MetricSpec(
     name="kpiwatch_duplicate_events_total",
     type="counter",
@@ -118,8 +128,8 @@ SETTLE_LATENCY = MetricSpec(
 PIPELINE_HEALTH = (LAST_EVENT_TIME, WATERMARK, SETTLED_THROUGH, CONSUMER_LAG,
                    EVENT_TO_METRIC_LATENCY, SETTLE_LATENCY)
 
-CATALOG: tuple[MetricSpec, ...] = (EVENTS, BOT_EVENTS, INVALID_EVENTS, DUPLICATE_EVENTS,
-                                   *PIPELINE_HEALTH)
+CATALOG: tuple[MetricSpec, ...] = (EVENTS, BOT_EVENTS, INVALID_EVENTS, IGNORED_EVENTS,
+                                   DUPLICATE_EVENTS, *PIPELINE_HEALTH)
 
 
 # KPI gauges: the value of the latest window of each size on each partition, from settled
@@ -159,10 +169,26 @@ KPI_GAUGES: tuple[KpiGauge, ...] = (
              "Revenue in the base currency, excluding shipping and tax."),
     KpiGauge("units", "kpiwatch_units_sold", ("channel", "payment_method"), "Units sold."),
     KpiGauge("unconverted_orders", "kpiwatch_unconverted_orders", ("currency",),
-             "Orders in a currency without a configured rate (not in revenue)."),
+             "Orders in a currency without a configured rate, or sent without one (currency "
+             "none): counted in kpiwatch_orders, their amount not in revenue."),
+    KpiGauge("unconverted_revenue", "kpiwatch_unconverted_revenue", ("currency",),
+             "Revenue of the unconverted orders, in their own currency (never summed into "
+             "kpiwatch_revenue)."),
+    KpiGauge("cancelled_orders", "kpiwatch_cancelled_orders", ("channel", "payment_method"),
+             "Orders cancelled (Segment Order Cancelled), counted in the window of the "
+             "cancellation under the order's channel and payment method."),
+    KpiGauge("cancelled_revenue", "kpiwatch_cancelled_revenue", ("channel", "payment_method"),
+             "Revenue of the cancelled orders, in the base currency; net revenue = "
+             "kpiwatch_revenue - this - kpiwatch_refunded_revenue + kpiwatch_revenue_adjustment."),
+    KpiGauge("revenue_adjustment", "kpiwatch_revenue_adjustment", ("channel", "payment_method"),
+             "Revenue changes of orders updated after they were placed (Segment Order Updated: "
+             "new - old), in the window of the update; may be negative."),
     KpiGauge("refunds", "kpiwatch_refunds", ("channel",), "Refunded orders."),
     KpiGauge("refunded", "kpiwatch_refunded_revenue", ("channel",),
-             "Refunded amount in the base currency."),
+             "Refunded amount in the base currency (a full refund: the order's revenue)."),
+    KpiGauge("refunds_unvalued", "kpiwatch_refunds_unvalued", ("channel",),
+             "Refunds of unknown amount: a full refund of an order no longer remembered "
+             "(older than the dedup horizon), or in a currency without a rate."),
     KpiGauge("payment_failures", "kpiwatch_payment_failures", ("payment_method",),
              "Failed payment attempts."),
     KpiGauge("dau", "kpiwatch_active_users_1d", (), "DAU: distinct users active on the day."),

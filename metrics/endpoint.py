@@ -56,6 +56,7 @@ registry.register(LastEventCollector(
 registry.register(consumer_lag)
 registry.register(latency.event_to_metric)
 registry.register(latency.settle)
+registry.register(latency.ignored)
 
 
 @app.page("/kpis")

@@ -15,6 +15,8 @@ Facade's fallbacks, followed here (github.com/segmentio/facade, lib/track.js):
 - `revenue()`: `properties.revenue`, else `properties.total` on an order-completed event;
 - `currency()`: `properties.currency`, else "USD";
 - a product's id: `product_id`, else `productId`, else `id`, else `sku`; `quantity()`: 1;
+- an order's id: `order_id`, else `orderId`, else `id` (facade tries `id` first; the v2 spec
+  names `order_id`, so it wins when a message carries both);
 - property names are found in snake_case or camelCase (facade looks keys up with obj-case).
 """
 
@@ -44,6 +46,8 @@ TRACK_EVENTS: dict[str, tuple[str, dict[str, str]]] = {
     "Signed Up": ("signup", {}),
     "Newsletter Subscribed": ("newsletter_signup", {}),
     "Product Added": ("cart_add", {}),
+    # "User added a wishlist product to the cart": a cart add, with its cart_id and product.
+    "Wishlist Product Added to Cart": ("cart_add", {}),
     "Product Removed": ("cart_remove", {}),
     "Checkout Started": ("checkout_started", {}),
     "Checkout Step Completed": ("checkout_step", {}),
@@ -67,14 +71,20 @@ V1_NAMES = {
     "Updated Order": "Order Updated",
     "Cancelled Order": "Order Cancelled",
     "Refunded Order": "Order Refunded",
+    "Viewed Product Category": "Product List Viewed",
+    "Viewed Promotion": "Promotion Viewed",
+    "Clicked Promotion": "Promotion Clicked",
+    "Clicked Product": "Product Clicked",
+    "Viewed Checkout Step": "Checkout Step Viewed",
 }
-"""E-commerce v1 names of the same events (facade's patterns accept both)."""
+"""E-commerce v1 names of the same events, as the v2 spec lists them ("aliased to"); the
+patterns of Segment's destinations (segmentio/analytics-events) accept both."""
 
 SPEC_EVENTS_WITHOUT_KPI = frozenset({
     "Product List Viewed", "Product List Filtered",
     "Promotion Viewed", "Promotion Clicked", "Product Clicked", "Product Shared",
     "Product Reviewed", "Product Added to Wishlist", "Product Removed from Wishlist",
-    "Wishlist Product Added to Cart", "Cart Viewed", "Cart Shared", "Checkout Step Viewed",
+    "Cart Viewed", "Cart Shared", "Checkout Step Viewed",
     "Coupon Entered", "Coupon Applied", "Coupon Denied", "Coupon Removed",
     "Application Installed", "Application Opened", "Signed In", "Signed Out",
 })
@@ -88,10 +98,11 @@ def _folded(name: str) -> str:
 
 _BY_FOLDED_NAME: dict[str, tuple[str, dict[str, str]]] = {
     _folded(name): mapping for name, mapping in TRACK_EVENTS.items()
-} | {_folded(v1): TRACK_EVENTS[v2] for v1, v2 in V1_NAMES.items()}
+} | {_folded(v1): TRACK_EVENTS[v2] for v1, v2 in V1_NAMES.items() if v2 in TRACK_EVENTS}
 _IGNORED_BY_FOLDED_NAME = {
     _folded(name): name.lower().replace(" ", "_") for name in SPEC_EVENTS_WITHOUT_KPI
-}
+} | {_folded(v1): v2.lower().replace(" ", "_") for v1, v2 in V1_NAMES.items()
+     if v2 in SPEC_EVENTS_WITHOUT_KPI}
 
 
 def track_event(name: str) -> tuple[str, dict[str, str]] | None:
@@ -115,6 +126,8 @@ def spellings(*names: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+ORDER_ID = spellings("order_id") + ("id",)
+
 _MONEY_LINE = {
     "product_id": spellings("product_id") + ("id", "sku"),
     "price": ("price",),
@@ -137,7 +150,7 @@ PROPERTIES: dict[str, dict[str, tuple[str, ...]]] = {
         "reason": ("reason", "error"),
     },
     "order_completed": {
-        "order_id": spellings("order_id"),
+        "order_id": ORDER_ID,
         "revenue": ("revenue", "total"),
         "currency": ("currency",),
         "items": ("products",),
@@ -147,7 +160,7 @@ PROPERTIES: dict[str, dict[str, tuple[str, ...]]] = {
         "coupon": ("coupon",),
     },
     "order_updated": {
-        "order_id": spellings("order_id"),
+        "order_id": ORDER_ID,
         "revenue": ("revenue", "total"),
         "currency": ("currency",),
     },
@@ -155,7 +168,7 @@ PROPERTIES: dict[str, dict[str, tuple[str, ...]]] = {
     # The spec's Order Refunded example sends `total`; some libraries send `revenue`. Only
     # order_id is required: without an amount it is a full refund.
     "order_refunded": {
-        "order_id": spellings("order_id"),
+        "order_id": ORDER_ID,
         "amount": ("total", "revenue"),
         "currency": ("currency",),
     },

@@ -15,4 +15,6 @@ STREAM_OF_TYPE: dict[str, str] = {
     "payment_failed": PURCHASE,
     "order_completed": PURCHASE,
     "order_refunded": PURCHASE,
+    "order_cancelled": PURCHASE,
+    "order_updated": PURCHASE,
 }

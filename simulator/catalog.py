@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 from decimal import Decimal
 
-CURRENCY = "EUR"
+CURRENCY = "USD"
 
 SHOP_URL = "https://shop.example.com"
 

@@ -35,6 +35,7 @@ import mode
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, KafkaError
 
+from metrics import latency
 from models import ParseLimits, RejectReason, parse_message
 from streams.app import app, settings
 from streams.batches import (
@@ -105,6 +106,8 @@ def ingest_records(records, partitions: int, progress: dict[str, int | None]
                 latest = event_ms if latest is None else max(latest, event_ms)
             progress[source.name] = latest
             rejections = [(r.reason.value, r.detail) for r in outcome.rejections]
+            for ignored in outcome.ignored:
+                latency.ignored.labels(record.topic, ignored.kind).inc()
         except Exception as error:  # noqa: BLE001 - one bad message must not stop the stream
             log.exception("ingest: unexpected error at %s[%d]@%d",
                           record.topic, record.partition, record.offset)

@@ -1,6 +1,9 @@
 """Carts: abandoned, ordered and recovered carts, and the time from cart to order.
 
-A cart is its ``cart_id``, else its session. Cart activity is cart_add, cart_remove,
+A cart is its ``cart_id``, else its session. A checkout event or an order without ``cart_id``
+belongs to the live carts its session changed, else its user (Segment's spec puts ``cart_id``
+on Product Added and Removed only), else to its session's own cart
+(``EventContext.cart_ident``, ``order_carts``). Cart activity is cart_add, cart_remove,
 checkout_started and checkout_step; the cart's channel is its session's when the cart is first
 seen. A cart's life:
 - open: it holds adds minus removes items (quantities) worth their value in the base currency
@@ -8,7 +11,7 @@ seen. A cart's life:
   unvalued). Its ``idle`` timer is due at the last activity + ``abandon_after``.
 - an order on an open cart holding >= 1 item counts it as ordered; on an abandoned cart, as
   recovered. Either way the cart is then closed: a later event for the same ident starts a new
-  cart.
+  cart. An order without ``cart_id`` closes every live cart of its session (else its user).
 - when ``idle`` comes due, a cart holding >= 1 item is abandoned (counted in the windows of that
   instant, with its value then); an empty one is forgotten. An abandoned cart's activity still
   changes its items but it is not abandoned twice; it is forgotten ``cart_recovery`` after
@@ -37,7 +40,9 @@ def apply(ctx: EventContext) -> None:
         return
     if event.type not in ACTIVITY:
         return
+    ident = ctx.cart_ident()
     cart = ctx.open_cart()
+    ctx.remember_cart(ident)
     if event.type in ("cart_add", "cart_remove"):
         sign = 1 if event.type == "cart_add" else -1
         cart["items"] += sign * event.quantity
@@ -49,20 +54,17 @@ def apply(ctx: EventContext) -> None:
             cart["value"] = str(Decimal(cart["value"]) + sign * line)
     if cart["status"] == "open":
         cart["timers"]["idle"] = ctx.event_ms + ctx.settings.abandon_after_ms
-    ctx.ws.arm("cart", ctx.cart_ident(), cart, ctx.event_ms)
+    ctx.ws.arm("cart", ident, cart, ctx.event_ms)
 
 
 def _order(ctx: EventContext) -> None:
-    ident = ctx.cart_ident()
-    cart = ctx.ws.alive("cart", ident)
-    if cart is None:
-        return
-    if cart["items"] >= 1:
-        resolved = "recovered_carts" if cart["status"] == "abandoned" else "ordered_carts"
-        seconds = Decimal(ctx.event_ms - cart["first_ms"]) / 1000
-        ctx.ws.add_all(f"{resolved}|{cart['channel']}")
-        observe(ctx.ws, "cart_to_order_seconds", seconds, CHECKOUT_BUCKETS_SECONDS)
-    ctx.ws.end("cart", ident)
+    for ident, cart in ctx.order_carts:
+        if cart["items"] >= 1:
+            resolved = "recovered_carts" if cart["status"] == "abandoned" else "ordered_carts"
+            seconds = Decimal(ctx.event_ms - cart["first_ms"]) / 1000
+            ctx.ws.add_all(f"{resolved}|{cart['channel']}")
+            observe(ctx.ws, "cart_to_order_seconds", seconds, CHECKOUT_BUCKETS_SECONDS)
+        ctx.ws.end("cart", ident)
 
 
 def idle(ctx: TimerContext) -> None:

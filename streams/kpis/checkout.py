@@ -8,7 +8,8 @@ counted at that instant under the last step reached by then: one of ``CHECKOUT_S
 ``other``; ``none`` if no step.
 Aggregates, per window: ``checkout_seconds_bucket|<le>`` (cumulative, Prometheus style),
 ``checkout_seconds_count``, ``checkout_seconds_sum`` (Decimal); ``payment_failures|<method>``
-(payment failure rate = failures / (failures + orders), orders from revenue.py);
+(payment failure rate = failures / (failures + orders), orders from revenue.py; the method is
+the failure's own, else the one its cart or session chose at a payment step);
 ``checkout_abandonments|<step>``.
 """
 
@@ -30,15 +31,15 @@ CHECKOUT_STEPS = ("shipping", "payment")
 def apply(ctx: EventContext) -> None:
     event = ctx.event
     if event.type == "payment_failed":
-        method = ctx.settings.payment_method(event.payment_method)
+        method = ctx.settings.payment_method(ctx.payment_method)
         ctx.ws.add_all(f"payment_failures|{method}")
         return
     if event.type == "order_completed":
-        cart = ctx.ws.alive("cart", ctx.cart_ident())
-        if cart is not None and "checkout_ms" in cart:
-            cart["timers"].pop("checkout", None)
-            seconds = Decimal(ctx.event_ms - cart["checkout_ms"]) / 1000
-            observe(ctx.ws, "checkout_seconds", seconds, CHECKOUT_BUCKETS_SECONDS)
+        for _, cart in ctx.order_carts:
+            if "checkout_ms" in cart:
+                cart["timers"].pop("checkout", None)
+                seconds = Decimal(ctx.event_ms - cart["checkout_ms"]) / 1000
+                observe(ctx.ws, "checkout_seconds", seconds, CHECKOUT_BUCKETS_SECONDS)
         return
     if event.type == "checkout_started":
         cart = ctx.open_cart()
@@ -46,7 +47,11 @@ def apply(ctx: EventContext) -> None:
             cart["checkout_ms"] = ctx.event_ms
             cart["timers"]["checkout"] = ctx.event_ms + ctx.settings.abandon_after_ms
     elif event.type == "checkout_step":
-        ctx.open_cart()["last_step"] = event.step if event.step in CHECKOUT_STEPS else "other"
+        cart = ctx.open_cart()
+        cart["last_step"] = event.step if event.step in CHECKOUT_STEPS else "other"
+        if event.payment_method is not None:
+            # Carried on to the cart's order and its failed payments (``payment_method``).
+            cart["payment_method"] = ctx.session["payment_method"] = event.payment_method
 
 
 def checkout_abandoned(ctx: TimerContext) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from models import CanonicalEvent
 from streams.kpis.kpi_settings import KpiSettings
@@ -10,6 +11,10 @@ from streams.kpis.working_set import WorkingSet
 from streams.windows import Window
 
 ALL_TIME = Window("all", 0, 0)  # "since tracking began" totals
+# Cart events: without a cart_id, they change their session's own cart.
+SESSION_CART_TYPES = frozenset({"cart_add", "cart_remove"})
+# Carts a session or user remembers (the latest changed): a shopper keeps one or two.
+REMEMBERED_CARTS = 8
 
 
 @dataclass
@@ -24,6 +29,10 @@ class EventContext:
     user_is_new: bool
     settings: KpiSettings
 
+    def __post_init__(self) -> None:
+        if getattr(self.event, "type", None) == "order_completed":
+            self.order_carts  # noqa: B018 -- resolved before the carts family ends them
+
     @property
     def channel(self) -> str:
         return self.session["channel"]
@@ -33,8 +42,67 @@ class EventContext:
         return self.session["device"]
 
     def cart_ident(self) -> str:
-        """A cart is its ``cart_id``, else its session."""
-        return self.event.cart_id or f"session:{self.session['id']}"
+        """The event's cart: its ``cart_id``; else, for a checkout event, the cart its session
+        last changed, else its user (Segment puts ``cart_id`` on cart events only); else the
+        session's own cart."""
+        if self.event.cart_id is not None:
+            return self.event.cart_id
+        if self.event.type in SESSION_CART_TYPES:
+            return self.session_cart()
+        known = self.known_carts
+        return known[-1][0] if known else self.session_cart()
+
+    def session_cart(self) -> str:
+        return f"session:{self.session['id']}"
+
+    @cached_property
+    def known_carts(self) -> tuple[tuple[str, dict], ...]:
+        """The live carts of the event's session, else of its user, oldest change first (an
+        event without ``cart_id`` belongs to them: docs/KPIS.md "Carts and checkout").
+        Resolved once per event (``EventContext`` is made for one event), before any family
+        changes a cart: an order then ends them."""
+        for state in (self.session, self.user):
+            found = []
+            for ident in state.get("carts", ()):
+                cart = self.ws.alive("cart", ident)
+                if cart is not None:
+                    found.append((ident, cart))
+            if found:
+                return tuple(found)
+        return ()
+
+    @cached_property
+    def order_carts(self) -> tuple[tuple[str, dict], ...]:
+        """The carts an order closes: its ``cart_id``'s, else every live cart of its session,
+        else of its user, else its session's own (if it has one). Resolved when the context
+        is made, before a family ends them (``__post_init__``)."""
+        if self.event.cart_id is None and self.known_carts:
+            return self.known_carts
+        ident = self.cart_ident()
+        cart = self.ws.alive("cart", ident)
+        return () if cart is None else ((ident, cart),)
+
+    @cached_property
+    def payment_method(self) -> str | None:
+        """The raw payment method of an order or a failed payment: the event's own, else the
+        one chosen at the last payment step of its cart(s), else of its session (both specs
+        carry it on checkout steps, not on the order)."""
+        own = getattr(self.event, "payment_method", None)
+        if own is not None:
+            return own
+        carts = self.order_carts if self.event.type == "order_completed" else self.known_carts
+        for _, cart in reversed(carts):
+            if cart.get("payment_method") is not None:
+                return cart["payment_method"]
+        return self.session.get("payment_method")
+
+    def remember_cart(self, ident: str) -> None:
+        """Lists the cart as the latest one changed by the event's session and user. Only
+        idents: whether a cart is still live is read when it is needed (``known_carts``)."""
+        for state in (self.session, self.user):
+            carts = [known for known in state.get("carts", ()) if known != ident]
+            carts.append(ident)
+            state["carts"] = carts[-REMEMBERED_CARTS:]
 
     def open_cart(self) -> dict:
         """The event's cart, started if it has none (its life: streams/kpis/carts.py)."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from kpiwatch.settings import Settings
+from kpiwatch.settings import DEFAULT_PAYMENT_METHOD_ALIASES, Settings, payment_method_key
 
 DAY_MS = 24 * 3_600_000
 
@@ -51,10 +51,12 @@ class KpiSettings:
     checkpoint_events: int = 20_000
     window_retention_ms: Mapping[str, int] = field(
         default_factory=lambda: dict(WINDOW_RETENTION_MS))
-    base_currency: str = "EUR"
+    base_currency: str = "USD"
     currency_rates: dict[str, Decimal] = field(default_factory=dict)
     payment_methods: frozenset[str] = frozenset(
         {"card", "paypal", "apple_pay", "google_pay", "klarna", "bank_transfer"})
+    payment_method_aliases: Mapping[str, str] = field(
+        default_factory=lambda: dict(DEFAULT_PAYMENT_METHOD_ALIASES))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> KpiSettings:
@@ -69,10 +71,19 @@ class KpiSettings:
             base_currency=settings.base_currency,
             currency_rates=dict(settings.currency_rates),
             payment_methods=frozenset(settings.payment_methods),
+            payment_method_aliases=dict(settings.payment_method_aliases),
         )
 
     def payment_method(self, raw: str | None) -> str:
-        return raw if raw in self.payment_methods else "other"
+        """The configured name of a raw payment method ("Credit Card", "visa" -> card), else
+        "other": a bounded label."""
+        if raw in self.payment_methods:
+            return raw
+        if raw is None:
+            return "other"
+        key = payment_method_key(raw)
+        method = self.payment_method_aliases.get(key, key)
+        return method if method in self.payment_methods else "other"
 
     def to_base(self, amount: Decimal, currency: str) -> Decimal | None:
         """The amount in the base currency, or None when there is no rate for it."""

@@ -56,7 +56,7 @@ def test_batches_carry_each_event_and_its_input_position_and_time():
     assert header["sources"] == {"clicks:2": 1}
     decoded = [(source, decode_canonical(raw), raw) for source, raw in lines]
     assert [e for _, e, _ in decoded] == events
-    assert [s.offset for s, _, _ in decoded] == list(range(100, 130))
+    assert [s.offset for s, _, _ in decoded] == list(range(100, 100 + len(events)))
     assert decoded[0][0].input_ms == 1_700_000_000_250 and decoded[0][0].name == "clicks:2"
     assert decode_canonical(decoded[0][2]) == events[0]
     assert encode_canonical(events[0]) == decoded[0][2]

@@ -27,11 +27,11 @@ def valid_events(count: int, seed: int = 7) -> list[dict]:
             events.append({**base, "type": "product_view", "product_id": f"p{n % 50}"})
         elif kind == "cart":
             events.append({**base, "type": "cart_add", "product_id": f"p{n % 50}",
-                           "price": "19.99", "quantity": 1, "currency": "EUR",
+                           "price": "19.99", "quantity": 1, "currency": "USD",
                            "cart_id": f"c-{user}"})
         elif kind == "order":
             events.append({**base, "type": "order_completed", "order_id": f"o-{seed}-{n}",
-                           "revenue": "59.97", "currency": "EUR", "payment_method": "card"})
+                           "revenue": "59.97", "currency": "USD", "payment_method": "card"})
         else:
             events.append({"type": "track", "event": "Product Viewed", "messageId": base["event_id"],
                            "timestamp": ts, "anonymousId": user,
@@ -54,7 +54,7 @@ def bad_inputs(count: int, seed: int = 11) -> list[tuple[bytes, str]]:
         lambda n: (orjson.dumps({**base, "event_id": f"bad-{n}", "type": "teleport"}),
                    "unknown_type"),
         lambda n: (orjson.dumps({**base, "event_id": f"bad-{n}", "type": "order_completed",
-                                 "revenue": "10", "currency": "EUR"}), "missing_field"),
+                                 "revenue": "10", "currency": "USD"}), "missing_field"),
         lambda n: (orjson.dumps({**base, "event_id": f"bad-{n}", "type": "cart_add",
                                  "product_id": "p1", "quantity": -3}), "invalid_value"),
         lambda n: (orjson.dumps({**base, "event_id": f"bad-{n}", "type": "order_completed",

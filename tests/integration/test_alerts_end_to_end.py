@@ -50,12 +50,12 @@ def minute_of_events(start: datetime, minute: int, paid_orders: int) -> list[tup
                 at = at + timedelta(seconds=1)
                 out.append(("cart", {**base, "event_id": f"ca-{user}", "type": "cart_add",
                                      "timestamp": at.isoformat(), "product_id": "p1",
-                                     "price": "20.00", "quantity": 1, "currency": "EUR",
+                                     "price": "20.00", "quantity": 1, "currency": "USD",
                                      "cart_id": f"c-{user}"}))
                 out.append(("purchase", {**base, "event_id": f"oc-{user}",
                                          "type": "order_completed", "timestamp": at.isoformat(),
                                          "order_id": f"o-{user}", "revenue": "20.00",
-                                         "currency": "EUR", "payment_method": "card"}))
+                                         "currency": "USD", "payment_method": "card"}))
     return sorted(out, key=lambda item: item[1]["timestamp"])
 
 

@@ -39,7 +39,7 @@ def shop_history(start: datetime, minutes: int = 40, sessions_per_minute: int = 
         if n % 10 == 0:
             events.append({**base, "event_id": f"o-{n}", "type": "order_completed",
                            "timestamp": (at + timedelta(seconds=2)).isoformat(),
-                           "order_id": f"order-{n}", "revenue": "40.00", "currency": "EUR",
+                           "order_id": f"order-{n}", "revenue": "40.00", "currency": "USD",
                            "payment_method": "card"})
     return [orjson.dumps(e) for e in events]
 

@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
+from kpiwatch.settings import DEFAULT_PAYMENT_METHOD_ALIASES
 from streams.windows import WINDOW_SIZES, business_day, day_window, window_of
 
 CHECKOUT_BUCKETS = (5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200)
@@ -52,10 +53,26 @@ def observe(c, name, seconds, buckets):
             c[f"{name}_bucket|{bound}"] += 1
 
 
+def payment_name(raw):
+    """A raw payment method as the configured names know it (kpiwatch.settings aliases)."""
+    if raw is None:
+        return "other"
+    key = raw.strip().lower().replace(" ", "_").replace("-", "_")  # (as the aliases are keyed)
+    key = DEFAULT_PAYMENT_METHOD_ALIASES.get(key, key)
+    return key if key in METHODS else "other"
+
+
 def recompute(events, tz, timeout_ms=30 * 60_000, rates=None, base="EUR",
-              abandon_ms=30 * 60_000, recovery_ms=7 * DAY_MS, user_ttl_ms=31 * DAY_MS):
+              abandon_ms=30 * 60_000, recovery_ms=7 * DAY_MS, user_ttl_ms=31 * DAY_MS,
+              dedup_ms=DAY_MS):
     """{(size, window_start): Counter(metric -> value)} for every window with an event."""
     rates = rates or {}
+
+    def to_base(amount, cur):
+        if amount is None or cur is None:
+            return None
+        return amount if cur == base else (amount * rates[cur] if cur in rates else None)
+
     events = sorted(events, key=lambda e: (ms(e), e.event_id))
     session_of, sessions = sessionize(events, timeout_ms)
     last_seen_event = {}
@@ -78,6 +95,9 @@ def recompute(events, tz, timeout_ms=30 * 60_000, rates=None, base="EUR",
         last_seen[e.user_key] = ms(e)
         last_seen_event[e.user_key] = e
 
+    method_of = _follow_carts(events, session_of, lambda e: dims(e)[0],
+                              lambda e: life_first[e.event_id].event_id, tz, out, abandon_ms,
+                              recovery_ms, to_base)
     for size in WINDOW_SIZES:
         groups = defaultdict(list)
         for e in events:
@@ -106,22 +126,17 @@ def recompute(events, tz, timeout_ms=30 * 60_000, rates=None, base="EUR",
                 if e.type in ("page_view", "product_view", "search", "signup", "newsletter_signup"):
                     c[f"{e.type}|{ch}|{dev}"] += 1
                 if e.type == "payment_failed":
-                    method = e.payment_method if e.payment_method in METHODS else "other"
-                    c[f"payment_failures|{method}"] += 1
+                    c[f"payment_failures|{payment_name(method_of[e.event_id])}"] += 1
                 if e.type == "order_completed":
-                    amount = e.revenue if e.currency == base else (
-                        e.revenue * rates[e.currency] if e.currency in rates else None)
+                    amount = to_base(e.revenue, e.currency)
+                    method = payment_name(method_of[e.event_id])
+                    c[f"orders|{ch}|{method}"] += 1
+                    c[f"units|{ch}|{method}"] += sum(i.quantity for i in e.items)
                     if amount is None:
-                        c[f"unconverted_orders|{e.currency}"] += 1
+                        c[f"unconverted_orders|{e.currency or 'none'}"] += 1
+                        c[f"unconverted_revenue|{e.currency or 'none'}"] += e.revenue
                     else:
-                        method = e.payment_method if e.payment_method in METHODS else "other"
-                        c[f"orders|{ch}|{method}"] += 1
                         c[f"revenue|{ch}|{method}"] += amount
-                        c[f"units|{ch}|{method}"] += sum(i.quantity for i in e.items)
-                if e.type == "order_refunded":
-                    c[f"refunds|{ch}"] += 1
-                    if e.currency == base:
-                        c[f"refunded|{ch}"] += e.amount
             for e in users_here.values():
                 c["users"] += 1
                 if e.event_id in life_start:
@@ -135,32 +150,29 @@ def recompute(events, tz, timeout_ms=30 * 60_000, rates=None, base="EUR",
         for size in WINDOW_SIZES:
             observe(out[(size, window_of(size, end, tz).start_ms)], "session_seconds", seconds,
                     SESSION_BUCKETS)
-    carts = defaultdict(list)
-    for e in events:
-        if e.type in CART_TYPES:
-            carts[e.cart_id or f"session:{session_of[e.event_id]}"].append(e)
-    for evs in carts.values():
-        _follow_cart(evs, lambda e: dims(e)[0], tz, out, abandon_ms, recovery_ms,
-                     lambda amount, cur: amount if cur == base else (
-                         amount * rates[cur] if cur in rates else None))
+    _follow_orders(events, lambda e: dims(e)[0], method_of, tz, out, to_base, dedup_ms)
     _active_users(events, tz, out)
     return out
 
 
-CART_TYPES = ("cart_add", "cart_remove", "checkout_started", "checkout_step", "order_completed")
+def _count(out, tz, at, key, amount=1):
+    for size in WINDOW_SIZES:
+        out[(size, window_of(size, at, tz).start_ms)][key] += amount
 
 
-def _follow_cart(evs, channel_of, tz, out, abandon_ms, recovery_ms, to_base):
-    """One cart ident's events in time order: abandonments, orders, recoveries, checkouts."""
-    cart = None
+def _follow_carts(events, session_of, channel_of, life_of, tz, out, abandon_ms, recovery_ms,
+                  to_base):
+    """Every cart through its events, all in time order: abandonments, orders, recoveries,
+    checkouts. A cart is its cart_id, else its session's cart; a checkout or order without a
+    cart_id belongs to the live carts its session changed (latest last), else its user's (in
+    this life of the user key), else to its session's cart. Returns the raw payment method of
+    each order and payment failure: its own, else its carts' latest payment step's, else its
+    session's."""
+    carts = {}  # ident -> state, while live
+    changed = defaultdict(list)  # ("session", ident) or ("user", life) -> cart idents, latest last
+    session_method, method_of = {}, {}
 
-    def count(at, key, amount=1):
-        for size in WINDOW_SIZES:
-            out[(size, window_of(size, at, tz).start_ms)][key] += amount
-
-    def deadlines():
-        if cart is None:
-            return []
+    def deadlines(cart):
         due = []
         if cart["checkout"] is not None and not cart["checkout_fired"]:
             due.append((cart["checkout"] + abandon_ms, 0))
@@ -170,27 +182,54 @@ def _follow_cart(evs, channel_of, tz, out, abandon_ms, recovery_ms, to_base):
             due.append((cart["abandoned"] + recovery_ms, 2))
         return sorted(due)
 
-    def pass_deadlines(before):
-        nonlocal cart
-        while deadlines() and deadlines()[0][0] < before:
-            at, which = deadlines()[0]
+    def live(ident, before):
+        """The cart, once every deadline of it strictly before ``before`` has passed."""
+        cart = carts.get(ident)
+        while cart is not None and deadlines(cart)[0][0] < before:
+            at, which = deadlines(cart)[0]
             if which == 0:
                 cart["checkout_fired"] = True
-                count(at, f"checkout_abandonments|{cart['step'] or 'none'}")
+                _count(out, tz, at, f"checkout_abandonments|{cart['step'] or 'none'}")
             elif which == 1 and cart["items"] >= 1:
                 cart["abandoned"] = at
-                count(at, f"abandoned_carts|{cart['channel']}")
+                _count(out, tz, at, f"abandoned_carts|{cart['channel']}")
                 if cart["value"] is None:
-                    count(at, f"abandoned_carts_unvalued|{cart['channel']}")
+                    _count(out, tz, at, f"abandoned_carts_unvalued|{cart['channel']}")
                 else:
-                    count(at, f"abandoned_cart_value|{cart['channel']}", cart["value"])
-            else:
-                cart = None  # an empty cart gone idle, or an abandoned one past recovery
+                    _count(out, tz, at, f"abandoned_cart_value|{cart['channel']}", cart["value"])
+            else:  # an empty cart gone idle, or an abandoned one past recovery
+                del carts[ident]
+                cart = None
+        return cart
 
-    for e in evs:
-        pass_deadlines(ms(e))
-        if e.type == "order_completed":
-            if cart is not None:
+    def lists(e):
+        return ("session", session_of[e.event_id]), ("user", life_of(e))
+
+    def known(e):
+        for key in lists(e):
+            found = [ident for ident in changed[key] if live(ident, ms(e)) is not None]
+            if found:
+                return found
+        return []
+
+    def latest_method(idents, e):
+        for ident in reversed(idents):
+            if carts[ident]["method"] is not None:
+                return carts[ident]["method"]
+        return session_method.get(session_of[e.event_id])
+
+    for e in events:
+        own_cart = f"session:{session_of[e.event_id]}"
+        if e.type == "payment_failed":
+            method_of[e.event_id] = e.payment_method or latest_method(known(e), e)
+        elif e.type == "order_completed":
+            if e.cart_id is not None:
+                idents = [e.cart_id] if live(e.cart_id, ms(e)) is not None else []
+            else:
+                idents = known(e) or ([own_cart] if live(own_cart, ms(e)) is not None else [])
+            method_of[e.event_id] = e.payment_method or latest_method(idents, e)
+            for ident in idents:
+                cart = carts.pop(ident)
                 if cart["checkout"] is not None:
                     seconds = Decimal(ms(e) - cart["checkout"]) / 1000
                     for size in WINDOW_SIZES:
@@ -198,31 +237,86 @@ def _follow_cart(evs, channel_of, tz, out, abandon_ms, recovery_ms, to_base):
                                 "checkout_seconds", seconds, CHECKOUT_BUCKETS)
                 if cart["items"] >= 1:
                     kind = "recovered_carts" if cart["abandoned"] is not None else "ordered_carts"
-                    count(ms(e), f"{kind}|{cart['channel']}")
+                    _count(out, tz, ms(e), f"{kind}|{cart['channel']}")
                     seconds = Decimal(ms(e) - cart["first"]) / 1000
                     for size in WINDOW_SIZES:
                         observe(out[(size, window_of(size, ms(e), tz).start_ms)],
                                 "cart_to_order_seconds", seconds, CHECKOUT_BUCKETS)
-            cart = None
-            continue
-        if cart is None:
-            cart = {"channel": channel_of(e), "first": ms(e), "items": 0, "value": Decimal(0),
+        elif e.type in ("cart_add", "cart_remove", "checkout_started", "checkout_step"):
+            if e.cart_id is not None:
+                ident = e.cart_id
+            elif e.type in ("cart_add", "cart_remove"):
+                ident = own_cart
+            else:
+                ident = (known(e) or [own_cart])[-1]
+            cart = live(ident, ms(e))
+            if cart is None:
+                cart = carts[ident] = {
+                    "channel": channel_of(e), "first": ms(e), "items": 0, "value": Decimal(0),
                     "checkout": None, "checkout_fired": False, "step": None, "abandoned": None,
-                    "last": ms(e)}
-        if cart["abandoned"] is None:
-            cart["last"] = ms(e)
-        if e.type in ("cart_add", "cart_remove"):
-            sign = 1 if e.type == "cart_add" else -1
-            cart["items"] += sign * e.quantity
-            line = None if e.price is None or e.currency is None else to_base(
-                e.price * e.quantity, e.currency)
-            cart["value"] = None if line is None or cart["value"] is None else (
-                cart["value"] + sign * line)
-        elif e.type == "checkout_started" and cart["checkout"] is None:
-            cart["checkout"] = ms(e)
-        elif e.type == "checkout_step":
-            cart["step"] = e.step if e.step in STEPS else "other"
-    pass_deadlines(float("inf"))
+                    "last": ms(e), "method": None}
+            for key in lists(e):
+                changed[key] = [*(i for i in changed[key] if i != ident), ident][-8:]
+            if cart["abandoned"] is None:
+                cart["last"] = ms(e)
+            if e.type in ("cart_add", "cart_remove"):
+                sign = 1 if e.type == "cart_add" else -1
+                cart["items"] += sign * e.quantity
+                line = None if e.price is None else to_base(e.price * e.quantity, e.currency)
+                cart["value"] = None if line is None or cart["value"] is None else (
+                    cart["value"] + sign * line)
+            elif e.type == "checkout_started" and cart["checkout"] is None:
+                cart["checkout"] = ms(e)
+            elif e.type == "checkout_step":
+                cart["step"] = e.step if e.step in STEPS else "other"
+                if e.payment_method is not None:
+                    cart["method"] = session_method[session_of[e.event_id]] = e.payment_method
+    for ident in list(carts):
+        live(ident, float("inf"))
+    return method_of
+
+
+def _follow_orders(events, channel_of, method_of, tz, out, to_base, dedup_ms):
+    """Refunds, cancellations and updates, each counted at its own instant, under the order's
+    channel and method when the order is remembered (``dedup_ms`` after it), its revenue taken
+    from the order for a refund without an amount."""
+    orders = {}
+
+    def remembered(e):
+        order = orders.get(e.order_id)
+        return order if order is not None and ms(e) <= order["at"] + dedup_ms else None
+
+    for e in events:
+        if e.type == "order_completed":
+            orders[e.order_id] = {"at": ms(e), "revenue": to_base(e.revenue, e.currency),
+                                  "dims": f"{channel_of(e)}|{payment_name(method_of[e.event_id])}",
+                                  "cancelled": False}
+        elif e.type == "order_refunded":
+            order = remembered(e)
+            amount = (to_base(e.amount, e.currency) if e.amount is not None
+                      else order and order["revenue"])
+            _count(out, tz, ms(e), f"refunds|{channel_of(e)}")
+            if amount is None:
+                _count(out, tz, ms(e), f"refunds_unvalued|{channel_of(e)}")
+            else:
+                _count(out, tz, ms(e), f"refunded|{channel_of(e)}", amount)
+        elif e.type == "order_cancelled":
+            order = remembered(e)
+            if order is None:
+                _count(out, tz, ms(e), f"cancelled_orders|{channel_of(e)}|other")
+            elif not order["cancelled"]:
+                order["cancelled"] = True
+                _count(out, tz, ms(e), f"cancelled_orders|{order['dims']}")
+                if order["revenue"] is not None:
+                    _count(out, tz, ms(e), f"cancelled_revenue|{order['dims']}", order["revenue"])
+        elif e.type == "order_updated":
+            order = remembered(e)
+            new = to_base(e.revenue, e.currency)
+            if (order is not None and not order["cancelled"] and order["revenue"] is not None
+                    and new is not None and new != order["revenue"]):
+                _count(out, tz, ms(e), f"revenue_adjustment|{order['dims']}",
+                       new - order["revenue"])
+                order["revenue"] = new
 
 
 def _active_users(events, tz, out):

@@ -1,6 +1,11 @@
 """Seeded canonical event streams for KPI tests: sessions with funnels, out-of-order arrival,
 and a few very late events. Carts get abandoned (some before checkout, some at each checkout
-step), ordered, emptied, and recovered by an order after a long pause."""
+step), ordered, emptied, and recovered by an order after a long pause.
+
+Half the journeys are shaped as Segment's e-commerce spec sends them: ``cart_id`` on cart
+events only, the payment method on the payment step (raw names: "Credit Card", "visa"), not
+on the order. Orders are sometimes cancelled, updated, refunded in full (no amount), or in a
+currency without a rate or with none."""
 
 from __future__ import annotations
 
@@ -31,7 +36,9 @@ def shop_events(count: int, seed: int = 1, span: timedelta = timedelta(hours=30)
         channel, device = rng.choice(CHANNELS), rng.choice(DEVICES)
         sid = f"s{n}" if rng.random() < 0.5 else None
         cart = f"c{n}" if rng.random() < 0.5 else None
+        spec_shaped = rng.random() < 0.5
         common = {"session_id": sid, "channel": channel, "device": device}
+        order_id = None
         steps = ["page_view"] + ["page_view"] * rng.randrange(3) + ["product_view"]
         if rng.random() < 0.1:
             steps.append("search")
@@ -49,6 +56,10 @@ def shop_events(count: int, seed: int = 1, span: timedelta = timedelta(hours=30)
                 steps.append("order_completed")
                 if rng.random() < 0.1:
                     steps.append("order_refunded")
+                if rng.random() < 0.06:
+                    steps.append("order_updated")
+                if rng.random() < 0.06:
+                    steps.append("order_cancelled")
         for kind in steps:
             t += timedelta(seconds=rng.expovariate(1 / 40))
             if kind == "pause":
@@ -58,7 +69,7 @@ def shop_events(count: int, seed: int = 1, span: timedelta = timedelta(hours=30)
             if kind in ("product_view", "cart_add", "cart_remove"):
                 extra = {"product_id": f"p{rng.randrange(30)}"}
             if kind in ("cart_add", "checkout_started", "checkout_step", "order_completed"):
-                extra["cart_id"] = cart
+                extra["cart_id"] = None if spec_shaped else cart
             if kind in ("cart_add", "cart_remove"):
                 extra.update(price=f"{rng.randrange(100, 9000) / 100:.2f}",
                              quantity=rng.randrange(1, 3),
@@ -66,16 +77,30 @@ def shop_events(count: int, seed: int = 1, span: timedelta = timedelta(hours=30)
                 extra["cart_id"] = cart
             if kind == "checkout_step":
                 extra["step"] = rng.choice(["shipping", "payment", "payment", "review", "2"])
-            if kind == "payment_failed":
+                if extra["step"] == "payment" and spec_shaped:
+                    extra["payment_method"] = rng.choice(
+                        ["Credit Card", "visa", "paypal", "apple pay", "crypto"])
+            if kind == "payment_failed" and (not spec_shaped or rng.random() < 0.3):
                 extra["payment_method"] = rng.choice(["card", "paypal", "crypto"])
             if kind == "order_completed":
-                extra.update(order_id=f"o{n}", revenue=f"{rng.randrange(500, 20000) / 100:.2f}",
-                             currency=rng.choice(["EUR"] * 9 + ["USD", "GBP"]),
-                             payment_method=rng.choice(["card", "paypal", "klarna", "wire"]),
+                order_id = f"o{n}"
+                extra.update(order_id=order_id,
+                             revenue=f"{rng.randrange(500, 20000) / 100:.2f}",
+                             currency=rng.choice(["EUR"] * 9 + ["USD", "GBP", "JPY", None]),
                              items=[{"product_id": "p1", "quantity": rng.randrange(1, 4)}],
                              user_id=f"cust-{user}" if rng.random() < 0.8 else None)
+                if not spec_shaped:
+                    extra["payment_method"] = rng.choice(["card", "paypal", "klarna", "wire"])
             if kind == "order_refunded":
-                extra.update(order_id=f"o{n}", amount="5.00", currency="EUR")
+                if rng.random() < 0.5:
+                    extra.update(order_id=f"o{n}", amount="5.00", currency="EUR")
+                else:  # a full refund of the journey's order: Segment needs only order_id
+                    extra.update(order_id=order_id)
+            if kind == "order_updated":
+                extra.update(order_id=order_id, currency="EUR",
+                             revenue=f"{rng.randrange(500, 20000) / 100:.2f}")
+            if kind in ("order_cancelled", "order_updated"):
+                extra["order_id"] = order_id
             events.append(event(kind, n, t, user, **common, **extra))
             n += 1
     events = [e for e in events if e.timestamp < start + span]

@@ -18,7 +18,7 @@ from tests.kpi_oracle.oracle import recompute
 from tests.kpi_oracle.shop import arrival_order, shop_events
 
 TZ = ZoneInfo("Europe/Berlin")
-SETTINGS = KpiSettings(timezone=TZ, allowed_lateness_ms=5 * MINUTE_MS,
+SETTINGS = KpiSettings(timezone=TZ, allowed_lateness_ms=5 * MINUTE_MS, base_currency="EUR",
                        currency_rates={"USD": Decimal("0.92")})
 
 
@@ -168,7 +168,7 @@ def test_a_business_day_that_splits_an_hour(zone):
     events = shop_events(4000, start=(midnight - timedelta(hours=3)).astimezone(UTC))
     arrived, late_ids = arrival_order(events)
     table = RecordingTable()
-    settings = KpiSettings(timezone=tz, allowed_lateness_ms=5 * MINUTE_MS,
+    settings = KpiSettings(timezone=tz, allowed_lateness_ms=5 * MINUTE_MS, base_currency="EUR",
                            currency_rates={"USD": Decimal("0.92")})
     run(list(enumerate(arrived)), table, 150, settings)
     limit = table["progress|0"]["settled_through"] + MINUTE_MS

@@ -12,7 +12,7 @@ from streams.kpis.engine import PartitionEngine
 from streams.kpis.kpi_settings import KpiSettings
 from tests.kpi_oracle.shop import shop_events
 
-SETTINGS = KpiSettings(currency_rates={"USD": Decimal("0.92")})
+SETTINGS = KpiSettings(base_currency="EUR", currency_rates={"USD": Decimal("0.92")})
 
 
 def _table() -> dict:

@@ -14,7 +14,7 @@ from streams.windows import MINUTE_MS
 from tests.kpi_oracle.shop import event
 from tests.unit.kpis.test_engine_against_oracle import RecordingTable
 
-SETTINGS = KpiSettings(allowed_lateness_ms=MINUTE_MS)
+SETTINGS = KpiSettings(allowed_lateness_ms=MINUTE_MS, base_currency="EUR")
 T0 = datetime(2026, 5, 4, 10, 0, 7, tzinfo=UTC)
 ABANDON = timedelta(minutes=30)
 
