@@ -1,6 +1,9 @@
 """The KPI oracle test on the real broker: a seeded stream with duplicates, out-of-order and
-late events, two workers, and again with one of them SIGKILLed mid-stream and restarted.
-Every KPI of every settled window equals the independent batch recomputation (tests/kpi_oracle)."""
+late events, two workers, and again with one of them SIGKILLed mid-stream and restarted; and
+once more with the events shaped as a Segment source sends them (tests/kpi_oracle/spec_shape.py:
+cart_id on cart events only, payment methods on the payment step, totals, v1 names, identify
+calls). Every KPI of every settled window equals the independent batch recomputation
+(tests/kpi_oracle)."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from models.streams import STREAM_OF_TYPE
 from streams.windows import MINUTE_MS, window_of
 from tests.integration.services import consume_all, produce_many, wait_for
 from tests.kpi_oracle.oracle import recompute
+from tests.kpi_oracle import spec_shape
 from tests.kpi_oracle.shop import arrival_order, shop_events
 
 # CI runs 20,000 events, without and with the kill (about 75 s each). Issue #4's bar is
@@ -52,8 +56,10 @@ def settled_windows(state: dict) -> dict:
     return {k: +v for k, v in windows.items()}, limit
 
 
-@pytest.mark.parametrize("kill", [False, True], ids=["two-workers", "kill"])
-def test_kpis_equal_the_batch_recomputation(worker_factory, stack_settings, kill):
+@pytest.mark.parametrize(("kill", "shape"), [(False, "canonical"), (True, "canonical"),
+                                            (True, "segment-spec")],
+                         ids=["two-workers", "kill", "segment-spec-kill"])
+def test_kpis_equal_the_batch_recomputation(worker_factory, stack_settings, kill, shape):
     now = datetime.now(UTC).replace(microsecond=0)
     # A busy shop: EVENTS events in 40 minutes of event time, ending an hour ago. Late events
     # are taken from the first 5 minutes and sent after everything else: late beyond doubt.
@@ -63,12 +69,15 @@ def test_kpis_equal_the_batch_recomputation(worker_factory, stack_settings, kill
                                       late_before=start + timedelta(minutes=5))
     assert late_ids
     rng = random.Random(7)
+    encode = encode_canonical if shape == "canonical" else spec_shape.encode
     messages = []
     for event in arrived:
-        raw = encode_canonical(event)
+        raw = encode(event)
         messages.append((event, raw))
         if rng.random() < 0.05:
             messages.append((event, raw))  # a client retry
+        if shape != "canonical":  # calls without a KPI input: ignored, never counted
+            messages.extend((event, orjson.dumps(call)) for call in spec_shape.ignored_calls(event))
     # Markers at "now" on many user keys, on all three input streams, move every input
     # partition's event time, and so every partition's watermark, past the data.
     markers = [parse_message(orjson.dumps({
@@ -85,7 +94,7 @@ def test_kpis_equal_the_batch_recomputation(worker_factory, stack_settings, kill
     # The killed worker's input partitions are silent until the restart and rebalance are
     # through (table recovery included): they must keep holding the watermark meanwhile.
     env = {"KPIWATCH_TOPIC_PARTITIONS": "4", "KPIWATCH_ALLOWED_LATENESS": "PT30M",
-           "KPIWATCH_SOURCE_IDLE_TIMEOUT": "PT10M"}
+           "KPIWATCH_SOURCE_IDLE_TIMEOUT": "PT10M", "KPIWATCH_BASE_CURRENCY": "EUR"}
     first, second = worker_factory(**env), worker_factory(**env)
     bootstrap = stack_settings.kafka_bootstrap_servers
     topics = {"clickstream": names["KPIWATCH_TOPIC_CLICKSTREAM"],
@@ -130,7 +139,7 @@ def test_kpis_equal_the_batch_recomputation(worker_factory, stack_settings, kill
     wait_for(settled_past_data, timeout=600, interval=5, what="every partition to settle the data")
     got, limit = settled_windows(changelog_state(bootstrap, app_id))
 
-    parsed = [parse_message(encode_canonical(e), now=now, limits=ParseLimits()).events[0]
+    parsed = [parse_message(encode(e), now=now, limits=ParseLimits()).events[0]
               for e in events if e.event_id not in late_ids]
     want = {k: +v for k, v in recompute(parsed + markers, UTC_ZONE).items()
             if window_of(k[0], k[1], UTC_ZONE).end_ms <= limit and +v}

@@ -11,9 +11,11 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
+from models import ParseLimits, parse_message
 from streams.kpis.engine import PartitionEngine
 from streams.kpis.kpi_settings import KpiSettings
 from streams.windows import MINUTE_MS
+from tests.kpi_oracle import spec_shape
 from tests.kpi_oracle.oracle import recompute
 from tests.kpi_oracle.shop import arrival_order, shop_events
 
@@ -215,3 +217,33 @@ def _first_unapplied_origin(log, arrived):
         if event.timestamp.timestamp() * 1000 >= applied_until:
             return max(0, origin - 50)
     return len(arrived)
+
+
+def test_events_shaped_as_segment_sends_them_give_the_recomputed_kpis():
+    # The same shop, through Segment's shapes (tests/kpi_oracle/spec_shape.py) and the parser:
+    # cart_id on cart events only, payment methods on payment steps, totals, v1 names.
+    now = datetime(2026, 4, 1, tzinfo=UTC)
+    limits = ParseLimits(replay_horizon=timedelta(days=30))
+    events = []
+    for event in shop_events(4000):
+        outcome = parse_message(spec_shape.encode(event), now=now, limits=limits)
+        assert not outcome.rejections, outcome.rejections
+        [parsed] = outcome.events
+        assert (parsed.event_id, parsed.type, parsed.cart_id) == (
+            event.event_id, event.type, event.cart_id)
+        assert abs(parsed.timestamp - event.timestamp) < timedelta(milliseconds=1)
+        events.append(parsed)
+        for call in spec_shape.ignored_calls(event):
+            ignored = parse_message(orjson.dumps(call), now=now, limits=limits)
+            assert (ignored.events, ignored.rejections, len(ignored.ignored)) == ([], [], 1)
+    arrived, late_ids = arrival_order(events)
+    table = RecordingTable()
+    run(list(enumerate(arrived)), table, 150)
+    limit = table["progress|0"]["settled_through"] + MINUTE_MS
+    got, want = settled_aggregates(table), expected(events, late_ids, limit)
+    compared = {m.split("|")[0] for values in want.values() for m in values}
+    assert {"ordered_carts", "abandoned_carts", "checkout_seconds_count", "cancelled_orders",
+            "revenue_adjustment", "unconverted_orders"} <= compared
+    mismatched = {k: (got.get(k), want.get(k)) for k in set(got) | set(want)
+                  if got.get(k) != want.get(k)}
+    assert not mismatched, list(mismatched.items())[:3]
