@@ -184,6 +184,17 @@ class OrderUpdated(EventBase):
     currency: CurrencyCode | None = None
 
 
+class IdentityLink(EventBase):
+    """Internal, never accepted as input: a user id and an anonymous id seen together (an
+    event that carries both, an identify call), from the moment in `timestamp`. Ingestion
+    sends it to every KPI partition, so that each can tell alike which device an event that
+    carries a user id only belongs to (streams/kpis/identity.py)."""
+
+    type: Literal["identity_link"] = "identity_link"
+    user_id: Identifier
+    anonymous_id: Identifier
+
+
 CanonicalEvent = Annotated[
     PageView
     | ProductView
@@ -198,7 +209,8 @@ CanonicalEvent = Annotated[
     | OrderCompleted
     | OrderRefunded
     | OrderCancelled
-    | OrderUpdated,
+    | OrderUpdated
+    | IdentityLink,
     Field(discriminator="type"),
 ]
 
@@ -221,14 +233,17 @@ EVENT_MODELS: dict[str, type[EventBase]] = {
         OrderUpdated,
     )
 }
-"""The model of each canonical type name."""
+"""The model of each canonical type name a source may send."""
+
+INTERNAL_MODELS: dict[str, type[EventBase]] = {"identity_link": IdentityLink}
+"""Types kpiwatch writes on its internal topic only: never read from input."""
 
 AMOUNT_FIELDS = ("price", "revenue", "shipping", "tax", "amount")
 """The money fields (Decimal), wherever a model has them."""
 
 AMOUNTS_OF: dict[str, tuple[str, ...]] = {
     name: tuple(field for field in AMOUNT_FIELDS if field in model.model_fields)
-    for name, model in EVENT_MODELS.items()
+    for name, model in (EVENT_MODELS | INTERNAL_MODELS).items()
 }
 """The money fields of each canonical type name."""
 

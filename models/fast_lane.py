@@ -159,12 +159,25 @@ class _GA4Device(_Struct):
 
 
 class _TrafficSource(_Struct):
+    """The export's `collected_traffic_source`. (`traffic_source`, the user's first-ever
+    acquisition, is never read: see `models.ga4.COLLECTED_TAGS`.)"""
+
     manual_source: str | None = None
     manual_medium: str | None = None
     manual_campaign_name: str | None = None
+
+
+class _LastClickCampaign(_Struct):
     source: str | None = None
     medium: str | None = None
-    name: str | None = None
+    campaign_name: str | None = None
+
+
+class _LastClickTrafficSource(_Struct):
+    """The export's `session_traffic_source_last_click`, the records of it that are read."""
+
+    manual_campaign: _LastClickCampaign | None = None
+    cross_channel_campaign: _LastClickCampaign | None = None
 
 
 class _Message(_Struct):
@@ -213,11 +226,13 @@ class _Message(_Struct):
 
     event_name: str | None | UnsetType = UNSET
     event_timestamp: int | str | None = None
+    event_bundle_sequence_id: int | str | None = None
+    batch_event_index: int | str | None = None
     user_pseudo_id: Id | None = None
     event_params: list[_BigQueryParam] | _GA4Params | None = None
     ecommerce: _Ecommerce | None = None
     collected_traffic_source: _TrafficSource | None = None
-    traffic_source: _TrafficSource | None = None
+    session_traffic_source_last_click: _LastClickTrafficSource | None = None
 
     client_id: Id | None | UnsetType = UNSET
     app_instance_id: Id | None | UnsetType = UNSET
@@ -236,6 +251,9 @@ _EMPTY_PAGE = _Page()
 _EMPTY_CAMPAIGN = _Campaign()
 _EMPTY_PARAMS = _GA4Params()
 _EMPTY_TRAFFIC = _TrafficSource()
+_EMPTY_LAST_CLICK = _LastClickTrafficSource()
+_EMPTY_LAST_CLICK_CAMPAIGN = _LastClickCampaign()
+_NO_TAGS = (None, None, None)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)")
@@ -398,25 +416,56 @@ def _ga4_export_fields(message: _Message, received: Received) -> list[dict[str, 
             shipping=_first(params.shipping, ecommerce.shipping_value),
             tax=_first(params.tax, ecommerce.tax_value),
         )
-    traffic = message.collected_traffic_source or _EMPTY_TRAFFIC
-    first_traffic = message.traffic_source or _EMPTY_TRAFFIC
     if isinstance(message.device, str) or message.event_timestamp is None:
         raise _Declined
+    micros = _integer(message.event_timestamp)
+    utm_source, utm_medium, utm_campaign = _export_campaign(message)
     fields: dict[str, Any] = {
         "type": event_type,
-        "event_id": params.event_id or f"ga4-{received.digest}",
-        "timestamp": _from_micros(message.event_timestamp),
+        "event_id": params.event_id or _export_id(message, micros, received),
+        "timestamp": _from_micros(micros),
         "anonymous_id": message.user_pseudo_id,
         "user_id": message.user_id,
         "session_id": _session_id(message.user_pseudo_id, params.ga_session_id),
         "url": params.page_location,
         "referrer": params.page_referrer,
-        "utm_source": traffic.manual_source or first_traffic.source,
-        "utm_medium": traffic.manual_medium or first_traffic.medium,
-        "utm_campaign": traffic.manual_campaign_name or first_traffic.name,
+        "utm_source": utm_source,
+        "utm_medium": utm_medium,
+        "utm_campaign": utm_campaign,
         "device": message.device.category if message.device is not None else None,
     }
     return _ga4_typed_fields(fields, event_type, implied, params, message.items or [])
+
+
+def _export_campaign(message: _Message) -> tuple[str | None, ...]:
+    """As `models.ga4._export_campaign`: the first record with any tag gives all three."""
+    traffic = message.collected_traffic_source or _EMPTY_TRAFFIC
+    tags = ga4.campaign_tags(
+        (traffic.manual_source, traffic.manual_medium, traffic.manual_campaign_name)
+    )
+    if tags is not None:
+        return tags
+    last_click = message.session_traffic_source_last_click or _EMPTY_LAST_CLICK
+    for record in (last_click.manual_campaign, last_click.cross_channel_campaign):
+        record = record or _EMPTY_LAST_CLICK_CAMPAIGN
+        tags = ga4.campaign_tags((record.source, record.medium, record.campaign_name))
+        if tags is not None:
+            return tags
+    return _NO_TAGS
+
+
+def _export_id(message: _Message, micros: int, received: Received) -> str:
+    """As `models.ga4._export_id`."""
+    if message.event_bundle_sequence_id is None:
+        return f"ga4-{received.digest}"
+    index = message.batch_event_index
+    return ga4.export_event_id(
+        message.user_pseudo_id,
+        micros,
+        message.event_name,  # type: ignore[arg-type]  # a mapped name, so a string
+        _integer(message.event_bundle_sequence_id),
+        None if index is None else _integer(index),
+    )
 
 
 def _ga4_batch_fields(message: _Message, received: Received) -> list[dict[str, Any]]:
@@ -607,11 +656,16 @@ def _timestamp(value: datetime | str | None) -> datetime:
         raise _Declined from None
 
 
-def _from_micros(micros: int | str) -> datetime:
-    if isinstance(micros, str):
-        if not micros.isdigit():
+def _integer(value: int | str) -> int:
+    """An INT64 of the export, which its JSON may write as a string of ASCII digits."""
+    if isinstance(value, str):
+        if not (value.isascii() and value.isdigit()):
             raise _Declined
-        micros = int(micros)
+        return int(value)
+    return value
+
+
+def _from_micros(micros: int) -> datetime:
     try:
         return _EPOCH + timedelta(microseconds=micros)
     except OverflowError:

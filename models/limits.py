@@ -9,10 +9,13 @@ from decimal import Decimal
 class ParseLimits:
     """Limits `parse_message` enforces. The defaults are meant for production."""
 
-    max_event_bytes: int = 32_768
-    """Largest message read. Real events are under 4 KiB, a GA4 batch of 25 events under
-    32 KiB; anything bigger is a bug or an attack, and refusing it before JSON decoding
-    keeps one message from stalling a worker."""
+    max_event_bytes: int = 130 * 1024
+    """Largest message read: a GA4 Measurement Protocol request, the largest message a
+    source sends, may hold up to 25 events in a body "smaller than 130kB"
+    (https://developers.google.com/analytics/devguides/collection/protocol/ga4/sending-events,
+    Limitations), so the cap admits any request GA4 itself would accept. Single events are
+    under 4 KiB; anything bigger is a bug or an attack, and refusing it before JSON
+    decoding keeps one message from stalling a worker."""
 
     future_skew: timedelta = timedelta(minutes=5)
     """How far ahead of now an event may be stamped: client clocks drift a little, but an

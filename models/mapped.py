@@ -55,6 +55,7 @@ class Ignored:
     kind: str
     user_id: str | None = None
     anonymous_id: str | None = None
+    timestamp: str | None = None  # an identify call's, unvalidated: it links the two ids
 
 
 class Received:

@@ -274,11 +274,10 @@ def apply_defaults(fields: dict[str, Any]) -> None:
 def _map(message: dict[str, Any]) -> MappedEvent | Ignored:
     call_type = message.get("type")
     if isinstance(call_type, str) and call_type in IDENTITY_CALLS:
-        return Ignored(call_type, message.get("userId"), message.get("anonymousId"))
+        return Ignored(call_type, *_ids(message))
     event_type, implied = _event_type(message)
     if event_type is None:
-        return Ignored(ignored_kind(message["event"]), message.get("userId"),
-                       message.get("anonymousId"))
+        return Ignored(ignored_kind(message["event"]), *_ids(message))
     properties = object_at(message, "properties", "properties")
     context = object_at(message, "context", "context")
     page = object_at(context, "page", "context.page")
@@ -312,6 +311,16 @@ def _map(message: dict[str, Any]) -> MappedEvent | Ignored:
     fields.update(implied)
     apply_defaults(fields)
     return MappedEvent(fields, FIELD_PATHS[event_type])
+
+
+def _ids(message: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """The user id, anonymous id and time of an ignored call, as text or None: a call that
+    carries both links them (streams/kpis/identity.py)."""
+    ids = [message.get(name) for name in ("userId", "anonymousId")]
+    timestamp = message.get("timestamp") or message.get("originalTimestamp")
+    return (*(str(value) if isinstance(value, str | int) and not isinstance(value, bool)
+              and value != "" else None for value in ids),
+            timestamp if isinstance(timestamp, str) else None)
 
 
 def _line(product: Any) -> Any:

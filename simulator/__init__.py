@@ -18,7 +18,7 @@ The core (generator, sessions, formats) is pure Python with no Kafka and no wall
 
 from simulator.defects import EXPECTED_REASON, Defect
 from simulator.events import LabelledMessage, SimulatedEvent, SimulatedMessage
-from simulator.formats.names import FORMAT_CHOICES, MessageFormat
+from simulator.formats.names import FORMAT_CHOICES, SHAPE_CHOICES, MessageFormat, MessageShape
 from simulator.generator import ShopSimulator
 from simulator.incidents import (
     Incident,
@@ -32,12 +32,14 @@ from simulator.profile import ShopProfile, Timing
 __all__ = [
     "EXPECTED_REASON",
     "FORMAT_CHOICES",
+    "SHAPE_CHOICES",
     "Defect",
     "Incident",
     "IncidentKind",
     "IncidentSpecError",
     "LabelledMessage",
     "MessageFormat",
+    "MessageShape",
     "ShopProfile",
     "ShopSimulator",
     "SimulatedEvent",

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aiokafka.errors import KafkaError
 
 from simulator.events import SimulatedMessage
-from simulator.formats.names import FORMAT_CHOICES
+from simulator.formats.names import FORMAT_CHOICES, SHAPE_CHOICES
 from simulator.generator import ShopSimulator
 from simulator.incidents import IncidentSpecError, parse_duration, parse_incident
 from simulator.sinks.jsonl import read_jsonl, write_jsonl
@@ -48,6 +48,20 @@ offset from --start; times as 90, 90s, 5m, 1h30m, 2d):
                       JSON, missing fields, negative amounts,
                       unknown currency)
 
+shapes (--shape, for Segment and GA4 messages; canonical ones never change):
+  kpiwatch  every field on every event, as kpiwatch's own trackers would send it
+  spec      as Segment's and Google's sources send them (simulator/formats/spec_shape.py).
+            Segment: cart_id only on Product Added/Removed; payment_method only on
+            Payment Info Entered (raw names: "Credit Card", "Visa", "PayPal", ...) and on
+            30 % of Payment Failed, never on Order Completed; 30 % of orders with total
+            instead of revenue, 30 % of USD orders and cart events without currency,
+            product lines by product_id, else sku or productId; 5 % v1 names ("Completed
+            Order"), 5 % snake_case ("order_completed"); identify calls on sign-in,
+            Product List Viewed and Cart Viewed; about 5 % of calls sent in batch
+            calls (2-5 calls of one visitor). GA4: payment_type on add_payment_info,
+            not on purchase; session_start and user_engagement. The same seed gives the
+            same events, with the same ids, in both shapes: only their messages differ.
+
 JSONL (--out, --replay): one message per line,
   {"stream": "cart", "key": "<anonymous_id>", "event_time": "...Z", "value": {...}}
   value is the message's JSON object, or its raw text as a string when it is not one.
@@ -56,6 +70,7 @@ JSONL (--out, --replay): one message per line,
 examples:
   python -m simulator                                    # 20 events/s into Kafka, real time
   python -m simulator --speed 0 --duration 1h --format mixed
+  python -m simulator --speed 0 --duration 1h --format mixed --shape spec
   python -m simulator --duration 30m --out day.jsonl --incident payment-outage@10m+5m:method=paypal
   python -m simulator --incident conversion-drop@120s+300s:channel=paid_search --flat
   python -m simulator --replay day.jsonl --speed 10
@@ -90,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=FORMAT_CHOICES,
         default="canonical",
         help="message format; mixed gives each visitor one of the three (default: canonical)",
+    )
+    traffic.add_argument(
+        "--shape",
+        choices=SHAPE_CHOICES,
+        default="kpiwatch",
+        help="how Segment and GA4 messages are shaped: kpiwatch (every field on every "
+        "event) or spec (as real sources send them; see below) (default: kpiwatch)",
     )
     traffic.add_argument(
         "--incident",
@@ -184,6 +206,7 @@ def _simulator(options: argparse.Namespace) -> ShopSimulator:
         incidents=incidents,
         timezone=zone,
         diurnal=not options.flat,
+        shape=options.shape,
     )
 
 

@@ -61,7 +61,7 @@ def corrupt(payload: dict[str, Any], defect: Defect, rng: random.Random) -> byte
 def _body(payload: dict[str, Any]) -> dict[str, Any]:
     """Where a format keeps an event's own fields."""
     if "events" in payload:
-        return payload["events"][0]["params"]
+        return _ga4_event(payload)["params"]
     if "messageId" in payload:
         return payload["properties"]
     return payload
@@ -70,7 +70,7 @@ def _body(payload: dict[str, Any]) -> dict[str, Any]:
 def _drop_required_field(payload: dict[str, Any]) -> None:
     if "events" in payload:
         # GA4 falls back to the receive time without a timestamp: lose the name instead.
-        del payload["events"][0]["name"]
+        del _ga4_event(payload)["name"]
     else:
         del payload["timestamp"]
 
@@ -80,9 +80,16 @@ def _amount(payload: dict[str, Any]) -> tuple[dict[str, Any], str]:
     body = _body(payload)
     if "events" in payload:
         # GA4 cart events take the price from the item; `value` is not read for them.
-        is_cart = payload["events"][0]["name"] in ("add_to_cart", "remove_from_cart")
+        is_cart = _ga4_event(payload)["name"] in ("add_to_cart", "remove_from_cart")
         return (body["items"][0], "price") if is_cart else (body, "value")
     return body, next(name for name in _AMOUNT_NAMES if name in body)
+
+
+def _ga4_event(payload: dict[str, Any]) -> dict[str, Any]:
+    # The event's own is the last: the spec shape puts session_start or user_engagement
+    # before it in the same request.
+    event: dict[str, Any] = payload["events"][-1]
+    return event
 
 
 def _negative(amount: Any) -> Any:

@@ -21,7 +21,10 @@ class SimulatedEvent:
     (product_id, price, order_id, revenue, items, ...; money as `Decimal`).
 
     `channel`, `device` and `is_bot` are the truth the ingestion should derive back from
-    the tags, referrer and user agent.
+    the tags, referrer and user agent. `opens_session` marks the first event of a session,
+    `signs_in` the first of a session to carry the user id (the visitor was logged in at
+    the start, signed up or logged in at checkout): what a spec-shaped source sends a
+    GA4 session_start or a Segment identify call for (`simulator.formats.spec_shape`).
     """
 
     type: str
@@ -36,6 +39,8 @@ class SimulatedEvent:
     agent: UserAgent | None
     message_format: MessageFormat
     fields: dict[str, Any]
+    opens_session: bool = False
+    signs_in: bool = False
 
     @property
     def stream(self) -> str:
@@ -67,8 +72,19 @@ class SimulatedMessage(NamedTuple):
 @dataclass(frozen=True, slots=True)
 class LabelledMessage:
     """A message with the event it was made from and, for a bad-events incident, the
-    defect it was given: what tests and benchmarks check the ingestion against."""
+    defect it was given: what tests and benchmarks check the ingestion against.
+
+    With the spec shape (`simulator.formats.spec_shape`) a message may carry other than
+    one event: `carries` is then set, to () for a call without a KPI input that came with
+    `event` (a Segment identify or Cart Viewed), or to the events of a Segment batch in
+    their order (`event` is the last). `events` is what the message carries either way;
+    count events by it, not by `event`."""
 
     message: SimulatedMessage
     event: SimulatedEvent
     defect: Defect | None = None
+    carries: tuple[SimulatedEvent, ...] | None = None
+
+    @property
+    def events(self) -> tuple[SimulatedEvent, ...]:
+        return (self.event,) if self.carries is None else self.carries

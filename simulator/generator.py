@@ -21,7 +21,8 @@ from simulator.defects import choose_defect, corrupt
 from simulator.diurnal import DiurnalShape
 from simulator.encoding import encode_payload
 from simulator.events import LabelledMessage, SimulatedMessage
-from simulator.formats.names import FORMAT_CHOICES, MessageFormat
+from simulator.formats import spec_shape
+from simulator.formats.names import FORMAT_CHOICES, SHAPE_CHOICES, MessageFormat, MessageShape
 from simulator.incidents import Incident, IncidentKind, IncidentTimeline
 from simulator.profile import ShopProfile
 from simulator.run import SimulationRun, run_tag
@@ -34,7 +35,9 @@ class ShopSimulator:
     `message_format` is "canonical", "segment", "ga4", or "mixed" (each visitor keeps one
     of the three). `incidents` are staged relative to each run's start. `timezone` is the
     shop's local time, which the daily traffic shape follows; `diurnal=False` keeps the
-    rate flat all day.
+    rate flat all day. `shape` "spec" sends Segment and GA4 messages as real sources do
+    (`simulator.formats.spec_shape`); it changes the messages, not the traffic: the same
+    events, with the same ids, as the default "kpiwatch" shape of the same seed.
     """
 
     seed: int = 1
@@ -43,12 +46,17 @@ class ShopSimulator:
     profile: ShopProfile = field(default_factory=ShopProfile)
     timezone: tzinfo = UTC
     diurnal: bool = True
+    shape: str = MessageShape.KPIWATCH
 
     def __post_init__(self) -> None:
         if self.message_format not in FORMAT_CHOICES:
             raise ValueError(
                 f"message_format must be one of {', '.join(FORMAT_CHOICES)}, "
                 f"not {self.message_format!r}"
+            )
+        if self.shape not in SHAPE_CHOICES:
+            raise ValueError(
+                f"shape must be one of {', '.join(SHAPE_CHOICES)}, not {self.shape!r}"
             )
         object.__setattr__(self, "incidents", tuple(self.incidents))
 
@@ -114,8 +122,13 @@ class ShopSimulator:
         defect_rng = random.Random(f"{self.seed}:defects")
         start_seconds = start.timestamp()
         spoils = timeline.stages(IncidentKind.BAD_EVENTS)
+        # The shape is not part of the run tag: both shapes of a seed carry the same ids.
+        outbox = spec_shape.SpecOutbox() if self.shape == MessageShape.SPEC else None
         for event in run.events():
             payload = encode_payload(event)
+            if outbox is not None:
+                shaped = spec_shape.reshape(payload, event)
+                payload = shaped.main
             defect = None
             share = (
                 timeline.bad_share(event.event_time.timestamp() - start_seconds) if spoils else 0.0
@@ -125,7 +138,12 @@ class ShopSimulator:
                 value = corrupt(payload, defect, defect_rng)
             else:
                 value = orjson.dumps(payload)
+            if outbox is not None:
+                yield from outbox.send(event, shaped, value, defect)
+                continue
             message = SimulatedMessage(
                 event.stream, event.anonymous_id.encode(), value, event.event_time
             )
             yield LabelledMessage(message, event, defect)
+        if outbox is not None:
+            yield from outbox.close()

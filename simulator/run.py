@@ -138,6 +138,12 @@ class SimulationRun:
         external referrer) rides on every event, as server-side trackers stamp it, so
         each event classifies to the session's channel whichever is seen first."""
         visitor = visit.visitor
+        # A refund's visit is the back office's, not a session: it opens none.
+        in_session = bool(visit.session_id)
+        opens_session = in_session and not visit.opened
+        signs_in = in_session and visit.user_id is not None and not visit.signed_in
+        visit.opened = True
+        visit.signed_in = visit.signed_in or signs_in
         return SimulatedEvent(
             type=event_type,
             event_id=self.new_id("evt"),
@@ -151,6 +157,8 @@ class SimulationRun:
             agent=visitor.agent,
             message_format=visitor.message_format,
             fields=fields,
+            opens_session=opens_session,
+            signs_in=signs_in,
         )
 
     def new_visitor(self) -> Visitor:

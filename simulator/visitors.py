@@ -43,13 +43,17 @@ class Visitor:
 
 @dataclass(slots=True)
 class Visit:
-    """One session of a visitor. `user_id` is set while the visitor is logged in."""
+    """One session of a visitor. `user_id` is set while the visitor is logged in.
+    `opened` and `signed_in` say whether an event of the visit was made yet, and one with
+    the user id (`SimulatedEvent.opens_session`, `signs_in`)."""
 
     visitor: Visitor
     session_id: str
     source: TrafficSource
     user_id: str | None
     url: str
+    opened: bool = False
+    signed_in: bool = False
 
 
 class VisitorPool:

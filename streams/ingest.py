@@ -48,6 +48,7 @@ from streams.batches import (
     partition_of,
 )
 from streams.dead_letters import DeadLetter
+from streams.kpis.identity import Links, identity_link
 from streams.topics import canonical_topic, dead_letter_topic, input_topics
 
 log = logging.getLogger(__name__)
@@ -83,11 +84,24 @@ def record_time(timestamp_ms: int | None) -> datetime:
     return datetime.now(UTC)
 
 
-def ingest_records(records, partitions: int, progress: dict[str, int | None]
+def _identify_time(ignored) -> datetime | None:
+    """An identify call's time, as its adapter passed it on (unvalidated text)."""
+    try:
+        moment = datetime.fromisoformat(ignored.timestamp)
+    except (TypeError, ValueError):
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo is not None else None
+
+
+def ingest_records(records, partitions: int, progress: dict[str, int | None],
+                   links: Links | None = None
                    ) -> tuple[dict[int, BatchBuilder], list[DeadLetter], list[bytes]]:
     """Parses one poll's records (in offset order per input partition): the batches by
     destination partition, and the dead letters with the rejected bytes. ``progress`` (input
-    partition -> latest event time) is brought up to date."""
+    partition -> latest event time) is brought up to date. An event that carries a user id
+    only, and a link between a user id and an anonymous id (``links``), go to every partition
+    (streams/kpis/identity.py)."""
+    links = Links() if links is None else links
     batches: dict[int, BatchBuilder] = defaultdict(BatchBuilder)
     letters: list[DeadLetter] = []
     rejected: list[bytes] = []
@@ -101,13 +115,28 @@ def ingest_records(records, partitions: int, progress: dict[str, int | None]
             latest = progress.get(source.name)
             latest = None if latest == EMPTY else latest
             for event in outcome.events:
-                batches[partition_of(event.user_key, partitions)].add(encode_line(source, event))
+                line = encode_line(source, event)
                 event_ms = int(event.timestamp.timestamp() * 1000)
+                if event.anonymous_id is None:
+                    for partition in range(partitions):
+                        batches[partition].add(line)
+                else:
+                    batches[partition_of(event.anonymous_id, partitions)].add(line)
+                    if event.user_id is not None and links.due(event.user_id,
+                                                               event.anonymous_id, event_ms):
+                        _send_everywhere(batches, partitions, source, identity_link(
+                            event.user_id, event.anonymous_id, event.timestamp))
                 latest = event_ms if latest is None else max(latest, event_ms)
-            progress[source.name] = latest
-            rejections = [(r.reason.value, r.detail) for r in outcome.rejections]
             for ignored in outcome.ignored:
                 latency.ignored.labels(record.topic, ignored.kind).inc()
+                moment = (_identify_time(ignored) if ignored.user_id and ignored.anonymous_id
+                          else None)
+                if moment is not None and links.due(ignored.user_id, ignored.anonymous_id,
+                                                    int(moment.timestamp() * 1000)):
+                    _send_everywhere(batches, partitions, source, identity_link(
+                        ignored.user_id, ignored.anonymous_id, moment))
+            progress[source.name] = latest
+            rejections = [(r.reason.value, r.detail) for r in outcome.rejections]
         except Exception as error:  # noqa: BLE001 - one bad message must not stop the stream
             log.exception("ingest: unexpected error at %s[%d]@%d",
                           record.topic, record.partition, record.offset)
@@ -117,6 +146,12 @@ def ingest_records(records, partitions: int, progress: dict[str, int | None]
                                       index, detail))
             rejected.append(value)
     return batches, letters, rejected
+
+
+def _send_everywhere(batches, partitions: int, source: Source, event) -> None:
+    line = encode_line(source, event)
+    for partition in range(partitions):
+        batches[partition].add(line)
 
 
 class _WaitForPollInHand(ConsumerRebalanceListener):
@@ -145,6 +180,7 @@ class Ingester(mode.Service):
         self.producer: AIOKafkaProducer | None = None
         self.lock = asyncio.Lock()
         self.progress: dict[str, int | None] = {}  # owned input partition -> latest event ms
+        self.links = Links()  # identity links sent (streams/kpis/identity.py)
         self.reported = time.monotonic()  # when the KPI partitions last heard of the progress
 
     async def on_start(self) -> None:
@@ -241,7 +277,7 @@ class Ingester(mode.Service):
     async def _forward(self, polled: dict) -> None:
         records = [record for batch in polled.values() for record in batch]
         batches, letters, rejected = ingest_records(records, settings.topic_partitions,
-                                                    self.progress)
+                                                    self.progress, self.links)
         sends = await self._send_batches(batches, max(record.timestamp for record in records))
         dead_letters = dead_letter_topic.get_topic_name()
         for letter, value in zip(letters, rejected, strict=True):

@@ -9,8 +9,9 @@ Exported by metrics/collectors.py (kpiwatch_events_total, kpiwatch_invalid_event
 
 from __future__ import annotations
 
-from streams.app import app
+from streams.app import app, settings
 from streams.applied_once import apply_once, partition_key
+from streams.batches import partition_of
 from streams.dead_letters import DeadLetter
 from streams.topics import dead_letter_topic
 
@@ -30,6 +31,17 @@ def _increment(state: dict, field: str, name: str) -> None:
     state[field] = counts
 
 
+def counted_here(event, partition: int) -> bool:
+    """Whether this canonical partition counts the event: ingestion sends a user-id-only
+    event to every partition (streams/kpis/identity.py), counted by its user id's only, and
+    identity links, which are no events of the shop, to all."""
+    if event.type == "identity_link":
+        return False
+    if event.anonymous_id is None:
+        return partition_of(event.user_id, settings.topic_partitions) == partition
+    return True
+
+
 def count_batch(topic: str, partition: int, offset: int, events) -> None:
     """Counts one canonical batch as it arrives (the KPI agent calls this): valid events by
     input stream and type, bots, and the latest event time. Duplicates are in it too (they are
@@ -39,6 +51,8 @@ def count_batch(topic: str, partition: int, offset: int, events) -> None:
         counts = dict(state.get(EVENTS) or {})
         bots, latest = state.get(BOTS, 0), state.get(WATERMARK)
         for source, canonical, _ in events:
+            if not counted_here(canonical, partition):
+                continue
             name = f"{source.topic}|{canonical.type}"
             counts[name] = counts.get(name, 0) + 1
             bots += canonical.is_bot

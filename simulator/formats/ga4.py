@@ -1,6 +1,7 @@
 """GA4's Measurement Protocol shape: `{client_id, user_id, timestamp_micros, events}`,
 with exactly one event per message so that one message is one event, as in the other
-formats. The event id travels as the `event_id` param.
+formats (`spec_shape` may put a session_start or user_engagement before it). The event id
+travels as the `event_id` param.
 
 GA4 has no cart id: cart and checkout events lose it, and kpiwatch falls back to the
 session as the cart's identity (KPIS.md). GA4's session ids are per client, so the

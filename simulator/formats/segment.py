@@ -1,6 +1,7 @@
 """Segment's shape (Spec: E-commerce Events v2): a `page` call for page views, `track`
 calls named as the spec names them for the rest, campaign and page in `context`, and
-numbers as JSON numbers, as analytics.js sends them."""
+numbers as JSON numbers, as analytics.js sends them. Every event carries all its fields
+(cart_id, payment_method, ...); `spec_shape` leaves out what the spec does."""
 
 from decimal import Decimal
 from typing import Any

@@ -261,7 +261,7 @@ async def compute_kpis(stream):
                 await _late(message.topic, partition, position, source, canonical, raw)
                 if runs.get(partition) is not run:
                     break  # revoked meanwhile: its next owner reads the batch again
-            if outcome.late or outcome.replayed or outcome.duplicate:
+            if outcome.late or outcome.replayed or outcome.duplicate or outcome.elsewhere:
                 finished.append(batch)
         if runs.get(partition) is not run:
             continue

@@ -1,9 +1,10 @@
 """Carts: abandoned, ordered and recovered carts, and the time from cart to order.
 
 A cart is its ``cart_id``, else its session. A checkout event or an order without ``cart_id``
-belongs to the live carts its session changed, else its user (Segment's spec puts ``cart_id``
-on Product Added and Removed only), else to its session's own cart
-(``EventContext.cart_ident``, ``order_carts``). Cart activity is cart_add, cart_remove,
+belongs to the carts its session changed, else its user, that no order closed since
+(Segment's spec puts ``cart_id`` on Product Added and Removed only), else to its session's own
+cart (``EventContext.cart_ident``, ``order_carts``); a checkout for a cart that has ended
+since (abandoned past recovery, or emptied and idle) starts it again. Cart activity is cart_add, cart_remove,
 checkout_started and checkout_step; the cart's channel is its session's when the cart is first
 seen. A cart's life:
 - open: it holds adds minus removes items (quantities) worth their value in the base currency
@@ -11,7 +12,7 @@ seen. A cart's life:
   unvalued). Its ``idle`` timer is due at the last activity + ``abandon_after``.
 - an order on an open cart holding >= 1 item counts it as ordered; on an abandoned cart, as
   recovered. Either way the cart is then closed: a later event for the same ident starts a new
-  cart. An order without ``cart_id`` closes every live cart of its session (else its user).
+  cart. An order without ``cart_id`` closes every listed cart of its session (else its user).
 - when ``idle`` comes due, a cart holding >= 1 item is abandoned (counted in the windows of that
   instant, with its value then); an empty one is forgotten. An abandoned cart's activity still
   changes its items but it is not abandoned twice; it is forgotten ``cart_recovery`` after
@@ -28,7 +29,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from streams.kpis.checkout import CHECKOUT_BUCKETS_SECONDS, observe
-from streams.kpis.context import EventContext, TimerContext
+from streams.kpis.context import SESSION_CART_TYPES, EventContext, TimerContext
 
 ACTIVITY = ("cart_add", "cart_remove", "checkout_started", "checkout_step")
 
@@ -42,7 +43,9 @@ def apply(ctx: EventContext) -> None:
         return
     ident = ctx.cart_ident()
     cart = ctx.open_cart()
-    ctx.remember_cart(ident)
+    if event.cart_id is not None or event.type in SESSION_CART_TYPES:
+        # (A cart found through the session's or user's list is in it already.)
+        ctx.remember_cart(ident)
     if event.type in ("cart_add", "cart_remove"):
         sign = 1 if event.type == "cart_add" else -1
         cart["items"] += sign * event.quantity
@@ -58,6 +61,12 @@ def apply(ctx: EventContext) -> None:
 
 
 def _order(ctx: EventContext) -> None:
+    # All the carts the order resolves to leave the lists, whether live or not: what the
+    # lists hold never depends on the state of carts.
+    if ctx.event.cart_id is not None:
+        ctx.forget_carts((ctx.event.cart_id,))
+    else:
+        ctx.forget_carts(ctx.listed_carts)
     for ident, cart in ctx.order_carts:
         if cart["items"] >= 1:
             resolved = "recovered_carts" if cart["status"] == "abandoned" else "ordered_carts"

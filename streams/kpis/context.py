@@ -43,66 +43,69 @@ class EventContext:
 
     def cart_ident(self) -> str:
         """The event's cart: its ``cart_id``; else, for a checkout event, the cart its session
-        last changed, else its user (Segment puts ``cart_id`` on cart events only); else the
-        session's own cart."""
+        last added to or removed from, else its user (Segment puts ``cart_id`` on cart events
+        only); else the session's own cart."""
         if self.event.cart_id is not None:
             return self.event.cart_id
         if self.event.type in SESSION_CART_TYPES:
             return self.session_cart()
-        known = self.known_carts
-        return known[-1][0] if known else self.session_cart()
+        listed = self.listed_carts
+        return listed[-1] if listed else self.session_cart()
 
     def session_cart(self) -> str:
         return f"session:{self.session['id']}"
 
-    @cached_property
-    def known_carts(self) -> tuple[tuple[str, dict], ...]:
-        """The live carts of the event's session, else of its user, oldest change first (an
-        event without ``cart_id`` belongs to them: docs/KPIS.md "Carts and checkout").
-        Resolved once per event (``EventContext`` is made for one event), before any family
-        changes a cart: an order then ends them."""
-        for state in (self.session, self.user):
-            found = []
-            for ident in state.get("carts", ()):
-                cart = self.ws.alive("cart", ident)
-                if cart is not None:
-                    found.append((ident, cart))
-            if found:
-                return tuple(found)
-        return ()
+    @property
+    def listed_carts(self) -> tuple[str, ...]:
+        """The carts the event's session changed, else its user, oldest first, not closed by an
+        order since (an event without ``cart_id`` belongs to them: docs/KPIS.md "Carts and
+        checkout"). Only the session's and user's own lists decide, never the state of the
+        carts: on a replay after a crash, a cart may read as it was left after the
+        checkpoint (streams/kpis/working_set.py)."""
+        return tuple(self.session.get("carts") or self.user.get("carts") or ())
 
     @cached_property
     def order_carts(self) -> tuple[tuple[str, dict], ...]:
-        """The carts an order closes: its ``cart_id``'s, else every live cart of its session,
-        else of its user, else its session's own (if it has one). Resolved when the context
+        """The live carts an order closes: its ``cart_id``'s, else those listed for its
+        session or user (``listed_carts``), else its session's own. Resolved when the context
         is made, before a family ends them (``__post_init__``)."""
-        if self.event.cart_id is None and self.known_carts:
-            return self.known_carts
-        ident = self.cart_ident()
-        cart = self.ws.alive("cart", ident)
-        return () if cart is None else ((ident, cart),)
+        if self.event.cart_id is not None:
+            idents: tuple[str, ...] = (self.event.cart_id,)
+        else:
+            idents = self.listed_carts or (self.session_cart(),)
+        found = ((ident, self.ws.alive("cart", ident)) for ident in idents)
+        return tuple((ident, cart) for ident, cart in found if cart is not None)
 
     @cached_property
     def payment_method(self) -> str | None:
         """The raw payment method of an order or a failed payment: the event's own, else the
         one chosen at the last payment step of its cart(s), else of its session (both specs
-        carry it on checkout steps, not on the order)."""
+        carry it on checkout steps, not on the order). Read by aggregates and the order's
+        entity only, both written before carts."""
         own = getattr(self.event, "payment_method", None)
         if own is not None:
             return own
-        carts = self.order_carts if self.event.type == "order_completed" else self.known_carts
-        for _, cart in reversed(carts):
-            if cart.get("payment_method") is not None:
+        if self.event.type == "order_completed":
+            carts = [cart for _, cart in self.order_carts]
+        else:
+            carts = [self.ws.alive("cart", ident) for ident in self.listed_carts]
+        for cart in reversed(carts):
+            if cart is not None and cart.get("payment_method") is not None:
                 return cart["payment_method"]
         return self.session.get("payment_method")
 
     def remember_cart(self, ident: str) -> None:
-        """Lists the cart as the latest one changed by the event's session and user. Only
-        idents: whether a cart is still live is read when it is needed (``known_carts``)."""
+        """Lists the cart as the latest one its session and user changed."""
         for state in (self.session, self.user):
             carts = [known for known in state.get("carts", ()) if known != ident]
             carts.append(ident)
             state["carts"] = carts[-REMEMBERED_CARTS:]
+
+    def forget_carts(self, idents: tuple[str, ...]) -> None:
+        """An order closed these: its session and user no longer list them."""
+        for state in (self.session, self.user):
+            if state.get("carts"):
+                state["carts"] = [known for known in state["carts"] if known not in idents]
 
     def open_cart(self) -> dict:
         """The event's cart, started if it has none (its life: streams/kpis/carts.py)."""

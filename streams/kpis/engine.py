@@ -65,8 +65,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from models import CanonicalEvent
-from streams.batches import EMPTY
-from streams.kpis import carts, checkout, funnel, retention, revenue, traffic
+from streams.batches import EMPTY, partition_of
+from streams.kpis import carts, checkout, funnel, identity, retention, revenue, traffic
 from streams.kpis.context import EventContext, TimerContext
 from streams.kpis.kpi_settings import KpiSettings
 from streams.kpis.working_set import (
@@ -104,6 +104,7 @@ TIMERS: dict[str, tuple[tuple[str, Callable[[TimerContext], None]], ...]] = {
              ("expire", carts.expired)),
     "user": (("expire", _user_expired),),
     "order": (("expire", _order_expired),),
+    "link": (("expire", identity.expired),),
 }
 
 
@@ -164,6 +165,7 @@ class Outcome:
     late: bool = False
     replayed: bool = False
     duplicate: bool = False  # a copy of a pending event (same event_id): dropped
+    elsewhere: bool = False  # late, and another partition's to count (streams/kpis/identity.py)
     settled: list[Pending] = field(default_factory=list)
     superseded: Any = None  # the handle of an earlier delivery of the same origin
 
@@ -233,6 +235,8 @@ class PartitionEngine:
         if applied_until is not None and event_ms < applied_until:
             if origin <= progress["max_origin"] or origin <= progress["late_through"]:
                 return Outcome(replayed=True, settled=written)
+            if not self._counts_late(event):
+                return Outcome(elsewhere=True, settled=written)
             progress["late"] += 1
             progress["late_through"] = origin
             self._write_progress(progress)
@@ -259,6 +263,17 @@ class PartitionEngine:
         if settle:
             outcome.settled = self.settle(progress).written
         return outcome
+
+    def _counts_late(self, event: CanonicalEvent) -> bool:
+        """Whether this partition counts the event if it is late. Every partition receives the
+        links and the user-id-only events (streams/kpis/identity.py): a late link is counted
+        nowhere (it is no event of the shop), a late user-id-only event by its user id's
+        partition only."""
+        if event.type == "identity_link":
+            return False
+        if event.anonymous_id is None:
+            return partition_of(event.user_id, self.settings.partitions) == self.partition
+        return True
 
     def observe_sources(self, reported: dict[str, int | None], wall_s: float | None = None,
                         inputs: dict[str, int] | None = None,
@@ -518,10 +533,22 @@ class PartitionEngine:
             if index < len(events) and (not timers or events[index].event_ms <= timers[0][0]):
                 pending = events[index]
                 index += 1
-                if self._repeated_order(ws, pending, run.orders):
+                event = pending.event
+                if event.type == "identity_link":
+                    identity.link(ws, event, pending.event_ms, self.settings)
+                    pending.duplicates = 0  # (links are no events of the shop)
+                    continue
+                if event.anonymous_id is None:
+                    key = identity.resolved_key(ws, event)
+                    if partition_of(key, self.settings.partitions) != self.partition:
+                        pending.duplicates = 0  # its device's partition applies and counts it
+                        continue
+                    if key != event.user_id:
+                        event = identity.as_device(event, key)
+                if self._repeated_order(ws, event, pending.event_ms, run.orders):
                     run.repeated += 1
                     continue
-                ctx = self._context(ws, pending)
+                ctx = self._context(ws, event, pending.event_ms)
                 for apply in FAMILIES:
                     apply(ctx)
             elif timers and timers[0][0] < until:
@@ -543,11 +570,11 @@ class PartitionEngine:
         if ws.alive(kind, ident) is state:
             ws.arm(kind, ident, state, at_ms)
 
-    def _repeated_order(self, ws: WorkingSet, pending: Pending, seen: set[str]) -> bool:
+    def _repeated_order(self, ws: WorkingSet, event: CanonicalEvent, event_ms: int,
+                        seen: set[str]) -> bool:
         """An order_completed whose order_id was completed before (within dedup_horizon):
         dropped whole. ``seen`` holds this slice's orders: a replay of the slice after a
         crash finds its own earlier write (``first_ms`` in this slice), which is no repeat."""
-        event = pending.event
         if event.type != "order_completed":
             return False
         known = ws.alive("order", event.order_id)
@@ -555,13 +582,12 @@ class PartitionEngine:
             return True
         seen.add(event.order_id)
         state = ws.create("order", event.order_id, {
-            "first_ms": pending.event_ms,
-            "timers": {"expire": pending.event_ms + self.settings.dedup_horizon_ms}})
-        ws.arm("order", event.order_id, state, pending.event_ms)
+            "first_ms": event_ms, "timers": {"expire": event_ms + self.settings.dedup_horizon_ms}})
+        ws.arm("order", event.order_id, state, event_ms)
         return False
 
-    def _context(self, ws: WorkingSet, pending: Pending) -> EventContext:
-        event, event_ms, settings = pending.event, pending.event_ms, self.settings
+    def _context(self, ws: WorkingSet, event: CanonicalEvent, event_ms: int) -> EventContext:
+        settings = self.settings
         windows, day = self._minute
         user = ws.alive("user", event.user_key)
         user_is_new = user is None

@@ -45,6 +45,9 @@ class KpiSettings:
     # An order_id is remembered this long after its order: a repeat within it is dropped.
     dedup_horizon_ms: int = 24 * 3_600_000
     source_idle_seconds: float = 60.0
+    # KPI partitions (the canonical topic's): a user-id-only event is applied by the partition
+    # of the device it resolves to (streams/kpis/identity.py).
+    partitions: int = 1
     # What the engine applied in memory is written this often (0: with every batch), or once
     # this many events wait for it (streams/kpis/engine.py, ``settle``).
     checkpoint_every_s: float = 0.0
@@ -68,6 +71,7 @@ class KpiSettings:
             source_idle_seconds=settings.source_idle_timeout.total_seconds(),
             checkpoint_every_s=settings.checkpoint_interval.total_seconds(),
             dedup_horizon_ms=int(settings.dedup_horizon.total_seconds() * 1000),
+            partitions=settings.topic_partitions,
             base_currency=settings.base_currency,
             currency_rates=dict(settings.currency_rates),
             payment_methods=frozenset(settings.payment_methods),

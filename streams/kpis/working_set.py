@@ -183,8 +183,9 @@ def storable(amount: Amount) -> int | str:
 # Entity kinds are written in this order (see the module docstring): a kind's updates read
 # only its own states, the fixed fields of others, or states of the kinds written after it (an
 # order reads the payment method its carts chose; a cart reads its session's id, which changes
-# when the session ends and another begins, and the carts its session and user changed).
-WRITE_ORDER = ("order", "cart", "customer", "user", "session")
+# when the session ends and another begins, and the carts its session and user changed; every
+# kind's updates depend on the device a user-id-only event resolves to, read from its link).
+WRITE_ORDER = ("order", "cart", "customer", "user", "session", "link")
 
 
 class WorkingSet:

@@ -22,8 +22,8 @@ from models import ParseLimits, encode_canonical, parse_message
 from models.streams import STREAM_OF_TYPE
 from streams.windows import MINUTE_MS, window_of
 from tests.integration.services import consume_all, produce_many, wait_for
-from tests.kpi_oracle.oracle import recompute
 from tests.kpi_oracle import spec_shape
+from tests.kpi_oracle.oracle import recompute
 from tests.kpi_oracle.shop import arrival_order, shop_events
 
 # CI runs 20,000 events, without and with the kill (about 75 s each). Issue #4's bar is
@@ -70,14 +70,18 @@ def test_kpis_equal_the_batch_recomputation(worker_factory, stack_settings, kill
     assert late_ids
     rng = random.Random(7)
     encode = encode_canonical if shape == "canonical" else spec_shape.encode
-    messages = []
+    messages, identifies = [], []
     for event in arrived:
         raw = encode(event)
         messages.append((event, raw))
         if rng.random() < 0.05:
             messages.append((event, raw))  # a client retry
         if shape != "canonical":  # calls without a KPI input: ignored, never counted
-            messages.extend((event, orjson.dumps(call)) for call in spec_shape.ignored_calls(event))
+            for call in spec_shape.ignored_calls(event):
+                messages.append((event, orjson.dumps(call)))
+                if call["type"] == "identify" and event.event_id not in late_ids:
+                    identifies.append((int(event.timestamp.timestamp() * 1000),
+                                       call["userId"], call["anonymousId"]))
     # Markers at "now" on many user keys, on all three input streams, move every input
     # partition's event time, and so every partition's watermark, past the data.
     markers = [parse_message(orjson.dumps({
@@ -103,7 +107,7 @@ def test_kpis_equal_the_batch_recomputation(worker_factory, stack_settings, kill
     def send(batch):
         # One producer, in arrival order: the three streams interleave as a shop's would.
         produce_many(bootstrap, ((topics[STREAM_OF_TYPE[event.type]], event.user_key.encode(),
-                                  raw) for event, raw in batch))
+                                  raw) for event, raw in batch))  # (identify calls too: ignored)
 
     on_time = [(e, raw) for e, raw in messages if e.event_id not in late_ids]
     late = [(e, raw) for e, raw in messages if e.event_id in late_ids]
@@ -141,7 +145,7 @@ def test_kpis_equal_the_batch_recomputation(worker_factory, stack_settings, kill
 
     parsed = [parse_message(encode(e), now=now, limits=ParseLimits()).events[0]
               for e in events if e.event_id not in late_ids]
-    want = {k: +v for k, v in recompute(parsed + markers, UTC_ZONE).items()
+    want = {k: +v for k, v in recompute(parsed + markers, UTC_ZONE, identifies=identifies).items()
             if window_of(k[0], k[1], UTC_ZONE).end_ms <= limit and +v}
     assert len(want) >= 50  # 40 one-minute windows and their roll-ups
     compared = {m.split("|")[0] for values in want.values() for m in values}

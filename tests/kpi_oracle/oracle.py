@@ -62,11 +62,49 @@ def payment_name(raw):
     return key if key in METHODS else "other"
 
 
+def link_id(user_id, anonymous_id, at_ms):
+    """The id ingestion gives an identity link (streams/ingest.py), which orders it among
+    events of the same millisecond."""
+    return f"link:{len(user_id)}:{user_id}:{anonymous_id}:{at_ms}"
+
+
+def resolve_devices(events, identifies=(), user_ttl_ms=31 * DAY_MS):
+    """The events, those with a user id only given the anonymous id of the device they belong
+    to: of the devices linked to the user id (by an event carrying both ids, or an identify
+    call: ``identifies`` holds their (ms, user_id, anonymous_id)), the one linked first most
+    recently. A user id's links are forgotten ``user_ttl_ms`` after the earliest link of the
+    last (UTC) day it was linked on. Links and events go in (ms, id) order, as the engine
+    applies them."""
+    links = [(ms(e), e.user_id, e.anonymous_id) for e in events
+             if e.user_id is not None and e.anonymous_id is not None] + list(identifies)
+    timeline = sorted([((at, link_id(user, device, at)), user, device) for at, user, device in links]
+                      + [((ms(e), e.event_id), e.user_id, e) for e in events
+                         if e.anonymous_id is None])
+    state, resolved_as = {}, {}
+    for key, user, what in timeline:
+        current = state.get(user)
+        if current is not None and key[0] > current["expire"]:
+            current = state[user] = None
+        if isinstance(what, str):  # a link
+            if current is None:
+                current = state[user] = {"devices": set(), "day": None}
+            if what not in current["devices"]:
+                current["devices"].add(what)
+                current["latest"] = what
+            if current["day"] is None or key[0] // DAY_MS > current["day"]:
+                current["day"], current["expire"] = key[0] // DAY_MS, key[0] + user_ttl_ms
+        elif current is not None:
+            resolved_as[what.event_id] = current["latest"]
+    return [e.model_copy(update={"anonymous_id": resolved_as[e.event_id]})
+            if e.event_id in resolved_as else e for e in events]
+
+
 def recompute(events, tz, timeout_ms=30 * 60_000, rates=None, base="EUR",
               abandon_ms=30 * 60_000, recovery_ms=7 * DAY_MS, user_ttl_ms=31 * DAY_MS,
-              dedup_ms=DAY_MS):
+              dedup_ms=DAY_MS, identifies=()):
     """{(size, window_start): Counter(metric -> value)} for every window with an event."""
     rates = rates or {}
+    events = resolve_devices(events, identifies, user_ttl_ms)
 
     def to_base(amount, cur):
         if amount is None or cur is None:
@@ -164,8 +202,10 @@ def _follow_carts(events, session_of, channel_of, life_of, tz, out, abandon_ms, 
                   to_base):
     """Every cart through its events, all in time order: abandonments, orders, recoveries,
     checkouts. A cart is its cart_id, else its session's cart; a checkout or order without a
-    cart_id belongs to the live carts its session changed (latest last), else its user's (in
-    this life of the user key), else to its session's cart. Returns the raw payment method of
+    cart_id belongs to the carts its session changed (latest last), else its user's (in this
+    life of the user key), that no order closed since, else to its session's cart: a session or
+    user lists the carts of its cart events and events with a cart_id. Returns the raw payment
+    method of
     each order and payment failure: its own, else its carts' latest payment step's, else its
     session's."""
     carts = {}  # ident -> state, while live
@@ -205,29 +245,27 @@ def _follow_carts(events, session_of, channel_of, life_of, tz, out, abandon_ms, 
     def lists(e):
         return ("session", session_of[e.event_id]), ("user", life_of(e))
 
-    def known(e):
-        for key in lists(e):
-            found = [ident for ident in changed[key] if live(ident, ms(e)) is not None]
-            if found:
-                return found
-        return []
+    def listed(e):
+        session, user = lists(e)
+        return list(changed[session] or changed[user])
 
     def latest_method(idents, e):
         for ident in reversed(idents):
-            if carts[ident]["method"] is not None:
-                return carts[ident]["method"]
+            cart = live(ident, ms(e))
+            if cart is not None and cart["method"] is not None:
+                return cart["method"]
         return session_method.get(session_of[e.event_id])
 
     for e in events:
         own_cart = f"session:{session_of[e.event_id]}"
         if e.type == "payment_failed":
-            method_of[e.event_id] = e.payment_method or latest_method(known(e), e)
+            method_of[e.event_id] = e.payment_method or latest_method(listed(e), e)
         elif e.type == "order_completed":
-            if e.cart_id is not None:
-                idents = [e.cart_id] if live(e.cart_id, ms(e)) is not None else []
-            else:
-                idents = known(e) or ([own_cart] if live(own_cart, ms(e)) is not None else [])
+            closes = [e.cart_id] if e.cart_id is not None else listed(e)
+            idents = [i for i in (closes or [own_cart]) if live(i, ms(e)) is not None]
             method_of[e.event_id] = e.payment_method or latest_method(idents, e)
+            for key in lists(e):
+                changed[key] = [i for i in changed[key] if i not in closes]
             for ident in idents:
                 cart = carts.pop(ident)
                 if cart["checkout"] is not None:
@@ -248,15 +286,16 @@ def _follow_carts(events, session_of, channel_of, life_of, tz, out, abandon_ms, 
             elif e.type in ("cart_add", "cart_remove"):
                 ident = own_cart
             else:
-                ident = (known(e) or [own_cart])[-1]
+                ident = (listed(e) or [own_cart])[-1]
             cart = live(ident, ms(e))
             if cart is None:
                 cart = carts[ident] = {
                     "channel": channel_of(e), "first": ms(e), "items": 0, "value": Decimal(0),
                     "checkout": None, "checkout_fired": False, "step": None, "abandoned": None,
                     "last": ms(e), "method": None}
-            for key in lists(e):
-                changed[key] = [*(i for i in changed[key] if i != ident), ident][-8:]
+            if e.cart_id is not None or e.type in ("cart_add", "cart_remove"):
+                for key in lists(e):
+                    changed[key] = [*(i for i in changed[key] if i != ident), ident][-8:]
             if cart["abandoned"] is None:
                 cart["last"] = ms(e)
             if e.type in ("cart_add", "cart_remove"):

@@ -4,8 +4,9 @@ step), ordered, emptied, and recovered by an order after a long pause.
 
 Half the journeys are shaped as Segment's e-commerce spec sends them: ``cart_id`` on cart
 events only, the payment method on the payment step (raw names: "Credit Card", "visa"), not
-on the order. Orders are sometimes cancelled, updated, refunded in full (no amount), or in a
-currency without a rate or with none."""
+on the order; a quarter sign in at checkout and their order comes from the shop's server with
+the user id only (two browsers share each customer id). Orders are sometimes cancelled,
+updated, refunded in full (no amount), or in a currency without a rate or with none."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from models import EVENT_MODELS
+from streams.kpis.identity import Links, identity_link
 
 CHANNELS = ("direct", "organic_search", "paid_search", "email", "paid_social")
 DEVICES = ("desktop", "mobile", "tablet")
@@ -21,7 +23,8 @@ START = datetime(2026, 3, 28, 22, 0, tzinfo=UTC)  # spans the Berlin DST switch
 
 def event(kind: str, n: int, ts: datetime, user: str, **fields):
     return EVENT_MODELS[kind].model_validate({
-        "type": kind, "event_id": f"e{n:06d}", "timestamp": ts, "anonymous_id": user, **fields})
+        "type": kind, "event_id": f"e{n:06d}", "timestamp": ts, "anonymous_id": user,
+        **fields})
 
 
 def shop_events(count: int, seed: int = 1, span: timedelta = timedelta(hours=30),
@@ -30,6 +33,8 @@ def shop_events(count: int, seed: int = 1, span: timedelta = timedelta(hours=30)
     rng = random.Random(seed)
     events, n = [], 0
     users = [f"u{i}" for i in range(max(3, count // 25))]
+    # Two browsers per customer: a server-side order belongs to the newest linked one.
+    customer = {user: f"cust-{i // 2}" for i, user in enumerate(users)}
     while n < count:
         user = rng.choice(users)
         t = start + timedelta(seconds=rng.uniform(0, span.total_seconds()))
@@ -37,6 +42,8 @@ def shop_events(count: int, seed: int = 1, span: timedelta = timedelta(hours=30)
         sid = f"s{n}" if rng.random() < 0.5 else None
         cart = f"c{n}" if rng.random() < 0.5 else None
         spec_shaped = rng.random() < 0.5
+        # Signed in at checkout, the order sent from the shop's server with the user id only.
+        server_side = spec_shaped and rng.random() < 0.5
         common = {"session_id": sid, "channel": channel, "device": device}
         order_id = None
         steps = ["page_view"] + ["page_view"] * rng.randrange(3) + ["product_view"]
@@ -88,7 +95,8 @@ def shop_events(count: int, seed: int = 1, span: timedelta = timedelta(hours=30)
                              revenue=f"{rng.randrange(500, 20000) / 100:.2f}",
                              currency=rng.choice(["EUR"] * 9 + ["USD", "GBP", "JPY", None]),
                              items=[{"product_id": "p1", "quantity": rng.randrange(1, 4)}],
-                             user_id=f"cust-{user}" if rng.random() < 0.8 else None)
+                             user_id=customer[user] if rng.random() < 0.8 or server_side
+                             else None)
                 if not spec_shaped:
                     extra["payment_method"] = rng.choice(["card", "paypal", "klarna", "wire"])
             if kind == "order_refunded":
@@ -101,7 +109,11 @@ def shop_events(count: int, seed: int = 1, span: timedelta = timedelta(hours=30)
                              revenue=f"{rng.randrange(500, 20000) / 100:.2f}")
             if kind in ("order_cancelled", "order_updated"):
                 extra["order_id"] = order_id
-            events.append(event(kind, n, t, user, **common, **extra))
+            if server_side and kind in ("checkout_started", "checkout_step"):
+                extra["user_id"] = customer[user]
+            if server_side and kind in ("order_completed", "order_refunded", "order_cancelled"):
+                extra.update(anonymous_id=None, user_id=customer[user], session_id=None)
+            events.append(event(kind, n, t, user, **{**common, **extra}))
             n += 1
     events = [e for e in events if e.timestamp < start + span]
     events.sort(key=lambda e: (e.timestamp, e.event_id))
@@ -123,3 +135,17 @@ def arrival_order(events, seed: int = 2, jitter_s: float = 90.0, late_share: flo
         keyed.append((e.timestamp.timestamp() + delay, e))
     keyed.sort(key=lambda pair: pair[0])
     return [e for _, e in keyed], late
+
+
+def as_ingested(arrived):
+    """The events as ingestion hands them to the KPI engine: each one that carries a user id
+    and an anonymous id followed by its identity link, when ingestion sends one
+    (streams/kpis/identity.py)."""
+    links = Links()
+    out = []
+    for e in arrived:
+        out.append(e)
+        if (e.type != "identity_link" and e.user_id is not None and e.anonymous_id is not None
+                and links.due(e.user_id, e.anonymous_id, int(e.timestamp.timestamp() * 1000))):
+            out.append(identity_link(e.user_id, e.anonymous_id, e.timestamp))
+    return out

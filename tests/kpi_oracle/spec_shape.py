@@ -109,10 +109,10 @@ def ignored_calls(event) -> list[dict[str, Any]]:
     calls = []
     base = {"timestamp": event.timestamp.isoformat().replace("+00:00", "Z"),
             "anonymousId": event.anonymous_id, "context": {}}
-    if event.user_id is not None and rng.random() < 0.2:
+    if event.user_id is not None and event.anonymous_id is not None and rng.random() < 0.2:
         calls.append(base | {"type": "identify", "messageId": f"identify-{event.event_id}",
                              "userId": event.user_id, "traits": {"plan": "free"}})
-    if event.type == "product_view" and rng.random() < 0.3:
+    if event.type == "product_view" and event.anonymous_id is not None and rng.random() < 0.3:
         calls.append(base | {"type": "track", "event": "Product List Viewed",
                              "messageId": f"list-{event.event_id}",
                              "properties": {"list_id": "hot_deals_1", "category": "Deals"}})

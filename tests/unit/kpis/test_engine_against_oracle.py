@@ -17,7 +17,7 @@ from streams.kpis.kpi_settings import KpiSettings
 from streams.windows import MINUTE_MS
 from tests.kpi_oracle import spec_shape
 from tests.kpi_oracle.oracle import recompute
-from tests.kpi_oracle.shop import arrival_order, shop_events
+from tests.kpi_oracle.shop import arrival_order, as_ingested, shop_events
 
 TZ = ZoneInfo("Europe/Berlin")
 SETTINGS = KpiSettings(timezone=TZ, allowed_lateness_ms=5 * MINUTE_MS, base_currency="EUR",
@@ -139,7 +139,7 @@ def _end(key, tz):
 def scenario():
     events = shop_events(4000)
     arrived, late_ids = arrival_order(events)
-    return events, list(enumerate(arrived)), late_ids
+    return events, list(enumerate(as_ingested(arrived))), late_ids
 
 
 @TABLES
@@ -172,7 +172,7 @@ def test_a_business_day_that_splits_an_hour(zone):
     table = RecordingTable()
     settings = KpiSettings(timezone=tz, allowed_lateness_ms=5 * MINUTE_MS, base_currency="EUR",
                            currency_rates={"USD": Decimal("0.92")})
-    run(list(enumerate(arrived)), table, 150, settings)
+    run(list(enumerate(as_ingested(arrived))), table, 150, settings)
     limit = table["progress|0"]["settled_through"] + MINUTE_MS
     got, want = settled_aggregates(table), expected(events, late_ids, limit, tz)
     assert ("1d", int(midnight.timestamp() * 1000)) in want
@@ -238,7 +238,7 @@ def test_events_shaped_as_segment_sends_them_give_the_recomputed_kpis():
             assert (ignored.events, ignored.rejections, len(ignored.ignored)) == ([], [], 1)
     arrived, late_ids = arrival_order(events)
     table = RecordingTable()
-    run(list(enumerate(arrived)), table, 150)
+    run(list(enumerate(as_ingested(arrived))), table, 150)
     limit = table["progress|0"]["settled_through"] + MINUTE_MS
     got, want = settled_aggregates(table), expected(events, late_ids, limit)
     compared = {m.split("|")[0] for values in want.values() for m in values}

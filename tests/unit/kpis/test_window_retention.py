@@ -11,7 +11,7 @@ from streams.kpis.engine import PartitionEngine
 from streams.kpis.kpi_settings import DAY_MS, WINDOW_RETENTION_MS, KpiSettings
 from streams.kpis.working_set import expire_windows, windows_ending
 from streams.windows import MINUTE_MS, SUB_DAY_SIZES_MS, window_of
-from tests.kpi_oracle.shop import arrival_order, event, shop_events
+from tests.kpi_oracle.shop import arrival_order, as_ingested, event, shop_events
 from tests.unit.kpis.test_engine_against_oracle import (
     SETTINGS,
     TZ,
@@ -46,7 +46,7 @@ def test_aggregates_level_off_and_the_kept_windows_equal_the_recomputation():
     table: dict = {}
     engine = PartitionEngine(table, 0, SETTINGS)
     daily, day, late_ids = [], start, set()
-    for origin, e in enumerate(arrived):
+    for origin, e in enumerate(as_ingested(arrived)):
         if e.timestamp >= day + timedelta(days=1):
             daily.append(aggregates_by_size(table))
             day += timedelta(days=1)

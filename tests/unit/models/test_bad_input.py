@@ -52,10 +52,10 @@ def test_not_object(raw: bytes, got: str) -> None:
 
 def test_too_large_is_decided_before_decoding() -> None:
     # Not even JSON: a size check after decoding would report not_json.
-    rejection = only_rejection(b"{" * 40_000)
+    rejection = only_rejection(b"{" * 140_000)
 
     assert rejection.reason is RejectReason.TOO_LARGE
-    assert rejection.detail == "message: 40000 bytes, more than max_event_bytes=32768"
+    assert rejection.detail == "message: 140000 bytes, more than max_event_bytes=133120"
 
 
 def test_unknown_format() -> None:
@@ -280,4 +280,6 @@ def test_every_reason_code_is_a_stable_string() -> None:
         "missing_user_key",
         "parser_error",
     }
-    assert ParseLimits().max_event_bytes == 32_768
+    # A full Measurement Protocol request: "The post body must be smaller than 130kB"
+    # (https://developers.google.com/analytics/devguides/collection/protocol/ga4/sending-events).
+    assert ParseLimits().max_event_bytes == 130 * 1024

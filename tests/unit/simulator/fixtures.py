@@ -19,9 +19,10 @@ def simulate(
     minutes: float = 10,
     rate: float = 20.0,
     diurnal: bool = False,
+    shape: str = "kpiwatch",
 ) -> list[LabelledMessage]:
     """Every labelled message of a run from `START`."""
-    return list(_simulate(seed, message_format, incidents, minutes, rate, diurnal))
+    return list(_simulate(seed, message_format, incidents, minutes, rate, diurnal, shape))
 
 
 @lru_cache(maxsize=16)
@@ -32,12 +33,14 @@ def _simulate(
     minutes: float,
     rate: float,
     diurnal: bool,
+    shape: str,
 ) -> tuple[LabelledMessage, ...]:
     simulator = ShopSimulator(
         seed=seed,
         message_format=message_format,
         incidents=tuple(parse_incident(spec) for spec in incidents),
         diurnal=diurnal,
+        shape=shape,
     )
     return tuple(simulator.labelled(START, timedelta(minutes=minutes), rate))
 

@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import orjson
 import pytest
 
 from simulator.cli import main
@@ -66,6 +67,7 @@ def test_help_explains_options_incidents_and_the_file_format():
         "--duration",
         "--seed",
         "--format",
+        "--shape",
         "--incident",
         "--speed",
         "--out",
@@ -83,3 +85,25 @@ def test_help_explains_options_incidents_and_the_file_format():
     ):
         assert kind in help_text
     assert '{"stream": "cart"' in help_text
+    assert "{kpiwatch,spec}" in help_text
+    assert "Payment Info Entered" in help_text and "session_start" in help_text
+
+
+def test_the_spec_shape_writes_other_messages_of_the_same_traffic(tmp_path):
+    kpiwatch, spec, again = tmp_path / "k.jsonl", tmp_path / "s.jsonl", tmp_path / "s2.jsonl"
+    assert main([*_RUN, "--out", str(kpiwatch), "--format", "mixed"]) == 0
+    assert main([*_RUN, "--out", str(spec), "--format", "mixed", "--shape", "spec"]) == 0
+    assert main([*_RUN, "--out", str(again), "--format", "mixed", "--shape", "spec"]) == 0
+    assert spec.read_bytes() == again.read_bytes()
+    assert spec.read_bytes() != kpiwatch.read_bytes()
+    # The same traffic: the same canonical messages, the same message ids.
+    def canonical(path):
+        return [m for m in read_jsonl(path) if "event_id" in orjson.loads(m.value)]
+
+    assert canonical(spec) and canonical(spec) == canonical(kpiwatch)
+
+
+def test_an_unknown_shape_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path / "x.jsonl"), "--shape", "real"])
+    assert "invalid choice: 'real'" in capsys.readouterr().err

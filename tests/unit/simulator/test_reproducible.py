@@ -6,17 +6,19 @@ import pytest
 
 from models.streams import STREAM_OF_TYPE
 from simulator import ShopSimulator
+from simulator.catalog import CURRENCY
 from tests.unit.simulator.fixtures import START, simulate
 
 pytestmark = pytest.mark.unit
 
 
+@pytest.mark.parametrize("shape", ["kpiwatch", "spec"])
 @pytest.mark.parametrize("message_format", ["canonical", "segment", "ga4", "mixed"])
-def test_the_same_seed_gives_the_same_messages_byte_for_byte(message_format):
-    simulator = ShopSimulator(seed=7, message_format=message_format)
+def test_the_same_seed_gives_the_same_messages_byte_for_byte(message_format, shape):
+    simulator = ShopSimulator(seed=7, message_format=message_format, shape=shape)
     first = list(simulator.generate(START, timedelta(minutes=5), 20))
     again = list(
-        ShopSimulator(seed=7, message_format=message_format).generate(
+        ShopSimulator(seed=7, message_format=message_format, shape=shape).generate(
             START, timedelta(minutes=5), 20
         )
     )
@@ -85,7 +87,7 @@ def test_every_event_carries_the_ids_its_type_needs():
             assert event.cart_id, event.type
         if event.type == "order_completed":
             fields = event.fields
-            assert fields["currency"] == "EUR"
+            assert fields["currency"] == CURRENCY
             assert fields["payment_method"] in ("card", "paypal", "apple_pay", "klarna")
             assert fields["revenue"] == sum(
                 item["price"] * item["quantity"] for item in fields["items"]
@@ -110,3 +112,8 @@ def test_bad_arguments_are_refused(arguments, message):
 def test_an_unknown_format_is_refused():
     with pytest.raises(ValueError, match="canonical, segment, ga4, mixed"):
         ShopSimulator(message_format="protobuf")
+
+
+def test_an_unknown_shape_is_refused():
+    with pytest.raises(ValueError, match="kpiwatch, spec"):
+        ShopSimulator(shape="real")
