@@ -87,7 +87,7 @@ FAMILIES: tuple[Callable[[EventContext], None], ...] = (
 
 
 def _order_expired(ctx: TimerContext) -> None:
-    # An order_id is remembered for dedup_horizon after its first order_completed.
+    # An order is remembered for dedup_horizon after its first order_completed.
     ctx.ws.end("order", ctx.ident)
 
 
@@ -572,18 +572,19 @@ class PartitionEngine:
 
     def _repeated_order(self, ws: WorkingSet, event: CanonicalEvent, event_ms: int,
                         seen: set[str]) -> bool:
-        """An order_completed whose order_id was completed before (within dedup_horizon):
-        dropped whole. ``seen`` holds this slice's orders: a replay of the slice after a
+        """An order_completed whose order_id was completed before under the same user key
+        (within dedup_horizon): dropped whole. ``seen`` holds this slice's orders: a replay of the slice after a
         crash finds its own earlier write (``first_ms`` in this slice), which is no repeat."""
         if event.type != "order_completed":
             return False
-        known = ws.alive("order", event.order_id)
+        ident = revenue.order_ident(event)
+        known = ws.alive("order", ident)
         if event.order_id in seen or (known is not None and known["first_ms"] < ws.start_ms):
             return True
         seen.add(event.order_id)
-        state = ws.create("order", event.order_id, {
+        state = ws.create("order", ident, {
             "first_ms": event_ms, "timers": {"expire": event_ms + self.settings.dedup_horizon_ms}})
-        ws.arm("order", event.order_id, state, event_ms)
+        ws.arm("order", ident, state, event_ms)
         return False
 
     def _context(self, ws: WorkingSet, event: CanonicalEvent, event_ms: int) -> EventContext:

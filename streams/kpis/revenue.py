@@ -8,9 +8,9 @@ configured rate (or with none at all) counts as an order, and its amount goes to
 is the order's own, else the one chosen at a payment step of its cart or session
 (``EventContext.payment_method``), mapped to the configured names (``KpiSettings``).
 
-An order is remembered for ``dedup_horizon`` (its ``order`` entity: base-currency revenue,
-channel and method), so that later events about it are counted under its dimensions, in the
-window of the later event (settled windows never change):
+An order is remembered for ``dedup_horizon`` under its user key (its ``order`` entity:
+base-currency revenue, channel and method), so that later events about it are counted under
+its dimensions, in the window of the later event (settled windows never change):
 - ``order_cancelled``: ``cancelled_orders|<channel>|<method>`` and ``cancelled_revenue|...``;
   a second cancellation of the same order is not counted again;
 - ``order_updated`` with a new revenue: ``revenue_adjustment|...`` += new - old (may be < 0);
@@ -68,7 +68,7 @@ def _order(ctx: EventContext) -> None:
         ctx.ws.add_all(f"unconverted_revenue|{currency}", event.revenue)
     else:
         ctx.ws.add_all(f"revenue|{dims}", amount)
-    order = ctx.ws.alive("order", event.order_id)
+    order = ctx.ws.alive("order", order_ident(event))
     if order is not None:  # (the engine's dedup entity: made for this order just before)
         order.update(revenue=None if amount is None else str(amount), channel=ctx.channel,
                      method=method)
@@ -88,8 +88,17 @@ def _order(ctx: EventContext) -> None:
         ctx.ws.add(ALL_TIME, f"customer_revenue|{first_channel}", amount)
 
 
+def order_ident(event) -> str:
+    """An order's entity: its order_id under its user key. Orders are deduplicated, and
+    remembered for their cancellation, update and refund, per user key: whatever the number
+    of KPI partitions, the user key decides which one holds it (a server-side event counts
+    as its device's: streams/kpis/identity.py)."""
+    key = event.user_key
+    return f"{len(key)}:{key}|{event.order_id}"
+
+
 def _remembered(ctx: EventContext) -> dict | None:
-    return ctx.ws.alive("order", ctx.event.order_id)
+    return ctx.ws.alive("order", order_ident(ctx.event))
 
 
 def _revenue_of(order: dict | None) -> Decimal | None:

@@ -317,17 +317,18 @@ def _follow_carts(events, session_of, channel_of, life_of, tz, out, abandon_ms, 
 
 def _follow_orders(events, channel_of, method_of, tz, out, to_base, dedup_ms):
     """Refunds, cancellations and updates, each counted at its own instant, under the order's
-    channel and method when the order is remembered (``dedup_ms`` after it), its revenue taken
-    from the order for a refund without an amount."""
+    channel and method when the order is remembered (``dedup_ms`` after it, under the same
+    user key), its revenue taken from the order for a refund without an amount."""
     orders = {}
 
     def remembered(e):
-        order = orders.get(e.order_id)
+        # Remembered where the order was applied: under its user key (its KPI partition's).
+        order = orders.get((e.user_key, e.order_id))
         return order if order is not None and ms(e) <= order["at"] + dedup_ms else None
 
     for e in events:
         if e.type == "order_completed":
-            orders[e.order_id] = {"at": ms(e), "revenue": to_base(e.revenue, e.currency),
+            orders[(e.user_key, e.order_id)] = {"at": ms(e), "revenue": to_base(e.revenue, e.currency),
                                   "dims": f"{channel_of(e)}|{payment_name(method_of[e.event_id])}",
                                   "cancelled": False}
         elif e.type == "order_refunded":
