@@ -147,7 +147,7 @@ class SliceRun:
                              previous.ws if previous is not None else None, checkpoint_ms,
                              windows_of(minute, tz))
         self.applied: list[Pending] = []
-        self.orders: set[str] = set()  # order_ids completed in this slice
+        self.orders: set[str] = set()  # orders completed in this slice (revenue.order_ident)
         self.repeated = 0  # order_completed dropped: their order_id was completed before
         # Wake-ups due in the minute from the start on: (instant, kind, ident), a heap.
         self.timers: list[tuple[int, str, str]] = []
@@ -573,15 +573,16 @@ class PartitionEngine:
     def _repeated_order(self, ws: WorkingSet, event: CanonicalEvent, event_ms: int,
                         seen: set[str]) -> bool:
         """An order_completed whose order_id was completed before under the same user key
-        (within dedup_horizon): dropped whole. ``seen`` holds this slice's orders: a replay of the slice after a
-        crash finds its own earlier write (``first_ms`` in this slice), which is no repeat."""
+        (within dedup_horizon): dropped whole. ``seen`` holds this slice's orders: a replay of
+        the slice after a crash finds its own earlier write (``first_ms`` in this slice), which
+        is no repeat."""
         if event.type != "order_completed":
             return False
         ident = revenue.order_ident(event)
         known = ws.alive("order", ident)
-        if event.order_id in seen or (known is not None and known["first_ms"] < ws.start_ms):
+        if ident in seen or (known is not None and known["first_ms"] < ws.start_ms):
             return True
-        seen.add(event.order_id)
+        seen.add(ident)
         state = ws.create("order", ident, {
             "first_ms": event_ms, "timers": {"expire": event_ms + self.settings.dedup_horizon_ms}})
         ws.arm("order", ident, state, event_ms)
