@@ -44,7 +44,9 @@ def pipeline_groups(grafana_url: str) -> list[dict]:
              f" > {INPUT_SILENT_S}", "5m", "critical",
              "No shop event for {{ $value | humanizeDuration }}",
              "The newest event kpiwatch has seen is {{ $value | humanizeDuration }} old: "
-             "tracking or the event producer stopped (or the shop is closed).", "input-silent"),
+             "tracking or the event producer stopped, or it sends only messages that carry no "
+             "KPI (kpiwatch_ignored_events_total) or are invalid (kpiwatch_invalid_events_total)"
+             " (or the shop is closed).", "input-silent"),
         rule("KpiwatchSettlingStalled",
              "time() - min(max by (partition) (kpiwatch_settled_through_timestamp_seconds))"
              f" > {SETTLING_STALLED_S}", "5m", "warning",

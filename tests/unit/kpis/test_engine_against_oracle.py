@@ -4,6 +4,7 @@ what the engine applied at every event (a checkpoint per batch), and every 150 e
 applied in memory over many batches and minutes, cut wherever the checkpoint falls)."""
 
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -12,12 +13,16 @@ import orjson
 import pytest
 
 from models import ParseLimits, parse_message
+from simulator import ShopProfile, ShopSimulator
 from streams.kpis.engine import PartitionEngine
+from streams.kpis.identity import Links, identity_link
 from streams.kpis.kpi_settings import KpiSettings
 from streams.windows import MINUTE_MS
 from tests.kpi_oracle import spec_shape
 from tests.kpi_oracle.oracle import recompute
 from tests.kpi_oracle.shop import arrival_order, as_ingested, shop_events
+from tests.unit.simulator.fixtures import START as SIMULATED_START
+from tests.unit.simulator.fixtures import parse_at_event_time
 
 TZ = ZoneInfo("Europe/Berlin")
 SETTINGS = KpiSettings(timezone=TZ, allowed_lateness_ms=5 * MINUTE_MS, base_currency="EUR",
@@ -244,6 +249,44 @@ def test_events_shaped_as_segment_sends_them_give_the_recomputed_kpis():
     compared = {m.split("|")[0] for values in want.values() for m in values}
     assert {"ordered_carts", "abandoned_carts", "checkout_seconds_count", "cancelled_orders",
             "revenue_adjustment", "unconverted_orders"} <= compared
+    mismatched = {k: (got.get(k), want.get(k)) for k in set(got) | set(want)
+                  if got.get(k) != want.get(k)}
+    assert not mismatched, list(mismatched.items())[:3]
+
+
+def test_the_simulators_spec_shape_gives_the_recomputed_kpis():
+    # The shop simulator's traffic as real sources send it (python -m simulator --shape spec,
+    # every format), parsed and handed to the engine as ingestion does, identity links of
+    # events and identify calls included (streams/ingest.py).
+    simulator = ShopSimulator(seed=4, message_format="mixed", diurnal=False, shape="spec",
+                              profile=replace(ShopProfile(), cart_add_rate=0.5))
+    links, identifies, events, ingested = Links(), [], [], []
+    for labelled in simulator.labelled(SIMULATED_START, timedelta(minutes=40), 25):
+        outcome = parse_at_event_time(labelled)
+        assert not outcome.rejections, outcome.rejections
+        for event in outcome.events:
+            events.append(event)
+            ingested.append(event)
+            if event.user_id is not None and event.anonymous_id is not None and links.due(
+                    event.user_id, event.anonymous_id, int(event.timestamp.timestamp() * 1000)):
+                ingested.append(identity_link(event.user_id, event.anonymous_id,
+                                              event.timestamp))
+        for ignored in outcome.ignored:
+            if ignored.kind == "identify" and ignored.user_id and ignored.anonymous_id:
+                at = datetime.fromisoformat(ignored.timestamp)
+                identifies.append((int(at.timestamp() * 1000), ignored.user_id,
+                                   ignored.anonymous_id))
+                ingested.append(identity_link(ignored.user_id, ignored.anonymous_id, at))
+    table = RecordingTable()
+    settings = KpiSettings(timezone=UTC, allowed_lateness_ms=5 * MINUTE_MS)
+    run(list(enumerate(ingested)), table, 150, settings)
+    limit = table["progress|0"]["settled_through"] + MINUTE_MS
+    want = {key: +values
+            for key, values in recompute(events, UTC, base="USD", identifies=identifies).items()
+            if _end(key, UTC) <= limit and +values}
+    compared = {m.split("|")[0] for values in want.values() for m in values}
+    assert {"ordered_carts", "abandoned_carts", "orders", "payment_failures"} <= compared
+    got = settled_aggregates(table)
     mismatched = {k: (got.get(k), want.get(k)) for k in set(got) | set(want)
                   if got.get(k) != want.get(k)}
     assert not mismatched, list(mismatched.items())[:3]
