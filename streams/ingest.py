@@ -118,14 +118,13 @@ def ingest_records(records, partitions: int, progress: dict[str, int | None],
                 line = encode_line(source, event)
                 event_ms = int(event.timestamp.timestamp() * 1000)
                 if event.anonymous_id is None:
-                    for partition in range(partitions):
-                        batches[partition].add(line)
+                    _send_everywhere(batches, partitions, line)
                 else:
                     batches[partition_of(event.anonymous_id, partitions)].add(line)
                     if event.user_id is not None and links.due(event.user_id,
                                                                event.anonymous_id, event_ms):
-                        _send_everywhere(batches, partitions, source, identity_link(
-                            event.user_id, event.anonymous_id, event.timestamp))
+                        _send_everywhere(batches, partitions, encode_line(source, identity_link(
+                            event.user_id, event.anonymous_id, event.timestamp)))
                 latest = event_ms if latest is None else max(latest, event_ms)
             for ignored in outcome.ignored:
                 latency.ignored.labels(record.topic, ignored.kind).inc()
@@ -133,8 +132,8 @@ def ingest_records(records, partitions: int, progress: dict[str, int | None],
                           else None)
                 if moment is not None and links.due(ignored.user_id, ignored.anonymous_id,
                                                     int(moment.timestamp() * 1000)):
-                    _send_everywhere(batches, partitions, source, identity_link(
-                        ignored.user_id, ignored.anonymous_id, moment))
+                    _send_everywhere(batches, partitions, encode_line(source, identity_link(
+                        ignored.user_id, ignored.anonymous_id, moment)))
             progress[source.name] = latest
             rejections = [(r.reason.value, r.detail) for r in outcome.rejections]
         except Exception as error:  # noqa: BLE001 - one bad message must not stop the stream
@@ -148,8 +147,7 @@ def ingest_records(records, partitions: int, progress: dict[str, int | None],
     return batches, letters, rejected
 
 
-def _send_everywhere(batches, partitions: int, source: Source, event) -> None:
-    line = encode_line(source, event)
+def _send_everywhere(batches, partitions: int, line: bytes) -> None:
     for partition in range(partitions):
         batches[partition].add(line)
 
