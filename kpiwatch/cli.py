@@ -24,6 +24,13 @@ def tune_garbage_collector() -> None:
 
 
 def main() -> None:
+    if sys.argv[1:2] not in (["alerts"], ["status"]):
+        # Every other command loads the Faust app, which patches Faust and aiokafka internals:
+        # refuse untested versions of them before anything imports them (pydantic included).
+        from kpiwatch.dependencies import check_dependencies
+
+        check_dependencies()
+
     from kpiwatch.settings import ConfigError
 
     if sys.argv[1:2] in (["alerts"], ["status"]):
