@@ -66,6 +66,6 @@ def bad_inputs(count: int, seed: int = 11) -> list[tuple[bytes, str]]:
         lambda n: (orjson.dumps({"event_id": f"bad-{n}", "type": "page_view",
                                  "timestamp": now.isoformat()}), "missing_user_key"),
         lambda n: (orjson.dumps({**base, "event_id": f"bad-{n}", "type": "page_view",
-                                 "url": "https://shop.example/?" + "x" * 40_000}), "too_large"),
+                                 "url": "https://shop.example/?" + "x" * 140_000}), "too_large"),
     ]
     return [makers[rng.randrange(len(makers))](n) for n in range(count)]
