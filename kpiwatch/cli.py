@@ -10,9 +10,9 @@ import sys
 
 # The garbage collector, tuned for a worker: its heap is mostly the KPI table's state, plain
 # dicts without reference cycles that Python's defaults (a collection every 700 allocations,
-# a full one every 100 of those) traverse again and again. In the 50,000-event backlog of
-# benchmarks/bench_pipeline.py that was 1.7-1.8 s of 14-15 s of CPU, with 8 full collections
-# of 0.16 s each holding the event loop; with these, 0.25 s, and 2 full ones of 35 ms.
+# a full one every 100 of those) traverse again and again, and whose full collections hold
+# the event loop. Rarer collections cost a little memory and save most of that CPU
+# (docs/benchmarks.md, "Behind the design").
 GC_THRESHOLDS = (50_000, 20, 20)
 
 

@@ -4,7 +4,8 @@ terminal board of the main KPIs against their benchmarks.
     scripts/demo                      # until Ctrl-C
     scripts/demo --duration 300       # five minutes, then stop everything it started
 
-Everything the demo starts it stops on exit (the services only if it started them).
+Everything the demo starts it stops on exit, on Ctrl-C, SIGTERM or a closed terminal (SIGHUP)
+alike (the services only if it started them, and not with --keep-stack).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -46,7 +48,8 @@ DEMO_ENV = {"KPIWATCH_ALLOWED_LATENESS": "PT20S", "KPIWATCH_SOURCE_IDLE_TIMEOUT"
             "KPIWATCH_ALERT_EVALUATION_INTERVAL": "PT0.25S",
             "KPIWATCH_RULES_FILE": str(REPO / "examples" / "demo" / "rules.yaml")}
 
-# (label, kpi key in /kpis, format); benchmarks come from the alert rules (alerts/rules.yaml)
+# (label, kpi key in /kpis, format); the benchmarks beside them are those of the alert rules that
+# judge each KPI (KPIWATCH_RULES_FILE; the demo's: examples/demo/rules.yaml)
 BOARD = [
     ("Sessions", "sessions", "{:.0f}"),
     ("Conversion rate", "conversion_rate", "{:.1%}"),
@@ -98,14 +101,16 @@ def main(argv: list[str] | None = None) -> int:
     stack = LocalStack(settings)
     was_running = all(stack.status().values())
     processes: list[subprocess.Popen] = []
+    _stop_on_signals()
     try:
         print("starting the local stack (Kafka, Redis, Prometheus) ...", flush=True)
         stack.up()
         write_scrape_targets(settings, [f"127.0.0.1:{settings.web_port}"])
         worker_url = f"http://127.0.0.1:{settings.web_port}"
         log_dir = settings.run_dir.resolve()
-        processes.append(_spawn([sys.executable, "-m", "kpiwatch", "worker", "-l", "info"],
-                                log_dir / "worker.log"))
+        with _signals_deferred():  # a signal now must not leave a child off the list
+            processes.append(_spawn([sys.executable, "-m", "kpiwatch", "worker", "-l", "info"],
+                                    log_dir / "worker.log"))
         _wait_ready(worker_url + "/health", processes[0], log_dir / "worker.log")
         incidents = [] if args.incident == ["none"] else (args.incident or [DEFAULT_INCIDENT])
         simulator_argv = [sys.executable, "-m", "simulator", "--rate", str(args.rate),
@@ -113,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
                           "--flat"]  # the same traffic at any hour: a demo at 3 a.m. works too
         for spec in incidents:
             simulator_argv += ["--incident", spec]
-        processes.append(_spawn(simulator_argv, log_dir / "simulator.log"))
+        with _signals_deferred():
+            processes.append(_spawn(simulator_argv, log_dir / "simulator.log"))
         print(f"""
   worker /metrics    {worker_url}/metrics
   worker /kpis       {worker_url}/kpis
@@ -128,13 +134,63 @@ def main(argv: list[str] | None = None) -> int:
     except ServiceError as error:
         print(f"demo: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C, and SIGHUP or SIGTERM (_Stopped)
         return 0
     finally:
+        # Cleanup runs to the end: a second SIGHUP or SIGTERM (a closing terminal can send
+        # both) must not cut it short and leave services running.
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
         for process in reversed(processes):
             _stop(process)
         if not args.keep_stack and not was_running:
             stack.down()
+
+
+STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
+
+
+class _Stopped(KeyboardInterrupt):
+    """SIGHUP (the terminal closed) or SIGTERM: stop everything, as on Ctrl-C (a
+    KeyboardInterrupt, so no ``except Exception`` on the way swallows it)."""
+
+
+def _stop_on_signals() -> None:
+    """Turn SIGHUP and SIGTERM into the Ctrl-C path, so ``main``'s cleanup runs. The worker, the
+    simulator and the services run in sessions of their own (no terminal's SIGHUP reaches
+    them): only the demo can stop them."""
+    def stop(signum: int, _frame) -> None:
+        if signum == signal.SIGHUP:
+            # The terminal is gone: writing to it fails (EIO), and a failed print must not
+            # abort the cleanup. What is left to say goes nowhere.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            for fd in (1, 2):
+                os.dup2(devnull, fd)
+            os.close(devnull)
+        if _held is not None:
+            _held.append(signum)
+            return
+        raise _Stopped(signal.Signals(signum).name)
+
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, stop)
+
+
+_held: list[int] | None = None  # while a list, SIGHUP and SIGTERM wait in it
+
+
+@contextmanager
+def _signals_deferred():
+    """SIGHUP and SIGTERM wait for the end of the block (not by the signal mask: the children
+    spawned in it would inherit it, and ignore the SIGTERM that stops them)."""
+    global _held
+    _held = []
+    try:
+        yield
+    finally:
+        held, _held = _held, None
+    if held:
+        raise _Stopped(signal.Signals(held[0]).name)
 
 
 def _spawn(argv: list[str], log: Path) -> subprocess.Popen:
@@ -180,23 +236,26 @@ def board(document: dict | None, ruleset: RuleSet | None = None,
     merged = kpi_view.merge([document])
     table = Table(title="kpiwatch - last settled windows", expand=False)
     table.add_column("KPI")
-    table.add_column("5 min", justify="right")
-    table.add_column("1 hour", justify="right")
+    # A column whose last settled window holds nothing yet (a fresh demo) shows the window in
+    # progress, dimmed and headed "so far": provisional, not judged (the evaluator judges
+    # settled windows only).
+    shown = [(name, *kpi_view.shown(merged, size)) for name, size in (("5 min", "5m"),
+                                                                        ("1 hour", "1h"))]
+    for name, _, provisional in shown:
+        table.add_column(f"{name} so far" if provisional else name, justify="right",
+                         style="dim italic" if provisional else None)
     table.add_column("benchmark", justify="right")
-    five, hour = kpi_view.last_settled(merged, "5m"), kpi_view.last_settled(merged, "1h")
     for label, key, fmt in BOARD:
         benchmark = kpi_view.benchmark_of(ruleset, key)
         cells = []
-        for window in (five, hour):
+        for _, window, provisional in shown:
             value = window.kpis().get(key) if window else None
-            cells.append(_cell(value, benchmark, fmt))
-        bench = "" if benchmark is None else \
-            ("≥ " if benchmark[1] == "below" else "≤ ") + fmt.format(benchmark[0])
-        table.add_row(label, *cells, bench)
-    when = "waiting for the first settled window ..." if not five else \
-        f"5 min window {five.start[11:16]}-{five.end[11:16]} UTC"
-    return Group(table, alert_lines(alerts),
-                 Panel(when + "   Ctrl-C stops the demo", expand=False))
+            cells.append(_cell(value, None if provisional else benchmark, fmt))
+        table.add_row(label, *cells, kpi_view.benchmark_label(ruleset, key, fmt, width=22))
+    spans = [f"{name} {window.start[11:16]}-{'now' if provisional else window.end[11:16]}"
+             for name, window, provisional in shown if window]
+    when = " · ".join(spans) + " UTC" if spans else "waiting for the first window ..."
+    return Group(table, alert_lines(alerts), Panel(when + "   Ctrl-C stops the demo", expand=False))
 
 
 def alert_lines(alerts: list[dict] | None, most: int = 3) -> Text:

@@ -72,6 +72,19 @@ def last_settled(merged: dict[str, list[ShopWindow]], size: str) -> ShopWindow |
     return next((w for w in merged.get(size, []) if w.settled), None)
 
 
+def shown(merged: dict[str, list[ShopWindow]], size: str) -> tuple[ShopWindow | None, bool]:
+    """The window a board shows for a size, and whether it is provisional: the last settled
+    window, unless it holds nothing (it ended before any event was counted, like the hour a
+    fresh demo started in); then the window in progress, so far."""
+    settled = last_settled(merged, size)
+    if settled is not None and any(settled.values.values()):
+        return settled, False
+    newest = next(iter(merged.get(size, [])), None)
+    if newest is not None and not newest.settled:
+        return newest, True
+    return settled, False
+
+
 @dataclass(frozen=True)
 class Check:
     """One rule against the last settled window of its size, judged as the evaluator does."""
@@ -144,3 +157,55 @@ def benchmark_of(ruleset: RuleSet, kpi: str) -> tuple[float, str] | None:
     if not candidates:
         return None
     return candidates[0].benchmark.value, candidates[0].condition
+
+
+def benchmark_label(ruleset: RuleSet, kpi: str, fmt: str = "{}", width: int = 24) -> str:
+    """The benchmarks of the rules that judge a KPI (any window), in one short line: per scope
+    (the whole shop, one dimension value, each value of a dimension) and kind, the tightest;
+    "≥ 3.0% · paid_search ≥ 1.0%", or the first and "+N more" when they do not fit ``width``.
+    "" when no rule judges the KPI."""
+    tightest: dict[tuple, Rule] = {}
+    for rule in ruleset.rules:
+        if rule.kpi != kpi:
+            continue
+        # the whole shop first, then one dimension value, then each value of a dimension
+        scope = (rule.per is not None, bool(rule.where), tuple(sorted(rule.where.items())),
+                 rule.per or "")
+        key = (scope, rule.benchmark.type, rule.condition)
+        if key not in tightest or _tighter(rule, tightest[key]):
+            tightest[key] = rule
+    order = {"static": 0, "week_ago": 1, "trailing": 2}
+    rules = [tightest[k] for k in sorted(tightest, key=lambda k: (k[0], order[k[1]], k[2]))]
+    parts = [_describe(rule, fmt) for rule in rules]
+    text = " · ".join(parts)
+    if len(text) <= width or len(parts) <= 1:
+        return text
+    return f"{parts[0]} +{len(parts) - 1} more"
+
+
+def _tighter(rule: Rule, than: Rule) -> bool:
+    """Closer to normal, so it fires first: a higher floor or a lower ceiling."""
+    def bound(r: Rule) -> float:
+        b = r.benchmark
+        if isinstance(b, StaticBenchmark):
+            return b.value
+        if b.type == "week_ago":
+            return b.change
+        return -b.stddevs if r.condition == "below" else b.stddevs
+    return bound(rule) > bound(than) if rule.condition == "below" else bound(rule) < bound(than)
+
+
+def _describe(rule: Rule, fmt: str) -> str:
+    sign = "≥" if rule.condition == "below" else "≤"
+    b = rule.benchmark
+    if isinstance(b, StaticBenchmark):
+        threshold = f"{sign} {fmt.format(b.value)}"
+    elif b.type == "week_ago":
+        threshold = f"{sign} wk ago {b.change:+.0%}"
+    else:
+        threshold = f"{sign} avg {'-' if rule.condition == 'below' else '+'}{b.stddevs:g}σ"
+    if rule.where:
+        return ",".join(rule.where.values()) + " " + threshold
+    if rule.per:
+        return {"payment_method": "per method"}.get(rule.per, f"per {rule.per}") + " " + threshold
+    return threshold

@@ -2,8 +2,8 @@
 
 The ingester validated every event on the way in (models.parse_message) and wrote it with
 models.encode_canonical; the KPI agent reads each one back. `decode_canonical` runs the
-pydantic models again: 5.9 µs an event against 3.4 for `decode_stored`, in one run of
-benchmarks/bench_engine.py. `decode_stored` only converts what JSON cannot hold (the
+pydantic models again, work already done once (benchmarks/bench_engine.py compares the two).
+`decode_stored` only converts what JSON cannot hold (the
 timestamp, amounts, line items) and serves the fields as attributes, as the models do: for
 every field of every event type it reads equal to `decode_canonical`
 (tests/unit/models/test_stored.py), and, like the models, an event has no attribute for a

@@ -29,8 +29,8 @@ changelog_flush.install()
 # Faust's worker consumer asks the broker to hold each fetch up to 1.5 s. aiokafka does not
 # fetch a partition whose records are still buffered, and its next fetch (of the partitions
 # with nothing new) then holds the buffered partition's next records back until the wait is
-# over: batches reached the KPI agent 1-1.5 s after they were written, with the agent idle 75 %
-# of the time (benchmarks/bench_pipeline.py, live traffic). 50 ms bounds that delay.
+# over: with live traffic, batches reached the KPI agent up to that wait after they were
+# written while the agent sat idle. A short wait bounds that delay.
 FETCH_MAX_WAIT_MS = 50
 _faust_worker_consumer = AIOKafkaConsumerThread._create_worker_consumer
 
@@ -57,7 +57,7 @@ class KpiwatchApp(faust.App):
     def on_init_dependencies(self):
         dependencies = super().on_init_dependencies()
         # Faust's Monitor sensor keeps statistics on every message and every table get, set
-        # and delete (for Faust's own /stats page): about 5 % of a busy worker's time.
+        # and delete (for Faust's own /stats page), a noticeable share of a busy worker's time.
         # kpiwatch exports its own metrics (metrics/), so it is left out.
         self.sensors.remove(self.monitor)
         return dependencies
@@ -96,13 +96,13 @@ def create_app(settings: Settings) -> faust.App:
         # The agents read batches (streams/batches.py, up to 512 KiB): fetch one whole.
         consumer_max_fetch_size=1024 * 1024,
         # Batch table changelog writes and forwarded events for 10 ms: without it each write
-        # became its own produce request (socket writes: 20-30 % of a busy worker's samples,
-        # 12 % with the linger; benchmarks/bench_pipeline.py).
+        # becomes its own produce request, and socket writes take a large share of a busy
+        # worker's time.
         producer_linger=0.01,
         # A KPI engine's checkpoint writes thousands of changelog records into one partition
         # at once, and a produce request carries one batch per partition: with Faust's 16 KiB
-        # batches they drained slower than a live shop's 2,000 events/s made them
-        # (benchmarks/bench_pipeline.py; "producer buffer full" in the log).
+        # batches they drain slower than a busy live shop makes them ("producer buffer full"
+        # in the log).
         producer_max_batch_size=256 * 1024,
     )
 

@@ -2,11 +2,11 @@
 
 A KPI engine's checkpoint writes thousands of records at once (streams/kpis/engine.py). Through
 Faust's ``table[key] = value`` each one is a ``FutureMessage`` in the ``ProducerBuffer``, sent
-by a task one ``producer.send`` at a time: with the table's own bookkeeping, about 21 % of a
-busy worker's samples (py-spy, benchmarks/bench_pipeline.py), and long stretches of the event
-loop spent sending a checkpoint. Here a partition's writes change the table's in-memory store
-at once and are queued as bytes; the agent hands them to the Kafka client as whole record
-batches (``send``) before it acknowledges the events they came from.
+by a task one ``producer.send`` at a time: with the table's own bookkeeping, a large share of
+a busy worker's time, and long stretches of the event loop spent sending a checkpoint. Here a
+partition's writes change the table's in-memory store at once and are queued as bytes; the
+agent hands them to the Kafka client as whole record batches (``send``) before it acknowledges
+the events they came from.
 
 What Faust's path guaranteed still holds:
 - Order: a partition's writes reach its changelog partition in the order they were made (one
@@ -24,10 +24,10 @@ value serializer is ``raw``), decoded on every read (``PartitionWrites``, ``Json
 a reader gets its own copy, a write encodes once for the store and the changelog both, and the
 state is no work for Python's garbage collector. Kept as dicts, the state was most of the
 objects the collector traverses: collections of the older generations held the event loop
-0.3-0.5 s at a time, the worst of the per-event latency at a live shop's pace
-(benchmarks/bench_pipeline.py), and took 1.3-1.5 KB per user or cart where the bytes take
-about 230. Reads go to the memory store's dict directly (Faust's table adds a sensor call and
-an exception per missing key).
+for long stretches, the worst of the per-event latency at a live shop's pace, and Python
+objects take several times the memory of their JSON bytes (docs/benchmarks.md). Reads go to
+the memory store's dict directly (Faust's table adds a sensor call and an exception per
+missing key).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 the stream.
 
 Stateless, so it runs on aiokafka directly rather than as a Faust agent: Faust's work per
-consumed message alone (about 150 µs here) would cap the worker far below the input rates a
-shop produces, and a stateless stage needs none of what Faust adds (tables, changelogs). Each
+consumed message alone would cap the worker far below the input rates a shop produces
+(docs/benchmarks.md), and a stateless stage needs none of what Faust adds (tables, changelogs). Each
 worker runs one ingester in the consumer group ``<app_id>-ingest``:
 
 1. poll the input topics (``getmany``: up to ``BATCH_RECORDS`` messages);
@@ -57,13 +57,12 @@ log = logging.getLogger(__name__)
 # enough that a poll is processed in well under a second.
 BATCH_RECORDS = 2000
 # With live traffic a poll would return as soon as one message is there: a few events per
-# batch, and the KPI agent spends its time on batches rather than events (at 2,450 events/s,
-# about 100 polls/s of 25 events, 400 batches/s: benchmarks/bench_pipeline.py).
+# batch, and the KPI agent spends its time on batches rather than events.
 # The broker holds each fetch until this much data is there or the wait is over: a bounded
 # delay that gathers live traffic into fewer, larger batches, and none while catching up (a
 # backlog fills a fetch past this at once: 64 KiB per partition by default). An event waits
-# about one such delay for the next poll to move the watermark past it: 50 ms gave a
-# per-event p50 of 134 ms at 3,300 events/s, 20 ms 86-94 ms (benchmarks/bench_pipeline.py).
+# about one such delay for the next poll to move the watermark past it, so it is kept short
+# (benchmarks/bench_pipeline.py measures the event -> /metrics latency).
 FETCH_MIN_BYTES = 256 * 1024
 FETCH_MAX_WAIT_MS = 20
 # Without input, the progress is still reported this often (a batch without events to every

@@ -6,8 +6,8 @@ agent drops what it held of a revoked partition on exactly that promise. But aio
 ``seek_to_committed`` skips a partition whose committed offset is None (nothing committed yet)
 or 0: the consumer goes on from where it had fetched to. A partition kept by the same worker
 through a rebalance, before its first minute settled (so before anything of it could be
-committed), lost every event it held: the oracle test with a SIGKILL lost 16-50 % of its
-first windows about one run in four.
+committed), lost every event it held: the oracle test with a SIGKILL saw first windows
+short of events.
 
 ``install()`` makes ``perform_seek`` also seek such partitions of the given topics to offset 0
 (the consumer's ``auto_offset_reset=earliest`` applies if the log starts later).
@@ -16,8 +16,8 @@ And it makes the seek come before the fetching: after an assignment Faust resume
 partitions first and seeks them to their committed offsets after (``Recovery``), so the agents
 could get messages from past the committed offset first. The KPI engine then settled minutes
 with them, and the events before them, read again after the seek, were taken for replays and
-dropped: a new owner of a partition lost its first minutes about one run in four of the
-oracle test with a SIGKILL. Here, from an assignment until its seek is done, resuming the
+dropped: a new owner of a partition could lose its first minutes (seen in the oracle test
+with a SIGKILL). Here, from an assignment until its seek is done, resuming the
 given topics' partitions is put off until right after the seek.
 
 Two of Faust's commit rules are tightened for the given topics, whose offsets have no holes

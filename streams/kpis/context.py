@@ -126,7 +126,7 @@ class EventContext:
         each is compared on its own.
         """
         seen = state.get(field)
-        if type(seen) is dict:  # as written before session 10: the latest start per size
+        if type(seen) is dict:  # the older form, still read: the latest start per size
             seen = seen.get("1m")
         windows = self.windows
         minute = windows[0].start_ms  # (the event's minute)

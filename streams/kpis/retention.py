@@ -36,7 +36,7 @@ def apply(ctx: EventContext) -> None:
                               name)
 
 
-@lru_cache(maxsize=4096)  # a new user's 38 windows were 9 % of a busy worker's time
+@lru_cache(maxsize=4096)  # a new user adds to 38 day windows: too many to build per event
 def _day_windows(first: str, count: int, tz: ZoneInfo) -> tuple[Window, ...]:
     """The windows of ``count`` business days from ``first`` (an ISO date) on."""
     start = date.fromisoformat(first)

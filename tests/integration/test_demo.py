@@ -2,12 +2,19 @@
 shows KPIs, and stops everything it started."""
 
 import os
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
+import pytest
 from rich.console import Console
 
-from kpiwatch.demo import board
+from alerts.rules import load_rules
+from kpiwatch.demo import BOARD, board
+from kpiwatch.settings import Settings
+from localstack import LocalStack
 from tests.integration.services import REPO, TEST_STACK_ENV, free_port, unique_names
 
 
@@ -52,6 +59,124 @@ def test_board_fits_an_80x24_terminal():
     assert "Checkout time p95" in text
     assert "FIRING  rule_1 [channel=paid_search] since 10:02" in text
     assert "and 2 more" in text
+
+
+# The benchmark each board row shows, by rules file; a row not named has no rule.
+BENCHMARKS = {
+    "alerts/rules.yaml": {"Conversion rate": "≥ 3.0% +1 more", "Bounce rate": "≤ 60.0%",
+                          "Checkout time p95 (s)": "≤ 300",
+                          "Payment failure rate": "per method ≤ 5.0%",
+                          "Cart abandonment rate": "≤ 80.0%"},
+    "examples/demo/rules.yaml": {"Conversion rate": "paid_search ≥ 1.0%"},
+}
+
+
+@pytest.mark.parametrize("rules_file", sorted(BENCHMARKS))
+def test_the_board_shows_each_kpis_benchmark_in_80x24(rules_file):
+    """Every row a rule judges (any window, any scope) shows its benchmark; the hour in
+    progress is shown so far while the settled hour before the demo holds nothing."""
+    ruleset = load_rules(REPO / rules_file)
+    judged = {label for label, key, _ in BOARD if any(r.kpi == key for r in ruleset.rules)}
+    assert judged == set(BENCHMARKS[rules_file])
+    values = {"sessions|paid_search|desktop": 99999, "engaged_sessions|paid_search|desktop": 40000,
+              "funnel|cart_add|paid_search": 9000, "funnel|order_completed|paid_search": 2999,
+              "orders|paid_search|card": 2999, "revenue|paid_search|card": "9999999.99",
+              "payment_failures|card": 100, "checkout_seconds_count": 2999,
+              "checkout_seconds_bucket|300": 2000, "checkout_seconds_bucket|600": 2999}
+    five = {"start": "2026-11-23T10:35:00Z", "end": "2026-11-23T10:40:00Z", "settled": True,
+            "values": values}
+    hour = {"start": "2026-11-23T10:00:00Z", "end": "2026-11-23T11:00:00Z", "settled": False,
+            "values": values}
+    before = {"start": "2026-11-23T09:00:00Z", "end": "2026-11-23T10:00:00Z", "settled": True,
+              "values": {}}
+    alerts = [{"incident": f"rule_{i}|channel=paid_search|0", "rule": "paid_search_conversion_low",
+               "status": "firing", "dimension": {"channel": "paid_search"},
+               "since": "2026-11-23T10:02:00Z", "value": 0.004} for i in range(5)]
+    console = Console(width=80, height=24, record=True, color_system=None)
+    console.print(board({"windows": {"5m": [five], "1h": [hour, before]}}, ruleset, alerts))
+    lines = console.export_text().splitlines()
+    assert len(lines) <= 24 and max(len(line) for line in lines) <= 80, "\n".join(lines)
+    for label, _, _ in BOARD:
+        row = next(line for line in lines if line.startswith(f"│ {label} "))
+        cells = [cell.strip() for cell in row.strip("│").split("│")]
+        assert len(cells) == 4, row  # one line per row: nothing wrapped
+        assert cells[3] == BENCHMARKS[rules_file].get(label, ""), row
+    assert "1 hour so far" in lines[2]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The live children of a process: pid -> command line."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[-1].split()[1])
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid and _alive(int(entry.name)):
+            found[int(entry.name)] = command
+    return found
+
+
+@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGTERM], ids=["SIGHUP", "SIGTERM"])
+def test_a_closed_terminal_or_sigterm_stops_everything_the_demo_started(signum, tmp_path):
+    """The demo on a stack of its own (nothing running before): SIGHUP (the terminal closed)
+    or SIGTERM stops the worker, the simulator and the services, as Ctrl-C does."""
+    ports = {name: free_port() for name in ("kafka", "controller", "redis", "prometheus", "web")}
+    stack_env = {"KPIWATCH_RUN_DIR": str(tmp_path / "run"),
+                 "KPIWATCH_KAFKA_PORT": str(ports["kafka"]),
+                 "KPIWATCH_KAFKA_CONTROLLER_PORT": str(ports["controller"]),
+                 "KPIWATCH_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{ports['kafka']}",
+                 "KPIWATCH_REDIS_PORT": str(ports["redis"]),
+                 "KPIWATCH_REDIS_URL": f"redis://127.0.0.1:{ports['redis']}/0",
+                 "KPIWATCH_PROMETHEUS_PORT": str(ports["prometheus"])}
+    env = {**os.environ, **stack_env, **unique_names(), "KPIWATCH_WEB_PORT": str(ports["web"])}
+    stack = LocalStack(Settings(**{k.removeprefix("KPIWATCH_").lower(): v
+                                   for k, v in stack_env.items()}), log=lambda line: None)
+    output = tmp_path / "demo.out"
+    with output.open("wb") as out:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "kpiwatch.demo", "--no-board", "--rate", "20"],
+            env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    children: dict[int, str] = {}
+    try:
+        deadline = time.monotonic() + 240
+        while "last settled minute" not in output.read_text() and demo.poll() is None:
+            assert time.monotonic() < deadline, output.read_text()[-3000:]
+            time.sleep(0.5)
+        assert demo.poll() is None, output.read_text()[-3000:]
+        children = _children(demo.pid)
+        services = stack.status()
+        assert all(services.values()), services  # the demo started them
+        assert any("kpiwatch worker" in command for command in children.values()), children
+        assert any("-m simulator" in command for command in children.values()), children
+        assert set(services.values()) <= set(children)
+
+        demo.send_signal(signum)
+        assert demo.wait(timeout=180) == 0, output.read_text()[-3000:]
+        assert [pid for pid in children if _alive(pid)] == [], children
+        status = subprocess.run([sys.executable, "-m", "localstack", "status"], env=env,
+                                cwd=REPO, capture_output=True, text=True, timeout=60)
+        assert status.stdout.split() == ["kafka", "stopped", "redis", "stopped",
+                                         "prometheus", "stopped"], status.stdout + status.stderr
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+        for pid in children:  # a failed run leaves nothing behind either
+            if _alive(pid):
+                os.killpg(pid, signal.SIGKILL)
+        stack.down()
 
 
 def test_the_demo_incident_raises_its_alert_within_window_plus_lateness(local_stack):
