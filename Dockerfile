@@ -12,7 +12,7 @@ COPY models models
 COPY streams streams
 COPY alerts alerts
 COPY metrics metrics
-COPY localstack localstack
+COPY devstack devstack
 COPY simulator simulator
 RUN pip install --no-cache-dir --disable-pip-version-check --root-user-action=ignore \
         --no-deps --no-build-isolation --check-build-dependencies . \

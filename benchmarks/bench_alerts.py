@@ -31,7 +31,7 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from localstack import LocalStack  # noqa: E402
+from devstack import DevStack  # noqa: E402
 from tests.fakes.slack_server import FakeSlack  # noqa: E402
 from tests.integration.services import (  # noqa: E402
     TEST_STACK_ENV,
@@ -92,7 +92,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=3, help="windows not measured")
     args = parser.parse_args()
     settings = stack_settings_for_tests()
-    LocalStack(settings, log=lambda line: None).up()
+    DevStack(settings, log=lambda line: None).up()
     names = unique_names()
     topics = {"clickstream": names["KPIWATCH_TOPIC_CLICKSTREAM"],
               "cart": names["KPIWATCH_TOPIC_CART"], "purchase": names["KPIWATCH_TOPIC_PURCHASE"]}
@@ -162,7 +162,7 @@ def main() -> int:
           f"above): p50 {LATENESS_S + p50:.2f} s, p99 {LATENESS_S + p99:.2f} s; "
           f"target p99 <= lateness + 2 s: {'met' if p99 <= 2 else 'NOT met'}")
     print("Stack left running for reuse; stop it: KPIWATCH_RUN_DIR="
-          f"{TEST_STACK_ENV['KPIWATCH_RUN_DIR']} .venv/bin/python -m localstack down")
+          f"{TEST_STACK_ENV['KPIWATCH_RUN_DIR']} .venv/bin/python -m devstack down")
     return 0
 
 

@@ -39,7 +39,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from localstack import LocalStack  # noqa: E402
+from devstack import DevStack  # noqa: E402
 from simulator import ShopSimulator  # noqa: E402
 from tests.integration.services import (  # noqa: E402
     TEST_STACK_ENV,
@@ -282,7 +282,7 @@ def main() -> int:
                              "1: a live shop's pace; 60: a minute settles every second)")
     args = parser.parse_args()
     settings = stack_settings_for_tests()
-    stack = LocalStack(settings, log=lambda line: None)
+    stack = DevStack(settings, log=lambda line: None)
     stack.up()
     start = datetime.now(UTC) - timedelta(hours=2)
     simulator = ShopSimulator(seed=3, diurnal=False)
@@ -299,7 +299,7 @@ def main() -> int:
         latency(args, settings, rate)
     print("targets: >= 20,000 events/s, >= 0.25x the raw loop, p99 <= 250 ms. Stack left "
           f"running for reuse; stop it: KPIWATCH_RUN_DIR={TEST_STACK_ENV['KPIWATCH_RUN_DIR']} "
-          ".venv/bin/python -m localstack down")
+          ".venv/bin/python -m devstack down")
     return 0
 
 

@@ -28,13 +28,13 @@ from rich.table import Table
 from rich.text import Text
 
 from alerts.rules import RuleSet, load_rules
+from devstack import DevStack
+from devstack.process import ServiceError
+from devstack.prometheus import prometheus_url, write_scrape_targets
 from kpiwatch import kpi_view
 from kpiwatch.kpi_view import fetch_kpis
 from kpiwatch.settings import ConfigError, load_settings
 from kpiwatch.status import RedisReader
-from localstack import LocalStack
-from localstack.process import ServiceError
-from localstack.prometheus import prometheus_url, write_scrape_targets
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_INCIDENT = "conversion-drop@120s+420s:channel=paid_search,drop=0.9"
@@ -68,7 +68,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="scripts/demo",
         description="Run kpiwatch live on this machine: starts Kafka, Redis and Prometheus "
-        "(python -m localstack), one worker and the shop simulator, and shows the KPIs of the "
+        "(python -m devstack), one worker and the shop simulator, and shows the KPIs of the "
         "last settled windows against their benchmarks. A scripted incident (a conversion "
         "drop on paid search, by default) starts a few minutes in.",
     )
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 1
-    stack = LocalStack(settings)
+    stack = DevStack(settings)
     was_running = all(stack.status().values())
     processes: list[subprocess.Popen] = []
     _stop_on_signals()

@@ -27,8 +27,8 @@ from alerts.publisher import SettledWindowPublisher
 from alerts.rules import RuleSet
 from alerts.state_store import StateStore
 from alerts.window_store import WindowStore
+from devstack.redis import redis_process
 from kpiwatch.settings import Settings
-from localstack.redis import redis_process
 from streams.kpis.working_set import aggregate_key, progress_key
 from streams.windows import MINUTE_MS, Window
 from tests.integration.services import free_port

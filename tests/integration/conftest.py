@@ -9,9 +9,9 @@ import os
 
 import pytest
 
-from localstack import LocalStack
-from localstack.process import ServiceError
-from localstack.prometheus import prometheus_url, write_scrape_targets
+from devstack import DevStack
+from devstack.process import ServiceError
+from devstack.prometheus import prometheus_url, write_scrape_targets
 from tests.integration.services import (
     TEST_STACK_ENV,
     Worker,
@@ -27,7 +27,7 @@ def stack_settings():
 
 @pytest.fixture(scope="session")
 def local_stack(stack_settings):
-    stack = LocalStack(stack_settings)
+    stack = DevStack(stack_settings)
     try:
         times = stack.up()
     except ServiceError as error:

@@ -12,9 +12,9 @@ import pytest
 from rich.console import Console
 
 from alerts.rules import load_rules
+from devstack import DevStack
 from kpiwatch.demo import BOARD, board
 from kpiwatch.settings import Settings
-from localstack import LocalStack
 from tests.integration.services import REPO, TEST_STACK_ENV, free_port, unique_names
 
 
@@ -141,7 +141,7 @@ def test_a_closed_terminal_or_sigterm_stops_everything_the_demo_started(signum, 
                  "KPIWATCH_REDIS_URL": f"redis://127.0.0.1:{ports['redis']}/0",
                  "KPIWATCH_PROMETHEUS_PORT": str(ports["prometheus"])}
     env = {**os.environ, **stack_env, **unique_names(), "KPIWATCH_WEB_PORT": str(ports["web"])}
-    stack = LocalStack(Settings(**{k.removeprefix("KPIWATCH_").lower(): v
+    stack = DevStack(Settings(**{k.removeprefix("KPIWATCH_").lower(): v
                                    for k, v in stack_env.items()}), log=lambda line: None)
     output = tmp_path / "demo.out"
     with output.open("wb") as out:
@@ -165,7 +165,7 @@ def test_a_closed_terminal_or_sigterm_stops_everything_the_demo_started(signum, 
         demo.send_signal(signum)
         assert demo.wait(timeout=180) == 0, output.read_text()[-3000:]
         assert [pid for pid in children if _alive(pid)] == [], children
-        status = subprocess.run([sys.executable, "-m", "localstack", "status"], env=env,
+        status = subprocess.run([sys.executable, "-m", "devstack", "status"], env=env,
                                 cwd=REPO, capture_output=True, text=True, timeout=60)
         assert status.stdout.split() == ["kafka", "stopped", "redis", "stopped",
                                          "prometheus", "stopped"], status.stdout + status.stderr

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from localstack.kafka import kafka_version
-from localstack.prometheus import prometheus_config
+from devstack.kafka import kafka_version
+from devstack.prometheus import prometheus_config
 from tests.integration.services import stack_settings_for_tests
 
 REPO = Path(__file__).resolve().parents[2]

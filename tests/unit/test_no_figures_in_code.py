@@ -39,7 +39,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("kpiwatch", "models", "streams", "metrics", "alerts", "prometheus", "grafana",
-            "simulator", "localstack")
+            "simulator", "devstack")
 
 NUM = r"(?<![\w.])\d[\d,]*(?:\.\d+)?"
 _NUM = r"\d[\d,]*(?:\.\d+)?"  # the same, where the lookbehind would be in the way

@@ -1,6 +1,6 @@
 """Apache Kafka, single node in KRaft mode, run straight from its jars.
 
-The jars come from Maven Central through ``localstack/kafka/pom.xml`` (resolved once into a
+The jars come from Maven Central through ``devstack/kafka/pom.xml`` (resolved once into a
 cache outside the repository) or from an Apache Kafka distribution named by
 ``KPIWATCH_KAFKA_HOME``. No Docker and no download script: Maven is the only client needed.
 """
@@ -16,9 +16,9 @@ import subprocess
 import uuid
 from pathlib import Path
 
+from devstack.prerequisites import require
+from devstack.process import ManagedProcess, ServiceError
 from kpiwatch.settings import Settings
-from localstack.prerequisites import require
-from localstack.process import ManagedProcess, ServiceError
 
 HERE = Path(__file__).parent
 POM = HERE / "kafka" / "pom.xml"

@@ -2,7 +2,7 @@
 
 import os
 
-from localstack import LocalStack
+from devstack import DevStack
 from tests.integration.services import stack_settings_for_tests
 
 
@@ -25,7 +25,7 @@ def test_second_stack_starts_within_60s_is_idempotent_and_stops_clean(tmp_path):
         "redis_port": 36379,
         "prometheus_port": 39090,
     })
-    stack = LocalStack(settings)
+    stack = DevStack(settings)
     try:
         healthy_after = stack.up()
         assert max(healthy_after.values()) < 60

@@ -1,4 +1,4 @@
-"""``python -m localstack up|down|status``: the local Kafka, Redis and Prometheus.
+"""``python -m devstack up|down|status``: the local Kafka, Redis and Prometheus.
 
 Ports, run directory and the rest come from the same KPIWATCH_* settings as the worker.
 """
@@ -8,14 +8,14 @@ from __future__ import annotations
 import argparse
 import sys
 
+from devstack.process import ServiceError
+from devstack.stack import DevStack
 from kpiwatch.settings import load_settings
-from localstack.process import ServiceError
-from localstack.stack import LocalStack
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m localstack",
+        prog="python -m devstack",
         description="Start, stop or inspect kpiwatch's local service stack: Apache Kafka "
         "(KRaft, jars from Maven Central), Redis and Prometheus, as processes on 127.0.0.1. "
         "Data, logs and PID files live in KPIWATCH_RUN_DIR (default .run/).",
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     settings = load_settings()
-    stack = LocalStack(settings)
+    stack = DevStack(settings)
     try:
         if args.command == "up":
             stack.up()
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, pid in stack.status().items():
                 print(f"{name:<10} {'running, pid ' + str(pid) if pid else 'stopped'}")
     except ServiceError as error:
-        print(f"localstack: {error}", file=sys.stderr)
+        print(f"devstack: {error}", file=sys.stderr)
         return 1
     return 0
 

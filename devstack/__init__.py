@@ -1,5 +1,5 @@
 """Local Kafka, Redis and Prometheus for tests, the demo and benchmarks (no Docker needed)."""
 
-from localstack.stack import LocalStack
+from devstack.stack import DevStack
 
-__all__ = ["LocalStack"]
+__all__ = ["DevStack"]

@@ -1,7 +1,7 @@
 """The local service stack: Kafka, Redis and Prometheus as plain processes on loopback.
 
 One way to start things: the tests' session fixture, the demo and the benchmarks all use
-:class:`LocalStack`, and so does ``python -m localstack``.
+:class:`DevStack`, and so does ``python -m devstack``.
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from devstack.kafka import kafka_process
+from devstack.process import ManagedProcess
+from devstack.prometheus import prometheus_process
+from devstack.redis import redis_process
 from kpiwatch.settings import Settings
-from localstack.kafka import kafka_process
-from localstack.process import ManagedProcess
-from localstack.prometheus import prometheus_process
-from localstack.redis import redis_process
 
 SERVICES: dict[str, Callable[[Settings], ManagedProcess]] = {
     "kafka": kafka_process,
@@ -22,7 +22,7 @@ SERVICES: dict[str, Callable[[Settings], ManagedProcess]] = {
 }
 
 
-class LocalStack:
+class DevStack:
     def __init__(self, settings: Settings, log: Callable[[str], None] = print) -> None:
         self.settings = settings
         self.log = log

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from localstack.process import ServiceError
+from devstack.process import ServiceError
 
 # program -> how to get it (Debian/Ubuntu first: that is what scripts/install-services does)
 HOW_TO_INSTALL = {

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import yaml
 
+from devstack.prerequisites import require
+from devstack.process import ManagedProcess
 from kpiwatch.settings import Settings
-from localstack.prerequisites import require
-from localstack.process import ManagedProcess
 
 REPO_RULES = Path(__file__).resolve().parent.parent / "prometheus" / "rules"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import socket
 
+from devstack.prerequisites import require
+from devstack.process import ManagedProcess
 from kpiwatch.settings import Settings
-from localstack.prerequisites import require
-from localstack.process import ManagedProcess
 
 
 def redis_process(settings: Settings) -> ManagedProcess:
