@@ -344,7 +344,8 @@ class Settings(BaseSettings):
 
     @property
     def faust_broker(self) -> str:
-        return ";".join(f"kafka://{s.strip()}" for s in self.kafka_bootstrap_servers.split(","))
+        """The broker URL for Faust: its scheme names kpiwatch's transport (streams/transport.py)."""
+        return ";".join(f"kpiwatch://{s.strip()}" for s in self.kafka_bootstrap_servers.split(","))
 
     @property
     def timezone(self) -> ZoneInfo:

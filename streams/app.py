@@ -8,43 +8,26 @@ Guarantees we rely on, and the ones we deliberately do not:
   replays are made harmless by offset-guarded table updates instead (streams/applied_once.py).
 - every agent runs with concurrency 1, so an offset is never committed past an event that is
   still in flight.
-- Faust flushes the producer (changelog writes included) before it commits source offsets;
-  streams/changelog_flush.py makes that flush wait for every buffered write (Faust's gives up
-  after 0.1 s).
-- after a rebalance Faust seeks each partition back to its committed offset, so events held
-  unacknowledged are read again; streams/rewind.py makes that true of a partition with
-  nothing committed yet too (aiokafka skips those).
+- changelog records are delivered before the offsets of their events are committed, and a
+  partition is read again from its committed offset after a rebalance: the durability rule,
+  kept by kpiwatch's Faust transport (streams/transport.py), whose broker URL the app uses.
 """
 
 from __future__ import annotations
 
 import faust
-from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+from faust.transport import drivers
 
 from kpiwatch.settings import Settings, load_settings
-from streams import changelog_flush, rewind
-
-changelog_flush.install()
-
-# Faust's worker consumer asks the broker to hold each fetch up to 1.5 s. aiokafka does not
-# fetch a partition whose records are still buffered, and its next fetch (of the partitions
-# with nothing new) then holds the buffered partition's next records back until the wait is
-# over: with live traffic, batches reached the KPI agent up to that wait after they were
-# written while the agent sat idle. A short wait bounds that delay.
-FETCH_MAX_WAIT_MS = 50
-_faust_worker_consumer = AIOKafkaConsumerThread._create_worker_consumer
-
-
-def _worker_consumer(self, transport):
-    consumer = _faust_worker_consumer(self, transport)
-    consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read when the consumer starts
-    return consumer
-
-
-AIOKafkaConsumerThread._create_worker_consumer = _worker_consumer
+from streams import transport
 
 
 class KpiwatchApp(faust.App):
+    # Topics whose offsets have no holes (no transactions, no compaction): the consumer commits
+    # them strictly in order and reads them again from the committed offset after a rebalance
+    # (streams/transport.py).
+    gapless_topics: frozenset[str] = frozenset()
+
     async def on_first_start(self) -> None:
         # Runs before the consumer joins the group (see streams/admin.py for why).
         from streams.admin import ensure_topics
@@ -64,9 +47,10 @@ class KpiwatchApp(faust.App):
 
 
 def create_app(settings: Settings) -> faust.App:
+    _check_transport(settings.faust_broker)
     datadir = settings.run_dir / "faust"
     datadir.mkdir(parents=True, exist_ok=True)  # Faust makes the last level only
-    return KpiwatchApp(
+    app = KpiwatchApp(
         settings.app_id,
         broker=settings.faust_broker,
         store="memory://",
@@ -105,8 +89,23 @@ def create_app(settings: Settings) -> faust.App:
         # in the log).
         producer_max_batch_size=256 * 1024,
     )
+    app.gapless_topics = frozenset((settings.topic_canonical, settings.topic_dead_letter))
+    return app
+
+
+def _check_transport(broker: str) -> None:
+    """Faust finds kpiwatch's transport by the broker URL's scheme, through the entry point
+    the installed package declares (pyproject.toml): without it, the numbers are not exact."""
+    try:
+        found = drivers.by_url(broker)
+    except Exception as error:  # noqa: BLE001 - Faust raises several kinds for an unknown name
+        found = error
+    if found is not transport.Transport:
+        raise RuntimeError(
+            f"Faust resolves the broker URL {broker!r} to {found!r}, not kpiwatch's transport "
+            "(streams.transport:Transport, entry point 'faust.transports' in pyproject.toml): "
+            "install the package (scripts/install-python) and run the worker from its virtualenv")
 
 
 settings = load_settings()
 app = create_app(settings)
-rewind.install(app, (settings.topic_canonical, settings.topic_dead_letter))  # agents' topics

@@ -13,7 +13,7 @@ What Faust's path guaranteed still holds:
   sender at a time, whole batches in order; the client keeps one batch per partition in
   flight), so a crash keeps a prefix of them (the engine's crash safety rests on that).
 - Nothing committed past a lost write: Faust flushes the producer before it commits source
-  offsets, and streams/changelog_flush.py makes that flush send what is queued here (each
+  offsets, and streams/transport.py makes that flush send what is queued here (each
   writer registers there) and wait for it to be delivered, and raise if a send failed
   (sticky, as for Faust's own buffer).
 - Recovery reads the same records: JSON keys and values, a ``None`` value for a deleted key,
@@ -38,7 +38,7 @@ from typing import Any
 
 import orjson
 
-from streams import changelog_flush
+from streams import transport
 
 
 class ChangelogWriter:
@@ -50,7 +50,7 @@ class ChangelogWriter:
         self._sending = asyncio.Lock()
         self._unfinished: set[asyncio.Future] = set()
         self.failed: BaseException | None = None
-        changelog_flush.register(self)
+        transport.register_writer(self)
 
     def partition(self, partition: int) -> PartitionWrites:
         """The table as one partition's engine reads and writes it."""
@@ -74,9 +74,7 @@ class ChangelogWriter:
             return
         async with self._sending:  # one sender at a time: batches stay in order
             queued, self._queued = self._queued, {}
-            producer = self.table.app.producer
-            await producer.maybe_start()
-            client = producer._producer  # aiokafka's producer
+            client = await self.table.app.producer.record_client()
             topic = self.table.changelog_topic.get_topic_name()
             for partition, records in queued.items():
                 batch = client.create_batch()

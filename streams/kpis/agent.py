@@ -112,11 +112,11 @@ def _drop(partition: int) -> None:
 
 async def _start_of(tp, offset: int) -> int:
     """Where this worker's reading of a partition starts: its committed offset, or the start
-    of its log when nothing is committed (streams/rewind.py seeks there) or when retention
+    of its log when nothing is committed (streams/transport.py seeks there) or when retention
     deleted the log past the committed offset (the consumer then resets to the log's start).
     The log's start is asked of the broker once per assignment, and again when a message
     past the start arrives and the answer is over 10 s old."""
-    committed = app.consumer._committed_offset.get(tp) or 0
+    committed = app.consumer.committed_offset(tp) or 0
     known = log_starts.get(tp.partition)
     if known is None or (offset > max(committed, known[0]) and time.monotonic() - known[1] > 10):
         try:
@@ -128,9 +128,9 @@ async def _start_of(tp, offset: int) -> int:
         known = log_starts[tp.partition] = (earliest or 0, time.monotonic())
     if committed and known[0] > committed:
         # Retention deleted past the committed offset while the partition was ours (on an
-        # assignment, streams/rewind.py's skip_deleted sees to it): reading starts at the
+        # assignment, streams/transport.py's skip_deleted sees to it): reading starts at the
         # log's start, and so must the run of acknowledgements Faust commits.
-        app.consumer._committed_offset[tp] = known[0]
+        app.consumer.move_committed_offset(tp, known[0])
     return max(committed, known[0])
 
 

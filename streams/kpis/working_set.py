@@ -250,10 +250,10 @@ class WorkingSet:
         that has it, else from the table."""
         previous = self.previous
         while previous is not None:
-            if key in previous._entities:
-                if key in previous._frozen:
+            if key in previous._entities:  # noqa: SLF001 - a WorkingSet's own fields
+                if key in previous._frozen:  # noqa: SLF001 - a WorkingSet's own fields
                     break  # (its write was not done again: the table's state)
-                return previous._entities[key], False, None
+                return previous._entities[key], False, None  # noqa: SLF001 - a WorkingSet's own fields
             previous = previous.previous
         if self._raw is None:
             stored, raw = self.table.get(key), None
@@ -277,14 +277,14 @@ class WorkingSet:
         listed = set(self.buckets.entities(minute_ms))
         ws: WorkingSet | None = self
         while ws is not None:
-            listed |= ws._buckets.get(minute_ms, set())
+            listed |= ws._buckets.get(minute_ms, set())  # noqa: SLF001 - a WorkingSet's own fields
             ws = ws.previous
         return listed
 
     def has_wakeups(self, minute_ms: int) -> bool:
         ws: WorkingSet | None = self
         while ws is not None:
-            if ws._buckets.get(minute_ms):
+            if ws._buckets.get(minute_ms):  # noqa: SLF001 - a WorkingSet's own fields
                 return True
             ws = ws.previous
         return minute_ms in self.buckets
@@ -403,7 +403,7 @@ def shown_aggregate(slices: list[WorkingSet], key: str, stored: Mapping | None
     increments = [added for ws in slices if (added := ws.increments(key))]
     if not increments:
         return stored
-    window = next(ws._windows[key] for ws in slices if key in ws._windows)
+    window = next(ws._windows[key] for ws in slices if key in ws._windows)  # noqa: SLF001 - a WorkingSet's own fields
     return with_increments(stored, increments, window, slices[0].checkpoint_ms,
                            slices[0].partition)
 
@@ -430,15 +430,15 @@ def write_checkpoint(slices: list[WorkingSet]) -> None:
     frozen: set[str] = set()
     for ws in slices:
         ws.spread()
-        for key, added in ws._increments.items():
+        for key, added in ws._increments.items():  # noqa: SLF001 - a WorkingSet's own fields
             increments[key].append(added)
-            windows[key] = ws._windows[key]
-        for minute, entries in ws._buckets.items():
+            windows[key] = ws._windows[key]  # noqa: SLF001 - a WorkingSet's own fields
+        for minute, entries in ws._buckets.items():  # noqa: SLF001 - a WorkingSet's own fields
             buckets[minute] |= entries
-        for key, state in ws._entities.items():
-            entities[key] = (ws._kinds[key], state)
-            loaded.setdefault(key, ws._loaded.get(key))
-        frozen |= ws._frozen
+        for key, state in ws._entities.items():  # noqa: SLF001 - a WorkingSet's own fields
+            entities[key] = (ws._kinds[key], state)  # noqa: SLF001 - a WorkingSet's own fields
+            loaded.setdefault(key, ws._loaded.get(key))  # noqa: SLF001 - a WorkingSet's own fields
+        frozen |= ws._frozen  # noqa: SLF001 - a WorkingSet's own fields
     aggregates = []
     for key in sorted(increments):
         stored = table.get(key)

@@ -7,10 +7,10 @@ from types import SimpleNamespace
 
 import orjson
 import pytest
-from faust.transport.producer import ProducerBuffer
 
-from streams.app import app  # installs streams.changelog_flush
+from streams.app import app
 from streams.changelog_writes import ChangelogWriter
+from streams.transport import DeliveringBuffer
 
 
 class FakeBatch:
@@ -43,10 +43,10 @@ class FakeClient:
 
 
 def fake_table(client: FakeClient):
-    async def maybe_start():
-        return None
+    async def record_client():
+        return client
 
-    producer = SimpleNamespace(maybe_start=maybe_start, _producer=client)
+    producer = SimpleNamespace(record_client=record_client)
     return SimpleNamespace(name="kpi-state", data=SimpleNamespace(data={}),
                            app=SimpleNamespace(producer=producer),
                            changelog_topic=SimpleNamespace(get_topic_name=lambda: "changelog"))
@@ -58,9 +58,9 @@ def writer():
     writer = ChangelogWriter(fake_table(client))
     writer.client = client
     yield writer
-    from streams import changelog_flush
+    from streams import transport
 
-    changelog_flush._writers.remove(writer)
+    transport.unregister_writer(writer)
 
 
 async def test_writes_change_the_store_at_once_and_reach_their_partition_in_order(writer):
@@ -93,7 +93,7 @@ async def test_writes_change_the_store_at_once_and_reach_their_partition_in_orde
 
 async def test_the_flush_before_a_commit_sends_and_waits_for_delivery(writer):
     writer.partition(0)["k"] = {"n": 1}
-    buffer = ProducerBuffer()
+    buffer = DeliveringBuffer()
     buffer.app = app
     flushing = asyncio.ensure_future(buffer.flush())
     await asyncio.sleep(0.05)

@@ -33,7 +33,7 @@ def test_defaults_work_for_the_local_stack(monkeypatch):
     settings = load_settings()
     assert settings.kafka_bootstrap_servers == "127.0.0.1:9092"
     assert settings.allowed_lateness == timedelta(minutes=5)
-    assert settings.faust_broker == "kafka://127.0.0.1:9092"
+    assert settings.faust_broker == "kpiwatch://127.0.0.1:9092"
 
 
 def test_environment_overrides(monkeypatch):

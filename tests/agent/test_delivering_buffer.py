@@ -1,19 +1,20 @@
-"""The producer flush Faust runs before a commit waits for every buffered changelog write."""
+"""The producer flush Faust runs before a commit waits for every buffered changelog write
+(streams/transport.py, step 4 of the durability rule)."""
 
 import asyncio
 from contextlib import asynccontextmanager
 
 import pytest
-from faust.transport.producer import ProducerBuffer
 from faust.types import FutureMessage
 
-from streams.app import app  # installs streams.changelog_flush
+from streams.app import app
+from streams.transport import DeliveringBuffer
 
 
 @asynccontextmanager
 async def slow_buffer():
-    """A running ProducerBuffer whose sends take 0.25 s each (a client waiting for room)."""
-    buffer = ProducerBuffer()
+    """A running DeliveringBuffer whose sends take 0.25 s each (a client waiting for room)."""
+    buffer = DeliveringBuffer()
     buffer.app = app
     outcomes = {}
 
@@ -31,7 +32,7 @@ async def slow_buffer():
     try:
         yield buffer
     finally:
-        buffer._kpiwatch_failed = None  # let the buffer stop
+        buffer.failed = None  # let the buffer stop
         await buffer.stop()
 
 
@@ -52,3 +53,8 @@ async def test_flush_fails_once_a_buffered_write_was_lost():
         for _ in range(2):  # every later commit fails too
             with pytest.raises(RuntimeError, match="changelog write"):
                 await buffer.flush()
+
+
+def test_the_apps_producer_sends_through_a_delivering_buffer():
+    assert type(app.producer.buffer) is DeliveringBuffer
+    assert app.producer.buffer.app is app

@@ -1,12 +1,12 @@
-"""streams/rewind.py: partitions with nothing committed are read again from the start."""
+"""streams/transport.py: the consumer's commit and seek rules for gapless topics (steps 3 and 5
+of the durability rule)."""
 
 from types import SimpleNamespace
 
-from faust.transport.consumer import Consumer
 from faust.types import TP
 
-from streams.app import settings
-from streams.rewind import rewind_uncommitted, skip_deleted
+from streams.app import app, settings
+from streams.transport import Consumer, rewind_uncommitted, skip_deleted, starts_at_committed
 
 
 class SeekingConsumer:
@@ -34,7 +34,8 @@ def _consumer_with(committed, acked):
     from intervaltree import IntervalTree
     consumer = SimpleNamespace(_committed_offset=defaultdict(lambda: None),
                                _acked=defaultdict(list), _acked_index=defaultdict(set),
-                               _gap=defaultdict(IntervalTree))
+                               _gap=defaultdict(IntervalTree),
+                               gapless_topics=frozenset([settings.topic_canonical]))
     tp = TP(settings.topic_canonical, 0)
     consumer._committed_offset[tp] = committed
     consumer._acked[tp] = list(acked)
@@ -44,16 +45,20 @@ def _consumer_with(committed, acked):
 
 def test_a_run_of_acknowledgements_is_committed_only_from_the_committed_offset():
     # Faust's own rule lets a run start one past the committed offset (41 unfinished here).
-    consumer, tp = _consumer_with(40, [41, 42, 43])
-    assert Consumer._new_offset(consumer, tp) is None
-    consumer._acked[tp].append(40)
-    assert Consumer._new_offset(consumer, tp) == 44
+    assert not starts_at_committed(40, [41, 42, 43], {41, 42, 43})
+    assert starts_at_committed(40, [40, 41, 42, 43], {40, 41, 42, 43})
+    assert starts_at_committed(None, [41], {41})  # nothing committed: read from 0 (rewind)
 
 
 def test_acknowledgements_below_the_committed_offset_do_not_hold_commits_back():
-    consumer, tp = _consumer_with(40, [12, 40, 41])
-    assert Consumer._new_offset(consumer, tp) == 42
-    assert consumer._acked[tp] == [] and not consumer._acked_index[tp]
+    acked, index = [12, 40, 41], {12, 40, 41}
+    assert starts_at_committed(40, acked, index)
+    assert acked == [40, 41] and index == {40, 41}
+
+
+def test_the_apps_consumer_keeps_the_rules_for_the_agents_topics():
+    assert type(app.consumer) is Consumer
+    assert app.consumer.gapless_topics == {settings.topic_canonical, settings.topic_dead_letter}
 
 
 async def test_a_jump_in_the_offsets_read_is_not_taken_for_a_gap_to_skip():
@@ -69,6 +74,12 @@ class LogStartConsumer(SeekingConsumer):
         super().__init__(dict(committed))
         self._committed_offset = dict(committed)
         self.starts = starts
+
+    def committed_offset(self, tp):
+        return self._committed_offset.get(tp)
+
+    def move_committed_offset(self, tp, offset):
+        self._committed_offset[tp] = offset
 
     async def earliest_offsets(self, *tps):
         return {tp: self.starts[tp] for tp in tps}
