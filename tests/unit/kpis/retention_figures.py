@@ -1,5 +1,5 @@
 """Window aggregate records of one partition after N simulated days, without and with window
-retention (figures for the README, not a test):
+retention (figures for docs/benchmarks.md, "Window retention"; not a test):
 
     .venv/bin/python -m tests.unit.kpis.retention_figures [days=60] [events_per_day=1500]
 """
