@@ -24,7 +24,7 @@ def tune_garbage_collector() -> None:
 
 
 def main() -> None:
-    if sys.argv[1:2] not in (["alerts"], ["status"]):
+    if sys.argv[1:2] not in (["alerts"], ["status"], ["state"]):
         # Every other command loads the Faust app, which patches Faust and aiokafka internals:
         # refuse untested versions of them before anything imports them (pydantic included).
         from kpiwatch.dependencies import check_dependencies
@@ -33,13 +33,14 @@ def main() -> None:
 
     from kpiwatch.settings import ConfigError
 
-    if sys.argv[1:2] in (["alerts"], ["status"]):
-        # The on-call commands need only Redis and HTTP: skip loading Faust and the agents
-        # (seconds), and run outside Faust's event loop.
+    if sys.argv[1:2] in (["alerts"], ["status"], ["state"]):
+        # The on-call commands need only Redis and HTTP (``state``: Kafka): skip loading Faust
+        # and the agents (seconds), and run outside Faust's event loop.
         from kpiwatch.alerts_cli import alerts
+        from kpiwatch.state_cli import state
         from kpiwatch.status import status_command
 
-        command = alerts if sys.argv[1] == "alerts" else status_command
+        command = {"alerts": alerts, "status": status_command, "state": state}[sys.argv[1]]
         try:
             command.main(sys.argv[2:], prog_name=f"kpiwatch {sys.argv[1]}")
         except ConfigError as error:
@@ -48,13 +49,23 @@ def main() -> None:
         from streams.agents import app
     except ConfigError as error:
         sys.exit(str(error))
+    if sys.argv[1:2] == ["worker"] and not {"-h", "--help"} & set(sys.argv[2:]):
+        # Before the worker joins its group (and after the configuration and rules are
+        # checked): refuse state of another format, naming the command that migrates or
+        # resets it, rather than read it wrongly.
+        from streams.app import settings
+        from streams.state_format import check_state_format
+
+        check_state_format(settings)
     from faust.cli.base import cli
 
     from kpiwatch.alerts_cli import alerts
+    from kpiwatch.state_cli import state
     from kpiwatch.status import status_command
 
     tune_garbage_collector()
 
     cli.add_command(alerts)  # plain click commands, listed in `kpiwatch --help`
     cli.add_command(status_command)
+    cli.add_command(state)
     app.main()

@@ -13,11 +13,13 @@ from streams.app import app, settings
 from streams.applied_once import apply_once, partition_key
 from streams.batches import partition_of
 from streams.dead_letters import DeadLetter
+from streams.state_format import table_name
 from streams.topics import dead_letter_topic
 
 # One table per source topic: a table's changelog partition is its source event's partition.
-event_counts = app.Table("event-counts")
-dead_letter_counts = app.Table("dead-letter-counts")
+# Their names carry the state format (streams/state_format.py): "event-counts-v1", ...
+event_counts = app.Table(table_name("event-counts"))
+dead_letter_counts = app.Table(table_name("dead-letter-counts"))
 
 EVENTS = "events"  # {"<stream>|<type>": count}
 BOTS = "bots"

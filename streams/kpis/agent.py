@@ -29,6 +29,7 @@ from streams.kpis.in_order_acks import InOrderAcks
 from streams.kpis.kpi_settings import KpiSettings
 from streams.kpis.readout import Shown
 from streams.pipeline_health import count_batch
+from streams.state_format import table_name
 from streams.topics import canonical_topic, dead_letter_topic
 
 LATE_EVENT = "late_event"
@@ -37,7 +38,8 @@ log = logging.getLogger(__name__)
 
 kpi_settings = KpiSettings.from_settings(settings)
 # Values kept as their JSON bytes (streams/changelog_writes.py): read them through kpi_values.
-kpi_state = app.Table("kpi-state", value_type=bytes)
+# The name carries the state format (streams/state_format.py): "kpi-state-v1".
+kpi_state = app.Table(table_name("kpi-state"), value_type=bytes)
 # The engines write the table through this: in bulk, sent before their events are acknowledged.
 kpi_writes = ChangelogWriter(kpi_state)
 kpi_values = kpi_writes.values  # the table's values decoded

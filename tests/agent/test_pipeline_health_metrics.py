@@ -35,7 +35,7 @@ class FakeConsumer:
 
 
 async def test_consumer_lag_of_owned_consumed_partitions_only():
-    clicks, changelog, unknown = TP("clicks", 2), TP("app-kpi-state-changelog", 2), TP("clicks", 3)
+    clicks, changelog, unknown = TP("clicks", 2), TP("app-kpi-state-v1-changelog", 2), TP("clicks", 3)
     consumer = FakeConsumer({clicks: 120, changelog: 9, unknown: None},
                             {clicks: 100, changelog: 0, unknown: 5})
     collector = ConsumerLagCollector(lambda: {"clicks"})

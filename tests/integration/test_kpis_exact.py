@@ -33,7 +33,7 @@ UTC_ZONE = ZoneInfo("UTC")
 
 
 def changelog_state(bootstrap: str, app_id: str) -> dict:
-    records = consume_all(bootstrap, f"{app_id}-kpi-state-changelog", expect=1, idle=5)
+    records = consume_all(bootstrap, f"{app_id}-kpi-state-v1-changelog", expect=1, idle=5)
     state = {}
     for record in records:
         key = orjson.loads(record.key)

@@ -57,7 +57,7 @@ async def commits(bootstrap: str, group: str, topic: str) -> list[tuple[int, int
 
 def page_views(bootstrap: str, app_id: str, topic: str, minutes: int) -> None:
     state: dict = {}
-    for record in consume_all(bootstrap, f"{app_id}-kpi-state-changelog", expect=1, idle=3):
+    for record in consume_all(bootstrap, f"{app_id}-kpi-state-v1-changelog", expect=1, idle=3):
         key = orjson.loads(record.key)
         if record.value is None:
             state.pop(key, None)
