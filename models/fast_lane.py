@@ -320,6 +320,11 @@ def parse_fast(raw: bytes, now: datetime, limits: ParseLimits) -> list[EventBase
         return [_build(fields, window, limits) for fields in _map(message, Received(raw, now))]
     except (_Declined, msgspec.DecodeError):
         return None
+    except RecursionError:
+        # msgspec counts nesting against the interpreter's recursion limit, so where deep
+        # nesting fails depends on the caller's stack: the careful lane (orjson's fixed depth
+        # limit) decides alike wherever it is called from.
+        return None
 
 
 def _map(message: _Message, received: Received) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from models.rejections import InvalidEvent, RejectReason
@@ -128,6 +129,28 @@ def type_name(value: Any) -> str:
 
 
 def preview(value: Any, limit: int = 80) -> str:
-    """A short, escaped rendering of a bad value for a rejection detail."""
-    text = repr(value)
+    """A short, escaped rendering of a bad value for a rejection detail. Objects and arrays
+    are shown to a few levels only: a deeply nested value (up to the JSON decoder's depth
+    limit) would make ``repr`` exceed the recursion limit, and how deep it may go depends on
+    the caller's stack, not on the message."""
+    text = _render(value, _PREVIEW_DEPTH, limit)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_PREVIEW_DEPTH = 4
+
+
+def _render(value: Any, depth: int, limit: int) -> str:
+    """``repr(value)`` down to ``depth`` levels of containers (deeper ones as ``{...}`` and
+    ``[...]``), and only as many items as can show within ``limit`` characters."""
+    if isinstance(value, dict):
+        if depth == 0:
+            return "{...}"
+        items = islice(value.items(), limit)
+        return "{" + ", ".join(f"{_render(key, depth, limit)}: {_render(item, depth - 1, limit)}"
+                               for key, item in items) + "}"
+    if isinstance(value, list):
+        if depth == 0:
+            return "[...]"
+        return "[" + ", ".join(_render(item, depth - 1, limit) for item in value[:limit]) + "]"
+    return repr(value)

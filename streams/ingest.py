@@ -47,7 +47,7 @@ from streams.batches import (
     input_partition,
     partition_of,
 )
-from streams.dead_letters import DeadLetter
+from streams.dead_letters import DeadLetter, letter_value
 from streams.kpis.identity import Links, identity_link
 from streams.topics import canonical_topic, dead_letter_topic, input_topics
 
@@ -139,10 +139,11 @@ def ingest_records(records, partitions: int, progress: dict[str, int | None],
             log.exception("ingest: unexpected error at %s[%d]@%d",
                           record.topic, record.partition, record.offset)
             rejections = [(RejectReason.PARSER_ERROR.value, f"{type(error).__name__}: {error}")]
+        kept, truncated_from = letter_value(value)  # a record the broker takes, headers added
         for index, (reason, detail) in enumerate(rejections):
             letters.append(DeadLetter(reason, record.topic, record.partition, record.offset,
-                                      index, detail))
-            rejected.append(value)
+                                      index, detail, truncated_from))
+            rejected.append(kept)
     return batches, letters, rejected
 
 
