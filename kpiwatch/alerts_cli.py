@@ -11,6 +11,7 @@ import getpass
 import re
 import sys
 from datetime import UTC, datetime
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 import orjson
@@ -48,7 +49,8 @@ def run(coroutine_function, *args):
             return await coroutine_function(StateStore(client, settings.app_id), ruleset,
                                             settings, *args)
         except (redis.ConnectionError, redis.TimeoutError) as error:
-            sys.exit(f"kpiwatch alerts: cannot reach Redis at {settings.redis_url}: {error}\n"
+            sys.exit(f"kpiwatch alerts: cannot reach Redis at {without_password(settings.redis_url)}: "
+                     f"{error}\n"
                      "  fix: start Redis or set KPIWATCH_REDIS_URL")
         finally:
             await client.aclose()
@@ -272,3 +274,14 @@ def test_fire(rule: str, targets: tuple[str, ...], via: str) -> None:
             sys.exit(1)
 
     run(body)
+
+
+def without_password(url: str) -> str:
+    """A Redis URL fit for a message: its password (a secret) replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))

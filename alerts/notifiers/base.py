@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -21,6 +22,11 @@ from typing import Any, Literal, Protocol
 import httpx
 
 from alerts.notification import Notification
+
+# httpx logs every request at INFO with its full URL, and a Slack incoming webhook's URL is
+# its secret: a worker at --loglevel info would write it on every delivery. The notifiers log
+# their own outcome (without the URL).
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 Outcome = Literal["delivered", "retry", "rejected"]
 

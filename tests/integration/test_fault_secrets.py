@@ -162,21 +162,7 @@ def test_no_secret_in_logs_metrics_kpis_dead_letters_or_files(
             leaks += [(str(path), found) for found in [leaked(_read(path))] if found]
     assert any("prometheus" in str(path) for path in files)
     assert any(path == worker.log_path for path in files)
-    # Known defect, reported: httpx logs every request at INFO, its full URL included
-    # ("HTTP Request: POST <webhook URL> ..."), and the worker runs at --loglevel info (as the
-    # Dockerfile does), so each Slack delivery writes the webhook URL into the worker's log. The
-    # fix belongs where the notifiers use httpx (alerts/notifiers/base.py: the "httpx" logger
-    # at WARNING, or a filter that redacts). Only that line is tolerated, as an expected failure:
-    # any other leak fails the test, and once it is fixed the test passes as it stands.
-    in_log = {str(worker.log_path), "worker log"}
-    log_lines = [line for line in written["worker log"].splitlines() if leaked(line)]
-    known = bool(leaks) and all(where in in_log for where, _ in leaks) and all(
-        b"HTTP Request: POST" in line and b"[INFO]" in line for line in log_lines)
-    if not known:
-        assert not leaks, (leaks, log_lines[:3])
-    if known:
-        pytest.xfail("httpx's INFO request log writes the Slack webhook URL into the worker log "
-                     f"({len(log_lines)} lines); nothing else leaked")
+    assert not leaks, leaks
 
 
 def _redis_contents(url: str, app_id: str) -> dict[str, bytes]:
