@@ -106,3 +106,32 @@ async def test_an_incident_open_when_redis_goes_down_is_continued_not_opened_aga
     assert (await worker.states.states(RULE))[PAID].status == "resolved"
     await outbox_empty(worker.outbox)
     assert kinds(slack.messages) == ["firing paid_search", "resolved paid_search"]
+
+
+async def test_a_redis_that_comes_back_empty_mid_incident_costs_one_repeated_firing_at_most(
+        dedicated_redis, slack_factory, alerting_worker):
+    """Redis flushed (a restart without persistence, a failover to an empty replica) while an
+    incident fires: the incident's state is gone, so the evaluator opens it again from the
+    windows it still sees breaching: one more firing message at most, then the resolved one.
+    Nothing is lost: the recovery still reaches Slack."""
+    slack = slack_factory()
+    table: dict = {}
+    worker = alerting_worker(dedicated_redis.url, f"flushed-{uuid.uuid4().hex[:8]}",
+                            alerting_rules(slack.url()), table)
+    for n, values in enumerate((NORMAL, DROP, DROP)):
+        settle(table, n, values)
+        await worker.fail_open.tick()
+    await slack.messages_arrived(1, timeout=20)
+    await outbox_empty(worker.outbox)
+
+    await worker.client.flushall()
+    for n, values in ((3, DROP), (4, DROP), (5, NORMAL), (6, NORMAL)):
+        settle(table, n, values)
+        await worker.fail_open.tick()
+    await outbox_empty(worker.outbox)
+    await slack.messages_arrived(2, timeout=20)
+    sent = kinds(slack.messages)
+    print("sent after the flush:", sent)
+    assert sent[0] == "firing paid_search" and sent[-1] == "resolved paid_search", sent
+    assert sent.count("firing paid_search") <= 2, sent
+    assert sent.count("resolved paid_search") == 1, sent
