@@ -64,6 +64,11 @@ BATCH_RECORDS = 2000
 # about one such delay for the next poll to move the watermark past it, so it is kept short
 # (benchmarks/bench_pipeline.py measures the event -> /metrics latency).
 FETCH_MIN_BYTES = 256 * 1024
+# How long a send waits for the broker (aiokafka also drops a batch still waiting for a leader
+# after this long). With aiokafka's 40 s, a broker restart that took longer failed the send,
+# and the ingester, and the worker with it; nothing is committed past an unsent batch either
+# way, so waiting through a rolling restart is safe.
+SEND_TIMEOUT_MS = 600_000
 FETCH_MAX_WAIT_MS = 20
 # Without input, the progress is still reported this often (a batch without events to every
 # KPI partition): how the engines learn that all input stopped (streams/kpis/engine.py).
@@ -185,7 +190,7 @@ class Ingester(mode.Service):
         servers = settings.kafka_bootstrap_servers
         self.producer = AIOKafkaProducer(
             bootstrap_servers=servers, linger_ms=5, max_request_size=2 * MAX_BATCH_BYTES,
-            client_id=f"{settings.app_id}-ingest")
+            client_id=f"{settings.app_id}-ingest", request_timeout_ms=SEND_TIMEOUT_MS)
         await self.producer.start()
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=servers, group_id=f"{settings.app_id}-ingest",

@@ -58,7 +58,7 @@ EVENTS = int(os.environ.get("KPIWATCH_FAULT_EVENTS", "20000"))
 # The on-time stream is spread over this long (whatever its size), so faults hit a live ingest.
 STREAM_SECONDS = float(os.environ.get("KPIWATCH_FAULT_STREAM_SECONDS", "40"))
 # How long the broker stays down.
-DOWN_SECONDS = float(os.environ.get("KPIWATCH_FAULT_DOWN_SECONDS", "10"))
+DOWN_SECONDS = float(os.environ.get("KPIWATCH_FAULT_DOWN_SECONDS", "30"))
 PARTITIONS = 4
 WORKER_ENV = {"KPIWATCH_TOPIC_PARTITIONS": str(PARTITIONS), "KPIWATCH_ALLOWED_LATENESS": "PT30M",
               "KPIWATCH_SOURCE_IDLE_TIMEOUT": "PT10M", "KPIWATCH_BASE_CURRENCY": "EUR"}
