@@ -27,7 +27,6 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import orjson
 import pytest
 
 from devstack import DevStack
@@ -49,7 +48,7 @@ from tests.integration.services import (
 )
 from tests.integration.test_kpis_exact import _difference, changelog_state, settled_windows
 from tests.kpi_oracle.oracle import recompute
-from tests.kpi_oracle.shop import arrival_order, shop_events
+from tests.kpi_oracle.shop import arrival_order, shop_events, watermark_markers
 
 UTC_ZONE = ZoneInfo("UTC")
 DAY_MS = 86_400_000
@@ -423,12 +422,7 @@ class ShopRun:
             self.messages.append((event, raw))
             if rng.random() < 0.05:
                 self.messages.append((event, raw))  # a client retry
-        self.markers = [parse_message(orjson.dumps({
-            "event_id": f"marker-{kind}-{i}", "type": kind, "timestamp": now.isoformat(),
-            "anonymous_id": f"marker-{i}", **extra}), now=now, limits=ParseLimits()).events[0]
-            for i in range(64)
-            for kind, extra in (("page_view", {}), ("checkout_started", {}),
-                                ("payment_failed", {"payment_method": "card"}))]
+        self.markers = watermark_markers(now)
         self.on_time = [(e, raw) for e, raw in self.messages if e.event_id not in self.late_ids]
         self.late = [(e, raw) for e, raw in self.messages if e.event_id in self.late_ids]
         self.data_end = int(max(e.timestamp for e in self.events).timestamp() * 1000)

@@ -35,7 +35,7 @@ from streams.dead_letters import MAX_VALUE_BYTES, DeadLetter
 from tests.integration.services import committed_and_end_offsets, consume_all, metric_sum, wait_for
 from tests.integration.test_kpis_exact import changelog_state, settled_windows
 from tests.kpi_oracle.oracle import recompute
-from tests.kpi_oracle.shop import shop_events
+from tests.kpi_oracle.shop import shop_events, watermark_markers
 
 TOTAL = 10_000  # messages, poison included
 POISON = TOTAL // 100  # 1 %
@@ -245,12 +245,7 @@ def test_poison_pills_are_dead_lettered_by_reason_and_kpis_equal_the_oracle(
                 for n, (moment, message) in enumerate(arriving)]
     messages = [message for *_, message in sorted(arriving)]
     assert len(messages) == TOTAL
-    markers = [parse_message(orjson.dumps({
-        "event_id": f"marker-{kind}-{i}", "type": kind, "timestamp": now.isoformat(),
-        "anonymous_id": f"marker-{i}", **extra}), now=now, limits=ParseLimits()).events[0]
-        for i in range(64)
-        for kind, extra in (("page_view", {}), ("checkout_started", {}),
-                            ("payment_failed", {"payment_method": "card"}))]
+    markers = watermark_markers(now)
     _produce(bootstrap, messages)
     _produce(bootstrap, ((topics[STREAM_OF_TYPE[m.type]], m.user_key.encode(),
                           encode_canonical(m)) for m in markers))

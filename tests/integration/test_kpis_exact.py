@@ -24,7 +24,7 @@ from streams.windows import MINUTE_MS, window_of
 from tests.integration.services import consume_all, produce_many, wait_for
 from tests.kpi_oracle import spec_shape
 from tests.kpi_oracle.oracle import recompute
-from tests.kpi_oracle.shop import arrival_order, shop_events
+from tests.kpi_oracle.shop import arrival_order, shop_events, watermark_markers
 
 # CI runs 20,000 events, without and with the kill (about 75 s each). Issue #4's bar is
 # KPIWATCH_ORACLE_EVENTS=100000 with the kill (``-k kill``, about 2 min).
@@ -84,12 +84,7 @@ def test_kpis_equal_the_batch_recomputation(worker_factory, stack_settings, kill
                                        call["userId"], call["anonymousId"]))
     # Markers at "now" on many user keys, on all three input streams, move every input
     # partition's event time, and so every partition's watermark, past the data.
-    markers = [parse_message(orjson.dumps({
-        "event_id": f"marker-{kind}-{i}", "type": kind, "timestamp": now.isoformat(),
-        "anonymous_id": f"marker-{i}", **extra}), now=now, limits=ParseLimits()).events[0]
-        for i in range(64)
-        for kind, extra in (("page_view", {}), ("checkout_started", {}),
-                            ("payment_failed", {"payment_method": "card"}))]
+    markers = watermark_markers(now)
 
     names = worker_factory.names
     # The load arrives far faster than real time, and ingestion reads the three input topics

@@ -149,3 +149,19 @@ def as_ingested(arrived):
                 and links.due(e.user_id, e.anonymous_id, int(e.timestamp.timestamp() * 1000))):
             out.append(identity_link(e.user_id, e.anonymous_id, e.timestamp))
     return out
+
+
+def watermark_markers(now: datetime, users: int = 64) -> list:
+    """Events at ``now`` on many user keys, on all three input streams (a page view, a
+    checkout, a failed payment each): sent after a test's data, they move every input
+    partition's event time, and so every KPI partition's watermark, past it."""
+    import orjson
+
+    from models import ParseLimits, parse_message
+
+    return [parse_message(orjson.dumps({
+        "event_id": f"marker-{kind}-{i}", "type": kind, "timestamp": now.isoformat(),
+        "anonymous_id": f"marker-{i}", **extra}), now=now, limits=ParseLimits()).events[0]
+        for i in range(users)
+        for kind, extra in (("page_view", {}), ("checkout_started", {}),
+                            ("payment_failed", {"payment_method": "card"}))]
