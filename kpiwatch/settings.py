@@ -119,6 +119,12 @@ class Settings(BaseSettings):
     topic_dead_letter: str = Field(
         "kpiwatch-dead-letter", min_length=1, description="Rejected input, with the reason."
     )
+    topic_ad_spend: str = Field(
+        "kpiwatch-ad-spend",
+        min_length=1,
+        description="Ad spend rows, keyed by spend id (compacted: a row replaces the earlier "
+        "one with its id); written by kpiwatch import-spend or a pipeline.",
+    )
 
     # Worker web server: /metrics, /kpis
     web_host: str = Field("127.0.0.1", description="Address the worker's web server binds.")
@@ -254,6 +260,21 @@ class Settings(BaseSettings):
         examples=['{"credit_card": "card", "pay_pal": "paypal", "bancontact": "card"}'],
     )
 
+    campaigns: list[str] = Field(
+        default_factory=list,
+        description="Campaigns reported by name, as JSON: the utm_campaign of a session's first "
+        "event and the campaign of ad spend rows, matched like payment methods (lowercased, "
+        "trimmed, spaces and hyphens as underscores); any other campaign is reported as other.",
+        examples=['["brand", "black_friday"]'],
+    )
+    product_costs_file: Path | None = Field(
+        None,
+        description="CSV of product unit costs for gross margin: product_id, unit_cost, and "
+        "optionally currency (else the base currency) and valid_from (ISO 8601; the cost from "
+        "then on). An order with a product without a cost is counted, never margined at zero.",
+        examples=["costs.csv"],
+    )
+
     # Local service stack
     run_dir: Path = Field(
         Path(".run"),
@@ -332,6 +353,33 @@ class Settings(BaseSettings):
                     f"different methods ({first_target!r}, {target!r}); keep one",
                 )
         return {key: target for key, (_, target) in matched.items()}
+
+    @field_validator("campaigns")
+    @classmethod
+    def _campaign_names(cls, names: list[str]) -> list[str]:
+        keys = []
+        for name in names:
+            key = payment_method_key(name)
+            if not re.fullmatch(r"[a-z0-9_]{1,64}", key) or key == "other":
+                raise PydanticCustomError(
+                    "campaign_name",
+                    f"campaign {name!r} is not a usable label: use letters, digits, spaces, "
+                    "hyphens or underscores (at most 64), and not 'other' (the rest)",
+                )
+            keys.append(key)
+        return sorted(set(keys))
+
+    @field_validator("product_costs_file")
+    @classmethod
+    def _readable_costs(cls, path: Path | None) -> Path | None:
+        if path is not None:
+            from models.product_costs import CostFileError, read_cost_file
+
+            try:
+                read_cost_file(path)
+            except CostFileError as error:
+                raise PydanticCustomError("product_costs", str(error)) from None
+        return path
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod

@@ -38,6 +38,11 @@ class EventContext:
         return self.session["channel"]
 
     @property
+    def campaign(self) -> str:
+        # (Sessions started before campaigns were tracked have none.)
+        return self.session.get("campaign", "other")
+
+    @property
     def device(self) -> str:
         return self.session["device"]
 

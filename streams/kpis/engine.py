@@ -66,7 +66,16 @@ from typing import Any
 
 from models import CanonicalEvent
 from streams.batches import EMPTY, partition_of
-from streams.kpis import carts, checkout, funnel, identity, retention, revenue, traffic
+from streams.kpis import (
+    acquisition,
+    carts,
+    checkout,
+    funnel,
+    identity,
+    retention,
+    revenue,
+    traffic,
+)
 from streams.kpis.context import EventContext, TimerContext
 from streams.kpis.kpi_settings import KpiSettings
 from streams.kpis.working_set import (
@@ -82,7 +91,8 @@ from streams.kpis.working_set import (
 from streams.windows import MINUTE_MS, business_day, windows_of
 
 FAMILIES: tuple[Callable[[EventContext], None], ...] = (
-    traffic.apply, funnel.apply, checkout.apply, carts.apply, revenue.apply, retention.apply,
+    traffic.apply, funnel.apply, checkout.apply, carts.apply, revenue.apply, acquisition.apply,
+    retention.apply,
 )
 
 
@@ -609,8 +619,9 @@ class PartitionEngine:
         ident = f"{len(user)}:{user}" + ("" if event.session_id is None else f"~{event.session_id}")
         session = ws.alive("session", ident)
         if session is None:
+            campaign = self.settings.campaign(getattr(event, "utm_campaign", None))
             session = ws.create("session", ident, _new_session(f"{ident}@{event_ms}", event,
-                                                                event_ms))
+                                                                event_ms, campaign))
         session["last_ms"] = event_ms
         session["timers"] = {"end": event_ms + self.settings.session_timeout_ms}
         ws.arm("session", ident, session, event_ms)
@@ -621,7 +632,7 @@ class PartitionEngine:
         self.table[progress_key(self.partition)] = dict(progress)  # a value, not a live dict
 
 
-def _new_session(ident: str, event: CanonicalEvent, event_ms: int) -> dict:
-    # Channel and device are those of the session's first event, and never change.
+def _new_session(ident: str, event: CanonicalEvent, event_ms: int, campaign: str) -> dict:
+    # Channel, campaign and device are those of the session's first event, and never change.
     return {"id": ident, "channel": str(event.channel), "device": str(event.device),
-            "first_ms": event_ms, "last_ms": event_ms}
+            "campaign": campaign, "first_ms": event_ms, "last_ms": event_ms}

@@ -8,6 +8,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from kpiwatch.settings import DEFAULT_PAYMENT_METHOD_ALIASES, Settings, payment_method_key
+from models.product_costs import CostTable, cost_at, read_cost_file
 
 DAY_MS = 24 * 3_600_000
 
@@ -60,6 +61,8 @@ class KpiSettings:
         {"card", "paypal", "apple_pay", "google_pay", "klarna", "bank_transfer"})
     payment_method_aliases: Mapping[str, str] = field(
         default_factory=lambda: dict(DEFAULT_PAYMENT_METHOD_ALIASES))
+    campaigns: frozenset[str] = frozenset()
+    product_costs: CostTable = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> KpiSettings:
@@ -76,7 +79,27 @@ class KpiSettings:
             currency_rates=dict(settings.currency_rates),
             payment_methods=frozenset(settings.payment_methods),
             payment_method_aliases=dict(settings.payment_method_aliases),
+            campaigns=frozenset(settings.campaigns),
+            product_costs=(read_cost_file(settings.product_costs_file)
+                           if settings.product_costs_file is not None else {}),
         )
+
+    def campaign(self, raw: str | None) -> str:
+        """The configured name of a raw campaign (utm_campaign, a spend row's), else "other":
+        campaign names are free text, the label is bounded."""
+        if raw is None:
+            return "other"
+        key = payment_method_key(raw)
+        return key if key in self.campaigns else "other"
+
+    def unit_cost(self, product_id: str, at_ms: int) -> Decimal | None:
+        """A product's unit cost at an instant, in the base currency; None when unknown (no
+        cost listed, or in a currency without a rate)."""
+        found = cost_at(self.product_costs, product_id, at_ms)
+        if found is None:
+            return None
+        cost, currency = found
+        return self.to_base(cost, currency or self.base_currency)
 
     def payment_method(self, raw: str | None) -> str:
         """The configured name of a raw payment method ("Credit Card", "visa" -> card), else

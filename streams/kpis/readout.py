@@ -139,7 +139,59 @@ def derived(values: Values, channel: str | None = None) -> dict:
         "checkout_abandonments": {k.split("|", 1)[1]: int(v) for k, v in sorted(values.items())
                                   if k.startswith("checkout_abandonments|")},
         "session_duration_p50_seconds": histogram_quantile(values, 0.5, "session_seconds"),
+        **economics(values, dims),
     }
+
+
+def economics(values: Values, dims: tuple[str, ...] = ()) -> dict:
+    """Acquisition cost and return (streams/kpis/spend.py, acquisition.py) of one window,
+    overall or for one channel (``dims``: (channel,)) or channel and campaign."""
+    spend = total(values, "ad_spend", *dims)
+    revenue = total(values, "revenue" if len(dims) < 2 else "campaign_revenue", *dims)
+    orders = total(values, "orders" if len(dims) < 2 else "campaign_orders", *dims)
+    sessions = total(values, "sessions" if len(dims) < 2 else "campaign_sessions", *dims)
+    shop = {
+        # Users have no channel: revenue per user is the whole shop's.
+        "revenue_per_user": ratio(total(values, "revenue"), values.get("users", 0)),
+        "revenue_per_paying_user": ratio(total(values, "revenue"),
+                                         values.get("paying_users", 0)),
+    } if not dims else {}
+    return {
+        "ad_spend": float(spend),
+        "ad_impressions": int(total(values, "ad_impressions", *dims)),
+        "ad_clicks": int(total(values, "ad_clicks", *dims)),
+        "new_customers": int(total(values, "new_customers", *dims)),
+        "roas": ratio(revenue, spend),
+        "cac": ratio(spend, total(values, "new_customers", *dims)),
+        "cpa": ratio(spend, orders),
+        "ctr": ratio(total(values, "ad_clicks", *dims), total(values, "ad_impressions", *dims)),
+        "cost_per_session": ratio(spend, sessions),
+        **shop,
+        **(margin(values, dims) if len(dims) < 2 else {}),
+    }
+
+
+def margin(values: Values, dims: tuple[str, ...] = ()) -> dict:
+    """Gross margin of the orders with known costs, overall or for one channel."""
+    costed = total(values, "costed_revenue", *dims)
+    return {"gross_margin": ratio(costed - total(values, "cogs", *dims), costed),
+            "uncosted_orders": int(total(values, "uncosted_orders", *dims))}
+
+
+def campaign_economics(values: Values) -> dict[str, dict]:
+    """``economics`` of every channel and campaign with spend or orders in the window, keyed
+    ``<channel>|<campaign>``."""
+    pairs = {k.split("|", 1)[1] for k in values
+             if k.startswith(("ad_spend|", "campaign_orders|", "campaign_sessions|"))}
+    return {pair: economics(values, tuple(pair.split("|"))) for pair in sorted(pairs)}
+
+
+def revenue_growth(now: Values, before: Values | None) -> float | None:
+    """This window's revenue against an earlier one's: 0.1 is 10 % more; None without one."""
+    if before is None:
+        return None
+    earlier = total(before, "revenue")
+    return None if not earlier else float(Decimal(total(now, "revenue")) / earlier - 1)
 
 
 def _failure_rate_by_method(values: Values) -> dict[str, float | None]:
@@ -192,12 +244,12 @@ def snapshot(table: Mapping, partitions: Iterable[int], tz: ZoneInfo,
         for size in WINDOW_SIZES:
             window = window_of(size, newest, tz)
             while len(windows[size]) < max_windows:
-                values: Values = Counter()
-                for p in partitions:
-                    values.update(stored_values(table.get(aggregate_key(p, window))))
+                values = window_values(table, partitions, window)
                 settled = window.end_ms <= settled_until
                 windows[size].append(
                     {**window.as_dict(), "settled": settled, "kpis": derived(values),
+                     "revenue_growth": _growth(table, partitions, window, values, tz),
+                     "by_campaign": campaign_economics(values),
                      "values": {k: _json_number(v) for k, v in sorted(values.items())}})
                 if settled:
                     break
@@ -212,6 +264,32 @@ def snapshot(table: Mapping, partitions: Iterable[int], tz: ZoneInfo,
         "windows": windows,
         "since_tracking_began": {k: _json_number(v) for k, v in sorted(lifetime.items())},
     }
+
+
+def window_values(table: Mapping, partitions: Iterable[int], window: Window) -> Values:
+    """A window's aggregates summed over partitions."""
+    values: Values = Counter()
+    for p in partitions:
+        values.update(stored_values(table.get(aggregate_key(p, window))))
+    return values
+
+
+WEEK_MS = 7 * 24 * 3_600_000
+
+
+def _growth(table: Mapping, partitions: list[int], window: Window, values: Values,
+            tz: ZoneInfo) -> dict:
+    """Revenue against the window before and the same window a week earlier (None once the
+    table no longer keeps it: KpiSettings.window_retention_ms)."""
+    middle = (window.start_ms + window.end_ms) // 2  # (a day may last 23 or 25 hours)
+    earlier = {"previous": window_of(window.size, window.start_ms - 1, tz),
+               "week_ago": window_of(window.size, middle - WEEK_MS, tz)}
+    out = {}
+    for name, before in earlier.items():
+        kept = any(table.get(aggregate_key(p, before)) is not None for p in partitions)
+        out[name] = revenue_growth(values, window_values(table, partitions, before)
+                                   if kept else None)
+    return out
 
 
 def _json_number(value):

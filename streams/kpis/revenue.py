@@ -49,7 +49,7 @@ def apply(ctx: EventContext) -> None:
         _update(ctx)
 
 
-def _in_base(ctx: EventContext, amount: Decimal | None, currency: str | None) -> Decimal | None:
+def in_base(ctx: EventContext, amount: Decimal | None, currency: str | None) -> Decimal | None:
     if amount is None or currency is None:
         return None
     return ctx.settings.to_base(amount, currency)
@@ -58,7 +58,7 @@ def _in_base(ctx: EventContext, amount: Decimal | None, currency: str | None) ->
 def _order(ctx: EventContext) -> None:
     event = ctx.event
     method = ctx.settings.payment_method(ctx.payment_method)
-    amount = _in_base(ctx, event.revenue, event.currency)
+    amount = in_base(ctx, event.revenue, event.currency)
     dims = f"{ctx.channel}|{method}"
     ctx.ws.add_all(f"orders|{dims}")
     ctx.ws.add_all(f"units|{dims}", sum(item.quantity for item in event.items))
@@ -108,7 +108,7 @@ def _revenue_of(order: dict | None) -> Decimal | None:
 def _refund(ctx: EventContext) -> None:
     event = ctx.event
     if event.amount is not None:
-        amount = _in_base(ctx, event.amount, event.currency)
+        amount = in_base(ctx, event.amount, event.currency)
     else:  # a full refund: Segment's spec needs only the order_id
         amount = _revenue_of(_remembered(ctx))
     ctx.ws.add_all(f"refunds|{ctx.channel}")
@@ -136,7 +136,7 @@ def _update(ctx: EventContext) -> None:
     event = ctx.event
     order = _remembered(ctx)
     old = _revenue_of(order)
-    new = _in_base(ctx, event.revenue, event.currency)
+    new = in_base(ctx, event.revenue, event.currency)
     if old is None or new is None or new == old or order.get("cancelled"):
         return
     ctx.ws.add_all(f"revenue_adjustment|{order['channel']}|{order['method']}", new - old)

@@ -4,7 +4,8 @@ State: counters on the session (page views, first and last event time, whether i
 order) and on the user (first seen); windows each was counted in.
 Aggregates, per window: ``sessions|<channel>|<device>``, ``engaged_sessions|...``,
 ``<event type>|<channel>|<device>`` for page_view, product_view, search, signup,
-newsletter_signup, ``users``, ``new_users``, ``returning_users``; ``session_seconds_*``, a
+newsletter_signup, ``users``, ``new_users``, ``returning_users``;
+``campaign_sessions|<channel>|<campaign>`` (streams/kpis/acquisition.py); ``session_seconds_*``, a
 histogram of session durations (last event - first event), observed when the session ends
 (``end`` timer: session_timeout after its last event), in the windows of that instant.
 """
@@ -43,6 +44,7 @@ def apply(ctx: EventContext) -> None:
         ws.add_all(f"{event.type}|{dims}")
     if windows := ctx.first_in(session, "counted"):
         ws.add_across(windows, f"sessions|{dims}")
+        ws.add_across(windows, f"campaign_sessions|{ctx.channel}|{ctx.campaign}")
     # (An engaged session stays engaged: counted in the windows it reaches from then on.)
     if engaged(session) and (windows := ctx.first_in(session, "engaged_counted")):
         ws.add_across(windows, f"engaged_sessions|{dims}")

@@ -8,11 +8,14 @@ instant D (last activity + abandon_after, ...) counts as passed for an event str
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import Counter, defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from kpiwatch.settings import DEFAULT_PAYMENT_METHOD_ALIASES
+from streams.batches import partition_of  # (ingestion's routing, not the KPI code)
 from streams.windows import WINDOW_SIZES, business_day, day_window, window_of
 
 CHECKOUT_BUCKETS = (5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200)
@@ -99,17 +102,53 @@ def resolve_devices(events, identifies=(), user_ttl_ms=31 * DAY_MS):
             if e.event_id in resolved_as else e for e in events]
 
 
+def label(raw):
+    return raw.strip().lower().replace(" ", "_").replace("-", "_")
+
+
+def parse_costs(text):
+    """product -> [(valid from ms, unit cost, currency or None)], from a costs CSV's text."""
+    costs = defaultdict(list)
+    for row in csv.DictReader(io.StringIO(text)):
+        since = row.get("valid_from") or ""
+        at = int(datetime.fromisoformat(since.replace("Z", "+00:00")).timestamp() * 1000) \
+            if since else -1
+        costs[row["product_id"]].append((at, Decimal(row["unit_cost"]), row.get("currency") or None))
+    return dict(costs)
+
+
 def recompute(events, tz, timeout_ms=30 * 60_000, rates=None, base="EUR",
               abandon_ms=30 * 60_000, recovery_ms=7 * DAY_MS, user_ttl_ms=31 * DAY_MS,
-              dedup_ms=DAY_MS, identifies=()):
-    """{(size, window_start): Counter(metric -> value)} for every window with an event."""
+              dedup_ms=DAY_MS, identifies=(), campaigns=(), costs=None, partitions=1):
+    """{(size, window_start): Counter(metric -> value)} for every window with an event.
+    ``costs``: parse_costs of the product costs; ``partitions``: the KPI partitions (a
+    customer is a user id on one partition: docs/KPIS.md)."""
     rates = rates or {}
+    costs = costs or {}
     events = resolve_devices(events, identifies, user_ttl_ms)
 
     def to_base(amount, cur):
         if amount is None or cur is None:
             return None
         return amount if cur == base else (amount * rates[cur] if cur in rates else None)
+
+    def campaign_of(e):
+        raw = first[session_of[e.event_id]].utm_campaign
+        return label(raw) if raw is not None and label(raw) in campaigns else "other"
+
+    def cost_of_goods(e):
+        total = Decimal(0)
+        for item in e.items:
+            known = [(at, cost, cur) for at, cost, cur in costs.get(item.product_id, ())
+                     if at <= ms(e)]
+            if not known:
+                return None
+            _, cost, cur = max(known, key=lambda version: version[0])
+            unit = to_base(cost, cur or base)
+            if unit is None:
+                return None
+            total += unit * item.quantity
+        return total if e.items else None
 
     events = sorted(events, key=lambda e: (ms(e), e.event_id))
     session_of, sessions = sessionize(events, timeout_ms)
@@ -133,6 +172,14 @@ def recompute(events, tz, timeout_ms=30 * 60_000, rates=None, base="EUR",
         last_seen[e.user_key] = ms(e)
         last_seen_event[e.user_key] = e
 
+    first_orders, customers = set(), set()
+    for e in events:
+        if e.type == "order_completed" and e.user_id is not None:
+            customer = (partition_of(e.user_key, partitions) if partitions > 1 else 0, e.user_id)
+            if customer not in customers:
+                customers.add(customer)
+                first_orders.add(e.event_id)
+
     method_of = _follow_carts(events, session_of, lambda e: dims(e)[0],
                               lambda e: life_first[e.event_id].event_id, tz, out, abandon_ms,
                               recovery_ms, to_base)
@@ -148,6 +195,7 @@ def recompute(events, tz, timeout_ms=30 * 60_000, rates=None, base="EUR",
             for ident, sevs in in_window.items():
                 ch, dev = dims(sevs[0])
                 c[f"sessions|{ch}|{dev}"] += 1
+                c[f"campaign_sessions|{ch}|{campaign_of(sevs[0])}"] += 1
                 whole = sessions[ident]
                 upto = [x for x in whole if (ms(x), x.event_id) <= (ms(sevs[-1]), sevs[-1].event_id)]
                 if (ms(upto[-1]) - ms(upto[0]) >= 10_000
@@ -157,7 +205,7 @@ def recompute(events, tz, timeout_ms=30 * 60_000, rates=None, base="EUR",
                 for stage in ("product_view", "cart_add", "checkout_started", "order_completed"):
                     if any(x.type == stage for x in sevs):
                         c[f"funnel|{stage}|{ch}"] += 1
-            users_here = {}
+            users_here, payers = {}, set()
             for e in evs:
                 users_here.setdefault(e.user_key, e)
                 ch, dev = dims(e)
@@ -175,6 +223,23 @@ def recompute(events, tz, timeout_ms=30 * 60_000, rates=None, base="EUR",
                         c[f"unconverted_revenue|{e.currency or 'none'}"] += e.revenue
                     else:
                         c[f"revenue|{ch}|{method}"] += amount
+                    camp = f"{ch}|{campaign_of(e)}"
+                    c[f"campaign_orders|{camp}"] += 1
+                    if amount is not None:
+                        c[f"campaign_revenue|{camp}"] += amount
+                    if e.event_id in first_orders:
+                        c[f"new_customers|{camp}"] += 1
+                    payers.add(e.user_key)
+                    cogs = cost_of_goods(e)
+                    if cogs is None or amount is None:
+                        c[f"uncosted_orders|{ch}"] += 1
+                        if amount is not None:
+                            c[f"uncosted_revenue|{ch}"] += amount
+                    else:
+                        c[f"cogs|{ch}"] += cogs
+                        c[f"costed_revenue|{ch}"] += amount
+            if payers:
+                c["paying_users"] += len(payers)
             for e in users_here.values():
                 c["users"] += 1
                 if e.event_id in life_start:

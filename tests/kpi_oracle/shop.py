@@ -17,6 +17,38 @@ from models import EVENT_MODELS
 from streams.kpis.identity import Links, identity_link
 
 CHANNELS = ("direct", "organic_search", "paid_search", "email", "paid_social")
+# The campaigns a test configures (KPIWATCH_CAMPAIGNS), and the raw tags journeys carry: some
+# spelled otherwise, some not configured (reported as other).
+CAMPAIGNS = ("brand", "black_friday", "retargeting")
+RAW_CAMPAIGNS = ("Brand", "black-friday", "Retargeting", "summer_sale", None, None)
+# Unit costs (KPIWATCH_PRODUCT_COSTS_FILE): p1 changes cost during the data; p5 has none, so
+# its orders are uncosted.
+COSTS_CSV = """product_id,unit_cost,currency,valid_from
+p1,4.10,,
+p1,4.35,EUR,2026-03-29T06:00:00Z
+p2,11.00,USD,
+p3,0.85,,
+p4,7.25,GBP,
+"""
+PRODUCTS = ("p1", "p1", "p2", "p3", "p4", "p5")
+
+
+def economics_settings() -> dict:
+    """The KpiSettings fields of the shop's campaigns and product costs."""
+    import csv
+    import io
+
+    from models.product_costs import parse_costs
+
+    return {"campaigns": frozenset(CAMPAIGNS),
+            "product_costs": parse_costs(csv.DictReader(io.StringIO(COSTS_CSV)))}
+
+
+def economics_oracle() -> dict:
+    """The same, as the oracle's ``recompute`` takes them."""
+    from tests.kpi_oracle.oracle import parse_costs
+
+    return {"campaigns": CAMPAIGNS, "costs": parse_costs(COSTS_CSV)}
 DEVICES = ("desktop", "mobile", "tablet")
 START = datetime(2026, 3, 28, 22, 0, tzinfo=UTC)  # spans the Berlin DST switch
 
@@ -31,6 +63,8 @@ def shop_events(count: int, seed: int = 1, span: timedelta = timedelta(hours=30)
                 start: datetime = START):
     """About ``count`` events of many users over ``span`` from ``start``, in event-time order."""
     rng = random.Random(seed)
+    # Campaigns and order lines from a stream of their own: the rest stays as it was.
+    tags = random.Random(seed + 7919)
     events, n = [], 0
     users = [f"u{i}" for i in range(max(3, count // 25))]
     # Two browsers per customer: a server-side order belongs to the newest linked one.
@@ -44,7 +78,8 @@ def shop_events(count: int, seed: int = 1, span: timedelta = timedelta(hours=30)
         spec_shaped = rng.random() < 0.5
         # Signed in at checkout, the order sent from the shop's server with the user id only.
         server_side = spec_shaped and rng.random() < 0.5
-        common = {"session_id": sid, "channel": channel, "device": device}
+        common = {"session_id": sid, "channel": channel, "device": device,
+                  "utm_campaign": tags.choice(RAW_CAMPAIGNS)}
         order_id = None
         steps = ["page_view"] + ["page_view"] * rng.randrange(3) + ["product_view"]
         if rng.random() < 0.1:
@@ -94,7 +129,11 @@ def shop_events(count: int, seed: int = 1, span: timedelta = timedelta(hours=30)
                 extra.update(order_id=order_id,
                              revenue=f"{rng.randrange(500, 20000) / 100:.2f}",
                              currency=rng.choice(["EUR"] * 9 + ["USD", "GBP", "JPY", None]),
-                             items=[{"product_id": "p1", "quantity": rng.randrange(1, 4)}],
+                             items=[{"product_id": tags.choice(PRODUCTS),
+                                     "quantity": rng.randrange(1, 4)},
+                                    *([{"product_id": tags.choice(PRODUCTS),
+                                        "quantity": tags.randrange(1, 3)}]
+                                      if tags.random() < 0.3 else [])],
                              user_id=customer[user] if rng.random() < 0.8 or server_side
                              else None)
                 if not spec_shaped:

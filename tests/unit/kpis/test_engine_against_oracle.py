@@ -20,13 +20,19 @@ from streams.kpis.kpi_settings import KpiSettings
 from streams.windows import MINUTE_MS
 from tests.kpi_oracle import spec_shape
 from tests.kpi_oracle.oracle import recompute
-from tests.kpi_oracle.shop import arrival_order, as_ingested, shop_events
+from tests.kpi_oracle.shop import (
+    arrival_order,
+    as_ingested,
+    economics_oracle,
+    economics_settings,
+    shop_events,
+)
 from tests.unit.simulator.fixtures import START as SIMULATED_START
 from tests.unit.simulator.fixtures import parse_at_event_time
 
 TZ = ZoneInfo("Europe/Berlin")
 SETTINGS = KpiSettings(timezone=TZ, allowed_lateness_ms=5 * MINUTE_MS, base_currency="EUR",
-                       currency_rates={"USD": Decimal("0.92")})
+                       currency_rates={"USD": Decimal("0.92")}, **economics_settings())
 
 
 class RecordingTable(dict):
@@ -128,7 +134,7 @@ def settled_aggregates(table) -> dict:
 
 def expected(events, late_ids, limit, tz=TZ):
     kept = [e for e in events if e.event_id not in late_ids]
-    windows = recompute(kept, tz, rates={"USD": Decimal("0.92")})
+    windows = recompute(kept, tz, rates={"USD": Decimal("0.92")}, **economics_oracle())
     return {key: +values for key, values in windows.items()
             if _end(key, tz) <= limit and +values}
 
@@ -158,6 +164,12 @@ def test_every_settled_window_equals_the_batch_recomputation(scenario, checkpoin
     assert late == len(late_ids) > 0
     got, want = settled_aggregates(table), expected(events, late_ids, limit)
     assert len(want) > 1000
+    compared = {m for values in want.values() for m in values}
+    # Acquisition and margin are among those compared, with configured campaigns, a cost
+    # that changes during the data, and uncosted orders.
+    assert {"new_customers|paid_search|brand", "campaign_revenue|email|black_friday",
+            "campaign_sessions|direct|other", "cogs|direct", "uncosted_orders|email",
+            "paying_users"} <= compared
     mismatched = {k: (got.get(k), want.get(k)) for k in set(got) | set(want)
                   if got.get(k) != want.get(k)}
     assert not mismatched, list(mismatched.items())[:3]
@@ -176,7 +188,7 @@ def test_a_business_day_that_splits_an_hour(zone):
     arrived, late_ids = arrival_order(events)
     table = RecordingTable()
     settings = KpiSettings(timezone=tz, allowed_lateness_ms=5 * MINUTE_MS, base_currency="EUR",
-                           currency_rates={"USD": Decimal("0.92")})
+                           currency_rates={"USD": Decimal("0.92")}, **economics_settings())
     run(list(enumerate(as_ingested(arrived))), table, 150, settings)
     limit = table["progress|0"]["settled_through"] + MINUTE_MS
     got, want = settled_aggregates(table), expected(events, late_ids, limit, tz)
