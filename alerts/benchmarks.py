@@ -5,7 +5,8 @@ week earlier, the trailing windows), so the whole decision is unit-testable with
 
 - static: the value itself. week_ago: the same window one week earlier times (1 + change).
   trailing: the mean of the trailing windows minus (below) or plus (above) ``stddevs``
-  standard deviations; fewer than 3 trailing values is not enough to judge.
+  standard deviations, or times (1 + change); fewer than 3 trailing values is not enough to
+  judge.
 - Hysteresis: ``recovery.threshold`` is a KPI value for a static benchmark and a multiple of
   the reference (the week-ago value or the trailing mean) for a relative one, e.g. 0.9 = back
   within 10 % of last week. Without it, "recovered" is simply "not breached".
@@ -50,9 +51,11 @@ def reference_and_threshold(rule: Rule, week_ago: float | None,
         return week_ago, week_ago * (1 + benchmark.change)
     if len(trailing) < 3:
         return None, None
-    mean, spread = statistics.fmean(trailing), statistics.pstdev(trailing)
+    mean = statistics.fmean(trailing)
+    if benchmark.change is not None:
+        return mean, mean * (1 + benchmark.change)
     sign = -1 if rule.condition == "below" else 1
-    return mean, mean + sign * benchmark.stddevs * spread
+    return mean, mean + sign * benchmark.stddevs * statistics.pstdev(trailing)
 
 
 def judge(rule: Rule, window: Window, dimension: Dimension, values: Counter,

@@ -69,4 +69,6 @@ def format_kpi(kpi: str, value: float | None) -> str:
         return f"{value:.0f} s"
     if kind == "count":
         return f"{value:,.0f}"
+    if kind == "multiple":
+        return f"{value:.2f}x"
     return f"{value:,.2f}"

@@ -45,6 +45,15 @@ KPIS: dict[str, dict] = {
     "orders": {"dimensions": ("channel",), "kind": "count"},
     "revenue": {"dimensions": ("channel",), "kind": "amount"},
     "users": {"dimensions": (), "kind": "count"},
+    # Acquisition and economics (streams/kpis/readout.py ``economics``): spend comes from the
+    # spend rows; a window without spend has no ROAS, CAC, CPA or cost per session to judge.
+    "ad_spend": {"dimensions": ("channel",), "kind": "amount"},
+    "roas": {"dimensions": ("channel",), "kind": "multiple"},
+    "cac": {"dimensions": ("channel",), "kind": "amount"},
+    "cpa": {"dimensions": ("channel",), "kind": "amount"},
+    "ctr": {"dimensions": ("channel",), "kind": "ratio"},
+    "cost_per_session": {"dimensions": ("channel",), "kind": "amount"},
+    "gross_margin": {"dimensions": ("channel",), "kind": "ratio"},
 }
 # 1m is for demos and tests: real shops rarely have the volume to judge a minute.
 WINDOWS = ("1m", "5m", "15m", "1h", "1d")
@@ -72,11 +81,20 @@ class WeekAgoBenchmark(_Strict):
 
 
 class TrailingBenchmark(_Strict):
-    """``stddevs`` standard deviations from the mean of the trailing ``windows`` windows."""
+    """``stddevs`` standard deviations from the mean of the trailing ``windows`` windows, or
+    ``change`` relative to that mean (0.5: 50 % above it)."""
 
     type: Literal["trailing"]
     windows: int = Field(ge=3, le=1000)
-    stddevs: float = Field(gt=0, le=10)
+    stddevs: float | None = Field(None, gt=0, le=10)
+    change: float | None = Field(None, gt=-1, lt=10)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> TrailingBenchmark:
+        if (self.stddevs is None) == (self.change is None):
+            raise ValueError("give either stddevs (e.g. 3) or change (e.g. 0.5: 50 % above the "
+                             "trailing mean), not both or neither")
+        return self
 
 
 Benchmark = Annotated[StaticBenchmark | WeekAgoBenchmark | TrailingBenchmark,

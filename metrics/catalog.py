@@ -212,6 +212,36 @@ KPI_GAUGES: tuple[KpiGauge, ...] = (
     KpiGauge("checkout_abandonments", "kpiwatch_checkout_abandonments", ("step",),
              "Checkouts with no order within abandon_after of checkout_started, by the last "
              "step reached (shipping, payment, other, none)."),
+    # Acquisition and economics (streams/kpis/acquisition.py; spend: streams/kpis/spend.py,
+    # exported with partition 0's windows). campaign: KPIWATCH_CAMPAIGNS, else other.
+    KpiGauge("ad_spend", "kpiwatch_ad_spend", ("channel", "campaign"),
+             "Ad spend in the base currency, spread exactly over the minutes of each imported "
+             "row's span (kpiwatch import-spend, or the spend topic)."),
+    KpiGauge("ad_impressions", "kpiwatch_ad_impressions", ("channel", "campaign"),
+             "Ad impressions of the spend rows, spread like the spend."),
+    KpiGauge("ad_clicks", "kpiwatch_ad_clicks", ("channel", "campaign"),
+             "Ad clicks of the spend rows, spread like the spend."),
+    KpiGauge("campaign_sessions", "kpiwatch_campaign_sessions", ("channel", "campaign"),
+             "Sessions by channel and campaign (utm_campaign of the session's first event)."),
+    KpiGauge("campaign_orders", "kpiwatch_campaign_orders", ("channel", "campaign"),
+             "Orders by their session's channel and campaign."),
+    KpiGauge("campaign_revenue", "kpiwatch_campaign_revenue", ("channel", "campaign"),
+             "Revenue by the order's session's channel and campaign, in the base currency."),
+    KpiGauge("new_customers", "kpiwatch_new_customers", ("channel", "campaign"),
+             "Orders that are their customer's first (customer: user_id; guest orders are "
+             "never new customers): CAC = kpiwatch_ad_spend / this."),
+    KpiGauge("paying_users", "kpiwatch_paying_users", (),
+             "Distinct user keys with an order in the window."),
+    KpiGauge("cogs", "kpiwatch_cost_of_goods", ("channel",),
+             "Cost of goods of the orders whose every line has a known unit cost "
+             "(KPIWATCH_PRODUCT_COSTS_FILE), in the base currency."),
+    KpiGauge("costed_revenue", "kpiwatch_costed_revenue", ("channel",),
+             "Revenue of those orders: gross margin = (this - kpiwatch_cost_of_goods) / this."),
+    KpiGauge("uncosted_orders", "kpiwatch_uncosted_orders", ("channel",),
+             "Orders left out of the gross margin: a line without a known cost (never costed "
+             "at zero), no lines, or revenue in a currency without a rate."),
+    KpiGauge("uncosted_revenue", "kpiwatch_uncosted_revenue", ("channel",),
+             "Revenue of the uncosted orders (base currency)."),
 )
 CHECKOUT_DURATION = "kpiwatch_checkout_duration_seconds"
 # Observed when a session ends (session_timeout after its last event), in that window:
@@ -225,6 +255,9 @@ LIFETIME_GAUGES: tuple[KpiGauge, ...] = (
              "Customers with two or more orders since tracking began."),
     KpiGauge("customer_revenue", "kpiwatch_customer_revenue", ("first_channel",),
              "Revenue from customers since tracking began (lifetime value = / customers)."),
+    KpiGauge("ad_spend", "kpiwatch_lifetime_ad_spend", ("channel", "campaign"),
+             "Ad spend since tracking began (every spend row, up to the applied event time): "
+             "CLV : CAC by channel = kpiwatch_customer_revenue / this."),
 )
 
 

@@ -28,7 +28,7 @@ from prometheus.promql import WINDOW_SECONDS, by, duration, matchers
 
 DEFAULT_GRAFANA_URL = "http://localhost:3000"
 FORMATS = {"ratio": "humanizePercentage", "seconds": "humanizeDuration",
-           "amount": "humanize", "count": "humanize"}
+           "amount": "humanize", "count": "humanize", "multiple": "humanize"}
 
 
 def alert_groups(rules: RuleSet, grafana_url: str = DEFAULT_GRAFANA_URL) -> list[dict]:
@@ -55,6 +55,8 @@ def benchmark_expr(rule: Rule, kpi: str) -> str:
     # The previous N windows, not counting the one being judged.
     span = duration(bench.windows * WINDOW_SECONDS[rule.window])
     past = f"{kpi}[{span}] offset {rule.window}"
+    if bench.change is not None:
+        return f"({round(1 + bench.change, 6):g} * avg_over_time({past}))"
     sign = "-" if rule.condition == "below" else "+"
     return f"(avg_over_time({past}) {sign} {bench.stddevs:g} * stddev_over_time({past}))"
 
@@ -137,6 +139,8 @@ def summary(rule: Rule) -> str:
         benchmark = f"{bench.value:g}"
     elif bench.type == "week_ago":
         benchmark = f"{bench.change:+.0%} vs one week earlier"
+    elif bench.change is not None:
+        benchmark = f"{bench.change:+.0%} vs the mean of the last {bench.windows} windows"
     else:
         benchmark = f"{bench.stddevs:g} standard deviations from the last {bench.windows} windows"
     return (f"{rule.kpi}{where} is {value}, {rule.condition} its benchmark ({benchmark})"

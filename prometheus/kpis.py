@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from prometheus.promql import or_zero, total
+from prometheus.promql import WINDOW_SECONDS, or_zero, total
 
 WINDOW = ("window", "window_state")
 
@@ -62,7 +62,48 @@ def _ratio(numerator: str, denominator: str) -> Expr:
     return lambda g: f"{total(numerator, g)} / {total(denominator, g)}"
 
 
+def _by_campaign(metric: str, campaign_metric: str) -> Callable[[tuple[str, ...]], str]:
+    """The metric, or its campaign breakdown's where the grouping has the campaign."""
+    return lambda g: campaign_metric if "campaign" in g else metric
+
+
+def _economics(numerator, denominator) -> Expr:
+    """numerator / denominator, each a metric name or a grouping -> metric name."""
+    def name(metric, g):
+        return metric(g) if callable(metric) else metric
+    return lambda g: f"{total(name(numerator, g), g)} / {total(name(denominator, g), g)}"
+
+
+def _margin(g: tuple[str, ...]) -> str:
+    costed = total("kpiwatch_costed_revenue", g)
+    return f"({costed} - {or_zero(total('kpiwatch_cost_of_goods', g), costed)}) / {costed}"
+
+
+def _growth(offset_of: Callable[[str], str]) -> Expr:
+    """Revenue against an earlier window's: one rule per window size (the offset differs)."""
+    def expr(g: tuple[str, ...]) -> str:
+        parts = []
+        for size in WINDOW_SECONDS:
+            now = total("kpiwatch_revenue", g, f'{{window="{size}"}}')
+            before = total("kpiwatch_revenue", g, f'{{window="{size}"}} offset {offset_of(size)}')
+            parts.append(f"({now} / {before} - 1)")
+        return " or ".join(parts)
+    return expr
+
+
+def _clv_to_cac(g: tuple[str, ...]) -> str:
+    # Spend's channel is the acquisition channel customers are counted by (first_channel).
+    spend = ('label_replace(kpiwatch_lifetime_ad_spend, "first_channel", "$1", "channel", '
+             '"(.*)")')
+    return f"{total('kpiwatch_customer_revenue', g)} / {total(spend, g)}"
+
+
 CHANNEL = (("channel",),)
+CAMPAIGN = (("channel",), ("channel", "campaign"))
+SPEND = _by_campaign("kpiwatch_ad_spend", "kpiwatch_ad_spend")
+REVENUE = _by_campaign("kpiwatch_revenue", "kpiwatch_campaign_revenue")
+ORDERS = _by_campaign("kpiwatch_orders", "kpiwatch_campaign_orders")
+SESSIONS = _by_campaign("kpiwatch_sessions", "kpiwatch_campaign_sessions")
 RECORDED: tuple[RecordedKpi, ...] = (
     RecordedKpi("sessions", "sum", (("channel",), ("device",)), _sum("kpiwatch_sessions")),
     RecordedKpi("orders", "sum", (("channel",), ("payment_method",)), _sum("kpiwatch_orders")),
@@ -95,6 +136,23 @@ RECORDED: tuple[RecordedKpi, ...] = (
                 _share("kpiwatch_repeat_customers", "", "kpiwatch_customers"), windowed=False),
     RecordedKpi("customer_lifetime_value", "ratio", (("first_channel",),),
                 _ratio("kpiwatch_customer_revenue", "kpiwatch_customers"), windowed=False),
+    # Acquisition and economics: spend comes from the spend rows (streams/kpis/spend.py).
+    RecordedKpi("ad_spend", "sum", CAMPAIGN, _sum("kpiwatch_ad_spend")),
+    RecordedKpi("new_customers", "sum", CAMPAIGN, _sum("kpiwatch_new_customers")),
+    RecordedKpi("roas", "ratio", CAMPAIGN, _economics(REVENUE, SPEND)),
+    RecordedKpi("cac", "ratio", CAMPAIGN, _economics(SPEND, "kpiwatch_new_customers")),
+    RecordedKpi("cpa", "ratio", CAMPAIGN, _economics(SPEND, ORDERS)),
+    RecordedKpi("ctr", "ratio", CAMPAIGN, _economics("kpiwatch_ad_clicks", "kpiwatch_ad_impressions")),
+    RecordedKpi("cost_per_session", "ratio", CAMPAIGN, _economics(SPEND, SESSIONS)),
+    RecordedKpi("revenue_per_user", "ratio", (), _ratio("kpiwatch_revenue", "kpiwatch_users")),
+    RecordedKpi("revenue_per_paying_user", "ratio", (),
+                _ratio("kpiwatch_revenue", "kpiwatch_paying_users")),
+    RecordedKpi("gross_margin", "ratio", CHANNEL, _margin),
+    # Prometheus keeps scrape time: a window a week (or one window) back in scrape time is the
+    # same window in event time only while the input is live (docs/KPIS.md).
+    RecordedKpi("revenue_growth_week", "ratio", CHANNEL, _growth(lambda size: "1w")),
+    RecordedKpi("revenue_growth_period", "ratio", CHANNEL, _growth(lambda size: size)),
+    RecordedKpi("clv_to_cac", "ratio", (("first_channel",),), _clv_to_cac, windowed=False),
 )
 
 # alerts.rules.KPIS name -> (recorded kpi, operation), where the two differ.

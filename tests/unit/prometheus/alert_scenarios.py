@@ -53,8 +53,11 @@ class Scenario:
             self.history = WEEK_MINUTES + 30
             self.past = 100.0 if KPIS[rule.kpi]["kind"] == "count" else 0.05
             benchmark = self.past * (1 + bench.change)
-        else:
-            raise NotImplementedError("trailing benchmarks: add a scenario")
+        else:  # trailing: a steady past over its windows (and the offset of one window)
+            self.history = (bench.windows + 1) * (WINDOW_SECONDS[rule.window] // 60) + 30
+            self.past = 0.05 if KPIS[rule.kpi]["kind"] == "ratio" else 100.0
+            # (A steady past has no spread: its stddevs benchmark is the mean itself.)
+            benchmark = self.past * (1 + (bench.change or 0))
         self.good = benchmark * 2 if self.below else benchmark / 2
         self.bad = benchmark / 2 if self.below else benchmark * 1.5
         threshold = rule.recovery.threshold
