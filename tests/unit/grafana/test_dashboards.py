@@ -18,7 +18,7 @@ from grafana.queries import annotation_queries, panel_queries, substitute
 
 REPO = Path(__file__).resolve().parents[3]
 STABLE_UIDS = {"kpiwatch-overview", "kpiwatch-checkout", "kpiwatch-channels",
-               "kpiwatch-retention", "kpiwatch-pipeline"}
+               "kpiwatch-retention", "kpiwatch-economics", "kpiwatch-pipeline"}
 MODELS = dashboards()
 PANELS = [(uid, panel) for uid, model in MODELS.items() for panel in model["panels"]]
 PANEL_IDS = [f"{uid}:{panel['title']}" for uid, panel in PANELS]
@@ -115,7 +115,22 @@ def test_benchmark_lines_come_from_the_alert_rules():
     for name, value in lines.items():
         assert rules[name].benchmark.value == value, name
     assert {"conversion_rate_low", "checkout_time_p95_high", "payment_failure_rate_high",
-            "bounce_rate_high", "cart_abandonment_rate_high"} <= set(lines)
+            "bounce_rate_high", "cart_abandonment_rate_high", "roas_low"} <= set(lines)
+
+
+def test_trailing_benchmark_series_are_the_alert_rules_own():
+    """The CAC panel draws what cac_high pages above, on the rule's window size."""
+    panel = next(p for p in MODELS["kpiwatch-economics"]["panels"]
+                 if p["title"] == "CAC and CPA by channel")
+    benchmarks = {t["legendFormat"]: t["expr"] for t in panel["targets"]
+                  if "benchmark" in t["legendFormat"]}
+    cac_rules = [rule for rule in load_rules().rules
+                 if rule.kpi == "cac" and rule.benchmark.type == "trailing"]
+    assert cac_rules and len(benchmarks) == len(cac_rules)
+    for rule in cac_rules:
+        expr = next(e for legend, e in benchmarks.items() if f"({rule.name}," in legend)
+        assert f"{round(1 + rule.benchmark.change, 6):g} * avg_over_time(" in expr
+        assert f'window="{rule.window}"' in expr and 'channel=~"$channel"' in expr
 
 
 def promtool_parses(queries: list, path: Path) -> str:
