@@ -31,7 +31,7 @@ from alerts.state_store import StateStore
 from alerts.window_store import WindowStore
 from metrics.endpoint import owned_canonical_partitions, registry
 from streams.app import app, settings
-from streams.kpis.agent import kpi_values
+from streams.kpis.agent import kpi_settled_view
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class AlertRunner:
         windows = WindowStore(self.client, settings.app_id, settings.topic_partitions)
         self.outbox = Outbox(self.client, outbox_prefix(settings.app_id),
                              metrics=notification_metrics)
-        publisher = SettledWindowPublisher(windows, kpi_values, settings.timezone,
+        publisher = SettledWindowPublisher(windows, kpi_settled_view, settings.timezone,
                                            {rule.window for rule in ruleset.rules})
         self.options = {"tz": settings.timezone, "grafana_url": settings.grafana_url,
                         "payment_methods": list(settings.payment_methods),
@@ -58,7 +58,8 @@ class AlertRunner:
                                   self.new_fallback, owned_canonical_partitions, alert_metrics)
 
     def new_fallback(self) -> Evaluator:
-        local = LocalWindows(kpi_values, owned_canonical_partitions, settings.topic_partitions)
+        local = LocalWindows(kpi_settled_view, owned_canonical_partitions,
+                             settings.topic_partitions)
         return Evaluator(ruleset, local, MemoryStates(),
                          DirectSink(ruleset, alert_metrics, notification_metrics), **self.options)
 

@@ -23,8 +23,21 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+ON_CALL = (["alerts"], ["status"], ["state"], ["import-spend"])
+
+
+def plain_commands() -> dict:
+    from kpiwatch.alerts_cli import alerts
+    from kpiwatch.import_spend import import_spend
+    from kpiwatch.state_cli import state
+    from kpiwatch.status import status_command
+
+    return {"alerts": alerts, "status": status_command, "state": state,
+            "import-spend": import_spend}
+
+
 def main() -> None:
-    if sys.argv[1:2] not in (["alerts"], ["status"], ["state"]):
+    if sys.argv[1:2] not in ON_CALL:
         # Every other command loads the Faust app, which patches Faust and aiokafka internals:
         # refuse untested versions of them before anything imports them (pydantic included).
         from kpiwatch.dependencies import check_dependencies
@@ -33,14 +46,10 @@ def main() -> None:
 
     from kpiwatch.settings import ConfigError
 
-    if sys.argv[1:2] in (["alerts"], ["status"], ["state"]):
-        # The on-call commands need only Redis and HTTP (``state``: Kafka): skip loading Faust
-        # and the agents (seconds), and run outside Faust's event loop.
-        from kpiwatch.alerts_cli import alerts
-        from kpiwatch.state_cli import state
-        from kpiwatch.status import status_command
-
-        command = {"alerts": alerts, "status": status_command, "state": state}[sys.argv[1]]
+    if sys.argv[1:2] in ON_CALL:
+        # These commands need only Redis and HTTP (``state``, ``import-spend``: Kafka): skip
+        # loading Faust and the agents (seconds), and run outside Faust's event loop.
+        command = plain_commands()[sys.argv[1]]
         try:
             command.main(sys.argv[2:], prog_name=f"kpiwatch {sys.argv[1]}")
         except ConfigError as error:
@@ -59,13 +68,8 @@ def main() -> None:
         check_state_format(settings)
     from faust.cli.base import cli
 
-    from kpiwatch.alerts_cli import alerts
-    from kpiwatch.state_cli import state
-    from kpiwatch.status import status_command
-
     tune_garbage_collector()
 
-    cli.add_command(alerts)  # plain click commands, listed in `kpiwatch --help`
-    cli.add_command(status_command)
-    cli.add_command(state)
+    for command in plain_commands().values():  # plain click commands, in `kpiwatch --help`
+        cli.add_command(command)
     app.main()

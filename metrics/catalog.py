@@ -125,11 +125,20 @@ SETTLE_LATENCY = MetricSpec(
     "applied and visible in /metrics.",
     promql="histogram_quantile(0.99, sum by (le) (rate(kpiwatch_settle_latency_seconds_bucket[5m])))",
 )
+INVALID_SPEND_ROWS = MetricSpec(
+    name="kpiwatch_invalid_spend_rows_total",
+    type="counter",
+    labels=("reason",),
+    help="Spend topic messages refused (invalid_json, invalid_field, key_mismatch, no_key, "
+    "no_currency_rate): each worker reads the whole topic, so each counts them; the earlier "
+    "row of the spend id stays.",
+    promql="max by (reason) (kpiwatch_invalid_spend_rows_total) > 0",
+)
 PIPELINE_HEALTH = (LAST_EVENT_TIME, WATERMARK, SETTLED_THROUGH, CONSUMER_LAG,
                    EVENT_TO_METRIC_LATENCY, SETTLE_LATENCY)
 
 CATALOG: tuple[MetricSpec, ...] = (EVENTS, BOT_EVENTS, INVALID_EVENTS, IGNORED_EVENTS,
-                                   DUPLICATE_EVENTS, *PIPELINE_HEALTH)
+                                   DUPLICATE_EVENTS, INVALID_SPEND_ROWS, *PIPELINE_HEALTH)
 
 
 # KPI gauges: the value of the latest window of each size on each partition, from settled

@@ -19,6 +19,7 @@ from streams.kpis import readout
 from streams.kpis.agent import kpi_settings, kpi_values, kpi_view
 from streams.kpis.working_set import progress_key
 from streams.pipeline_health import dead_letter_counts, event_counts
+from streams.spend_feed import invalid_rows, ledger
 from streams.topics import all_topic_names, canonical_topic, dead_letter_topic
 
 
@@ -57,13 +58,17 @@ registry.register(consumer_lag)
 registry.register(latency.event_to_metric)
 registry.register(latency.settle)
 registry.register(latency.ignored)
+registry.register(invalid_rows)
 
 
 @app.page("/kpis")
 async def kpis_page(web, request):
     """Every KPI of the latest windows of this worker's partitions, settled flag included."""
-    return web.json(readout.snapshot(kpi_view, owned_canonical_partitions(),
-                                     kpi_settings.timezone))
+    document = readout.snapshot(kpi_view, owned_canonical_partitions(), kpi_settings.timezone)
+    document["ad_spend"] = {"rows": len(ledger.rows), "loaded": ledger.loaded,
+                            "refused": dict(ledger.rejected),
+                            "without_rate": dict(ledger.unconverted)}
+    return web.json(document)
 
 
 @app.page("/metrics")

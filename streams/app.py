@@ -30,11 +30,14 @@ class KpiwatchApp(faust.App):
 
     async def on_first_start(self) -> None:
         # Runs before the consumer joins the group (see streams/admin.py for why).
-        from streams.admin import ensure_topics
+        from streams.admin import COMPACTED, ensure_topics
         from streams.topics import all_topic_names
 
         await ensure_topics(settings.kafka_bootstrap_servers, all_topic_names(),
                             settings.topic_partitions)
+        # One partition: the spend rows are few, and every worker reads them all.
+        await ensure_topics(settings.kafka_bootstrap_servers, [settings.topic_ad_spend], 1,
+                            configs=COMPACTED)
         await super().on_first_start()
 
     def on_init_dependencies(self):

@@ -28,6 +28,7 @@ from streams.kpis.engine import PartitionEngine
 from streams.kpis.in_order_acks import InOrderAcks
 from streams.kpis.kpi_settings import KpiSettings
 from streams.kpis.readout import Shown
+from streams.kpis.spend import SpendLedger, SpendView
 from streams.pipeline_health import count_batch
 from streams.state_format import table_name
 from streams.topics import canonical_topic, dead_letter_topic
@@ -44,9 +45,14 @@ kpi_state = app.Table(table_name("kpi-state"), value_type=bytes)
 kpi_writes = ChangelogWriter(kpi_state)
 kpi_values = kpi_writes.values  # the table's values decoded
 runs: dict[int, Run] = {}  # partition -> what this worker holds of it
+# Ad spend rows, kept outside the engine and read into partition 0's windows (spend.py); the
+# spend topic's reader fills it (streams/spend_feed.py).
+spend_ledger = SpendLedger(kpi_settings)
 # What /metrics and /kpis read: the table with what the engines applied and did not write yet.
-kpi_view = Shown(kpi_values, lambda partition: (run.engine if (run := runs.get(partition))
-                                               and partition in owned else None))
+kpi_view = SpendView(Shown(kpi_values, lambda partition: (
+    run.engine if (run := runs.get(partition)) and partition in owned else None)), spend_ledger)
+# What the alert publisher and the fail-open evaluator read: settled windows, with spend.
+kpi_settled_view = SpendView(kpi_values, spend_ledger)
 owned: set[int] = set()  # the canonical partitions assigned to this worker
 log_starts: dict[int, tuple[int, float]] = {}  # partition -> (log start, when asked)
 skipping: dict[int, Skipping] = {}

@@ -78,13 +78,12 @@ class SpendLedger:
         self.rows: dict[str, SpendRow] = {}
         self.rejected: Counter = Counter()  # reason -> rows refused
         self.unconverted: Counter = Counter()  # currency -> rows without a rate
-        self.version = 0  # bumped by every change: what a reader may cache by
+        self.loaded = False  # read the spend topic up to its end offsets as of the start
 
     def put(self, spend_id: str, raw: bytes | None) -> SpendError | None:
         """Apply one message of the spend topic (None: a tombstone, the row is withdrawn).
         Returns the error of a row refused (counted by reason; an earlier row of the id
         stays)."""
-        self.version += 1
         if raw is None:
             self.rows.pop(spend_id, None)
             return None
@@ -100,7 +99,6 @@ class SpendLedger:
         return self.add(row)
 
     def add(self, row: AdSpend) -> SpendError | None:
-        self.version += 1
         amount = self.settings.to_base(row.amount, row.currency)
         if amount is None:
             self.unconverted[row.currency] += 1
