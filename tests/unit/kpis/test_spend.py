@@ -3,6 +3,7 @@ partition 0's windows (streams/kpis/spend.py)."""
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -32,7 +33,7 @@ def row(spend_id="s1", amount="100.00", hours=24, start=DAY, campaign="Brand", *
        st.lists(st.integers(0, 3000), max_size=6))
 def test_the_minutes_of_any_split_sum_to_the_amount(amount, minutes, cuts):
     bounds = sorted({0, minutes, *(c for c in cuts if c < minutes)})
-    parts = [share(amount, minutes, a, b - a) for a, b in zip(bounds, bounds[1:])]
+    parts = [share(amount, minutes, a, b - a) for a, b in itertools.pairwise(bounds)]
     assert sum(parts) == amount
     assert all(p >= 0 for p in parts)
 
