@@ -56,6 +56,7 @@ def unique_names() -> dict[str, str]:
         "KPIWATCH_TOPIC_PURCHASE": f"purchase-{suffix}",
         "KPIWATCH_TOPIC_CANONICAL": f"events-{suffix}",
         "KPIWATCH_TOPIC_DEAD_LETTER": f"dead-letter-{suffix}",
+        "KPIWATCH_TOPIC_AD_SPEND": f"ad-spend-{suffix}",
     }
 
 
