@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 
 from alerts.state_store import incident_id
-from tests.integration import alerts_fixtures
+from tests.integration import alerts_fixtures, fault_figures
 from tests.integration.alerts_fixtures import (
     DROP,
     NORMAL,
@@ -75,6 +75,8 @@ async def test_fails_open_while_redis_is_down_and_goes_back_to_the_shared_path_a
     assert kinds(slack.messages) == ["firing paid_search", "resolved paid_search"]
     assert worker.counted("kpiwatch_alert_evaluations_total", rule=RULE, outcome="fail_open") == 1
     assert worker.counted("kpiwatch_alert_state_errors_total", operation="publish") == 3
+    fault_figures.record(3, "redis down mid-incident", sent=kinds(slack.messages),
+                         duplicates=len(slack.messages) - len(set(kinds(slack.messages))))
 
 
 
@@ -106,6 +108,8 @@ async def test_an_incident_open_when_redis_goes_down_is_continued_not_opened_aga
     assert (await worker.states.states(RULE))[PAID].status == "resolved"
     await outbox_empty(worker.outbox)
     assert kinds(slack.messages) == ["firing paid_search", "resolved paid_search"]
+    fault_figures.record(3, "redis down, incident continued", sent=kinds(slack.messages),
+                         duplicates=0)
 
 
 async def test_a_redis_that_comes_back_empty_mid_incident_costs_one_repeated_firing_at_most(
@@ -135,3 +139,5 @@ async def test_a_redis_that_comes_back_empty_mid_incident_costs_one_repeated_fir
     assert sent[0] == "firing paid_search" and sent[-1] == "resolved paid_search", sent
     assert sent.count("firing paid_search") <= 2, sent
     assert sent.count("resolved paid_search") == 1, sent
+    fault_figures.record(3, "redis flushed mid-incident", sent=sent,
+                         duplicates=len(sent) - len(set(sent)))

@@ -34,6 +34,7 @@ import time
 
 import pytest
 
+from tests.integration import fault_figures
 from tests.integration.fault_stack import (
     DOWN_SECONDS,
     STREAM_SECONDS,
@@ -119,6 +120,13 @@ def test_a_broker_restart_mid_ingest_loses_and_doubles_nothing(private_stack, wo
         f"{workers.restarts_logged()}; workers restarted: {len(crashed)}; "
         f"runtime {time.monotonic() - began:.0f} s")
     print("\n" + figures)
+    fault_figures.record(
+        1, f"broker {fault}", events=len(run.events), messages=len(run.messages),
+        down_s=DOWN_SECONDS, unavailable_s=round(restarted - fault_at + healthy_s, 1),
+        healthy_s=round(healthy_s, 1), first_commit_s=round(first_commit_s, 1),
+        first_count_s=round(first_count_s, 1), producer_retries=producer.retries,
+        settled_windows=windows, gauge_series=series, workers_restarted=len(crashed),
+        runtime_s=round(time.monotonic() - began))
     # Nothing lost or doubled even so; but the workers must ride out the restart themselves.
     assert not crashed and first.process.poll() is None and second.process.poll() is None, (
         f"workers exited during the broker restart (restarted by the test to judge the KPIs): "
@@ -196,6 +204,11 @@ def test_scaling_1_2_3_1_during_ingest_moves_partitions_without_double_counting(
                       f"oracle's final total (double counting while partitions moved); first: "
                       f"{over[:5]}")
     assert first.process.poll() is None
+    fault_figures.record(
+        2, "scaling 1-2-3-1", events=len(run.events), messages=len(run.messages), steps=steps,
+        samples=len(sampler.samples), overlaps=sampler.overlaps,
+        naive_excess=sampler.naive_excess, settled_windows=windows, gauge_series=series,
+        prometheus=prometheus, runtime_s=round(time.monotonic() - began))
     print(f"\nscaling 1 -> 2 -> 3 -> 1 during ingest: {len(run.events)} events "
           f"({len(run.messages)} messages with retries); {'; '.join(steps)}; "
           f"{len(sampler.samples)} samples while partitions moved, {sampler.overlaps} with a "

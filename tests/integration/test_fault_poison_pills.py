@@ -13,8 +13,10 @@ the bounded label values (enums, configured lists, "other").
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import re
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -32,13 +34,17 @@ from models.channels import Channel
 from models.devices import Device
 from models.streams import STREAM_OF_TYPE
 from streams.dead_letters import MAX_VALUE_BYTES, DeadLetter
+from tests.integration import fault_figures
 from tests.integration.services import committed_and_end_offsets, consume_all, metric_sum, wait_for
 from tests.integration.test_kpis_exact import changelog_state, settled_windows
 from tests.kpi_oracle.oracle import recompute
 from tests.kpi_oracle.shop import shop_events, watermark_markers
 
-TOTAL = 10_000  # messages, poison included
+# Messages, poison included: the CI size; benchmarks/fault_suite.py's long variant is 100000.
+TOTAL = int(os.environ.get("KPIWATCH_FAULT_POISON_MESSAGES", "10000"))
 POISON = TOTAL // 100  # 1 %
+# The waits below are sized for the CI size; a longer stream gets them in proportion.
+WAITS = max(1.0, TOTAL / 10_000)
 UTC_ZONE = ZoneInfo("UTC")
 # The largest record value the local broker takes (message.max.bytes, Kafka's default 1 MiB
 # + 12 bytes, less the record batch's own bytes): found by producing to it.
@@ -209,6 +215,7 @@ PLAIN_LABEL_VALUE = re.compile(r"^[A-Za-z0-9_.:+\-]{0,64}$")
 
 def test_poison_pills_are_dead_lettered_by_reason_and_kpis_equal_the_oracle(
         worker_factory, stack_settings):
+    began = time.monotonic()
     now = datetime.now(UTC).replace(microsecond=0)
     start = now - timedelta(minutes=100)
     span = timedelta(minutes=40)
@@ -256,7 +263,8 @@ def test_poison_pills_are_dead_lettered_by_reason_and_kpis_equal_the_oracle(
     # those too long for a record with headers (the largest the broker takes): said in a header.
     kind_of = {raw[:MAX_VALUE_BYTES]: kind for kind, raw, _ in rejected}  # ("empty" repeats)
     length_of = {raw[:MAX_VALUE_BYTES]: len(raw) for _, raw, _ in rejected}
-    records = consume_all(bootstrap, names["KPIWATCH_TOPIC_DEAD_LETTER"], len(rejected))
+    records = consume_all(bootstrap, names["KPIWATCH_TOPIC_DEAD_LETTER"], len(rejected),
+                          timeout=90 * WAITS)
     letters = [(r, DeadLetter.from_headers(r.headers)) for r in records]
     assert all(letter.source_topic in inputs for _, letter in letters)
     for record, letter in letters:
@@ -274,7 +282,8 @@ def test_poison_pills_are_dead_lettered_by_reason_and_kpis_equal_the_oracle(
                                                     inputs)
         return committed == ends and sum(ends.values()) == TOTAL + len(markers)
 
-    wait_for(all_committed, timeout=60, what="committed offsets to reach the end of the input")
+    wait_for(all_committed, timeout=60 * WAITS,
+             what="committed offsets to reach the end of the input")
 
     # The KPIs of the valid events, the hostile ones among them, equal the oracle's.
     app_id = names["KPIWATCH_APP_ID"]
@@ -288,7 +297,8 @@ def test_poison_pills_are_dead_lettered_by_reason_and_kpis_equal_the_oracle(
         progress = [v["settled_through"] for k, v in state.items() if k.startswith("progress|")]
         return len(progress) == 4 and min(progress) >= data_end
 
-    wait_for(settled_past_data, timeout=150, interval=3, what="every partition to settle the data")
+    wait_for(settled_past_data, timeout=150 * WAITS, interval=3,
+             what="every partition to settle the data")
     got_windows, limit = settled_windows(changelog_state(bootstrap, app_id))
     parsed = [parse_message(encode_canonical(e), now=now, limits=ParseLimits()).events[0]
               for e in events]
@@ -331,6 +341,11 @@ def test_poison_pills_are_dead_lettered_by_reason_and_kpis_equal_the_oracle(
     log = worker.log_path.read_text(errors="replace")
     for sign in ("Traceback", "Crashed", "crashed", "Restarting", "restarting"):
         assert sign not in log, worker.log_tail(60)
+    fault_figures.record(
+        4, "poison pills", events=TOTAL - POISON, messages=TOTAL, pills=POISON,
+        dead_letters=len(letters), reasons=len({letter.reason for _, letter in letters}),
+        valid_pills=len(accepted), settled_windows=len(want_windows), series=len(after),
+        series_bound=bound, agent_restarts=0, runtime_s=round(time.monotonic() - began))
 
 
 def _series_bound(series: list[tuple[str, dict]]) -> int:
