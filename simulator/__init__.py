@@ -9,6 +9,8 @@ the events kpiwatch monitors, with incidents staged on demand.
 
 - `ShopSimulator.generate` yields `SimulatedMessage(stream, key, value, event_time)` in
   event-time order; `labelled` adds the truth (the `SimulatedEvent`, any `Defect`).
+- `ShopSimulator.with_spend` adds the paid campaigns' ad spend rows (`simulator.ad_spend`),
+  `simulator.costs` the products' unit costs for gross margin.
 - `simulator.sinks.jsonl` writes and reads JSONL files; `simulator.sinks.kafka.produce`
   sends to Kafka, paced by event time.
 - `python -m simulator --help` is the command line.
@@ -16,6 +18,7 @@ the events kpiwatch monitors, with incidents staged on demand.
 The core (generator, sessions, formats) is pure Python with no Kafka and no wall clock.
 """
 
+from simulator.ad_spend import AD_SPEND_STREAM, LabelledSpend
 from simulator.defects import EXPECTED_REASON, Defect
 from simulator.events import LabelledMessage, SimulatedEvent, SimulatedMessage
 from simulator.formats.names import FORMAT_CHOICES, SHAPE_CHOICES, MessageFormat, MessageShape
@@ -30,6 +33,7 @@ from simulator.incidents import (
 from simulator.profile import ShopProfile, Timing
 
 __all__ = [
+    "AD_SPEND_STREAM",
     "EXPECTED_REASON",
     "FORMAT_CHOICES",
     "SHAPE_CHOICES",
@@ -38,6 +42,7 @@ __all__ = [
     "IncidentKind",
     "IncidentSpecError",
     "LabelledMessage",
+    "LabelledSpend",
     "MessageFormat",
     "MessageShape",
     "ShopProfile",

@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -13,12 +14,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiokafka.errors import KafkaError
 
+from simulator.ad_spend import AD_SPEND_STREAM, span_starts
+from simulator.costs import write_cost_file
 from simulator.events import SimulatedMessage
 from simulator.formats.names import FORMAT_CHOICES, SHAPE_CHOICES
 from simulator.generator import ShopSimulator
 from simulator.incidents import IncidentSpecError, parse_duration, parse_incident
 from simulator.sinks.jsonl import read_jsonl, write_jsonl
 from simulator.sinks.kafka import DEFAULT_TOPICS, ProduceProgress, produce
+from simulator.sources import CAMPAIGNS
 
 DESCRIPTION = """\
 Simulate the traffic of an online shop: visitors from nine marketing channels on
@@ -47,6 +51,29 @@ offset from --start; times as 90, 90s, 5m, 1h30m, 2d):
   bad-events          a share of messages malformed (truncated  share=0.2
                       JSON, missing fields, negative amounts,
                       unknown currency)
+  campaign-waste      one channel's ads (one campaign or all)   channel=paid_search
+                      cost factor x more per click and buy      campaign=all factor=4
+                      extra_clicks more clicks that never buy:  extra_clicks=0.2
+                      spend and sessions up, orders flat, ROAS
+                      down (channels with ads: paid_search,
+                      paid_social, email, affiliate, display)
+
+ad spend (--spend; on by default when producing to Kafka, off with --out):
+  what the paid channels' campaigns cost, as ad platforms' cost feeds send it: per ad
+  account (utm_source), campaign and --spend-span (whole minutes, aligned to the clock), a
+  row with the amount (USD), impressions and clicks, to --topic-ad-spend keyed by its
+  spend id (as kpiwatch import-spend writes them; a rerun over the same minutes replaces
+  its rows). Clicks are the sessions the run starts from that campaign in the span, the
+  amount clicks x the campaign's cost per click (simulator/ad_spend.py), impressions clicks
+  / click-through rate. Each row is sent at the start of its span, before the span's
+  events, so the worker knows a window's spend before the window settles; the run's part
+  before its first whole span has none. The campaigns (utm_campaign) are a fixed list:
+  `python -m simulator campaigns` prints it as JSON for KPIWATCH_CAMPAIGNS.
+
+product costs (for gross margin):
+  python -m simulator costs --out costs.csv [--seed N] writes the unit cost of every
+  product of the seed's catalogue (40-70 % of its price; one in twenty has none, for
+  uncosted orders) in the format of KPIWATCH_PRODUCT_COSTS_FILE.
 
 shapes (--shape, for Segment and GA4 messages; canonical ones never change):
   kpiwatch  every field on every event, as kpiwatch's own trackers would send it
@@ -74,10 +101,15 @@ examples:
   python -m simulator --duration 30m --out day.jsonl --incident payment-outage@10m+5m:method=paypal
   python -m simulator --incident conversion-drop@120s+300s:channel=paid_search --flat
   python -m simulator --replay day.jsonl --speed 10
+  python -m simulator --incident campaign-waste@5m+20m:channel=paid_search,factor=6
+  python -m simulator --spend-span 1m                    # a spend row a minute per campaign
 """
 
 _PROGRESS_EVERY_SECONDS = 5.0
 _BOOTSTRAP_VARIABLE = "KPIWATCH_KAFKA_BOOTSTRAP_SERVERS"
+_SPEND_TOPIC_VARIABLE = "KPIWATCH_TOPIC_AD_SPEND"
+DEFAULT_SPEND_TOPIC = "kpiwatch-ad-spend"
+"""As kpiwatch's settings name the spend topic by default."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -161,14 +193,79 @@ def build_parser() -> argparse.ArgumentParser:
             default=os.environ.get(variable, topic),
             help=f"topic of the {stream} stream (default: ${variable} or {topic})",
         )
+
+    spend = parser.add_argument_group("ad spend")
+    spend.add_argument(
+        "--spend",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="send the paid campaigns' ad spend rows to the spend topic (see below) "
+        "(default: on when producing to Kafka; not with --out or --replay)",
+    )
+    spend.add_argument(
+        "--spend-span",
+        default="5m",
+        help="the span of one spend row per campaign and ad account, whole minutes, e.g. 1m, "
+        "5m, 1h (default: 5m)",
+    )
+    spend.add_argument(
+        "--topic-ad-spend",
+        default=os.environ.get(_SPEND_TOPIC_VARIABLE, DEFAULT_SPEND_TOPIC),
+        help=f"topic of the spend rows (default: ${_SPEND_TOPIC_VARIABLE} or "
+        f"{DEFAULT_SPEND_TOPIC})",
+    )
     return parser
 
 
+def _costs_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m simulator costs",
+        description="Write the unit cost of every product the simulated shop sells, as "
+        "KPIWATCH_PRODUCT_COSTS_FILE reads it (product_id,unit_cost,currency,valid_from): "
+        "40-70 %% of each price; one product in twenty has no cost, so orders of it are "
+        "uncosted.",
+    )
+    parser.add_argument("--out", type=Path, required=True, metavar="FILE.csv")
+    parser.add_argument(
+        "--seed", type=int, default=1, help="the seed of the runs it is for (default: 1)"
+    )
+    return parser
+
+
+def _commands(argv: list[str]) -> int | None:
+    """``costs`` and ``campaigns``; None for a traffic run."""
+    if argv[:1] == ["costs"]:
+        options = _costs_parser().parse_args(argv[1:])
+        written = write_cost_file(options.out, options.seed)
+        _log(f"wrote the unit costs of {written} products to {options.out}")
+        return 0
+    if argv[:1] == ["campaigns"]:
+        if argv[1:] not in ([], ["--help"], ["-h"]):
+            print("python -m simulator campaigns takes no options", file=sys.stderr)
+            return 2
+        if argv[1:]:
+            print("python -m simulator campaigns: print the simulated shop's campaign names as "
+                  "JSON, the value for KPIWATCH_CAMPAIGNS")
+            return 0
+        print(json.dumps(list(CAMPAIGNS)))
+        return 0
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    done = _commands(argv)
+    if done is not None:
+        return done
     parser = build_parser()
     options = parser.parse_args(argv)
     if options.speed < 0:
         parser.error("--speed must be 0 or more")
+    if options.spend and (options.out is not None or options.replay is not None):
+        parser.error(
+            "--spend: spend rows go to the spend topic, not to a file, and a replayed file has "
+            "none; leave --spend off with --out and --replay"
+        )
     if options.replay is not None:
         if not options.replay.is_file():
             parser.error(f"--replay: no such file: {options.replay}")
@@ -177,16 +274,29 @@ def main(argv: list[str] | None = None) -> int:
         simulator = _simulator(options)
         duration = _duration(options)
         start = _start(options)
+        spend_span = _spend_span(options)
     except ValueError as error:
         parser.error(str(error))
     if options.rate <= 0:
         parser.error("--rate must be more than 0")
     if duration is None and options.out is not None:
         parser.error("--duration 0 (endless) cannot be written to a file")
-    messages = simulator.generate(start, duration, options.rate)
+    messages = simulator.generate(start, duration, options.rate, spend_span=spend_span)
     if options.out is not None:
         return _write(options.out, messages)
     return _send(options, messages)
+
+
+def _spend_span(options: argparse.Namespace) -> timedelta | None:
+    """The span of spend rows, or None when no spend is sent."""
+    if options.spend is False or options.out is not None:
+        return None
+    try:
+        span = parse_duration(options.spend_span)
+        span_starts(datetime.now(UTC), span)
+    except ValueError as error:
+        raise ValueError(f"--spend-span: {error}") from None
+    return span
 
 
 def _simulator(options: argparse.Namespace) -> ShopSimulator:
@@ -249,6 +359,8 @@ def _write(path: Path, messages: Iterable[SimulatedMessage]) -> int:
 
 def _send(options: argparse.Namespace, messages: Iterable[SimulatedMessage]) -> int:
     topics = {stream: getattr(options, f"topic_{stream}") for stream in DEFAULT_TOPICS}
+    if options.replay is None and options.spend is not False:
+        topics[AD_SPEND_STREAM] = options.topic_ad_spend
     pace = "as fast as possible" if options.speed == 0 else f"{options.speed:g} x real time"
     _log(
         f"producing to {', '.join(topics.values())} on {options.bootstrap_servers}, "

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 import orjson
 
+from simulator.ad_spend import LabelledSpend, interleave, span_starts
 from simulator.defects import choose_defect, corrupt
 from simulator.diurnal import DiurnalShape
 from simulator.encoding import encode_payload
@@ -61,16 +62,45 @@ class ShopSimulator:
         object.__setattr__(self, "incidents", tuple(self.incidents))
 
     def generate(
-        self, start: datetime, duration: timedelta | None, rate_per_second: float
+        self,
+        start: datetime,
+        duration: timedelta | None,
+        rate_per_second: float,
+        spend_span: timedelta | None = None,
     ) -> Iterator[SimulatedMessage]:
         """The messages of `duration` of traffic (None: endless) from `start`, as
         (stream, key, value, event_time), in event-time order.
 
         `rate_per_second` is the average event rate over a day; the daily shape and
         traffic spikes move it up and down. Sessions still running at the end are cut.
+        With `spend_span` the ad spend rows of each span come too (`with_spend`).
         """
+        if spend_span is not None:
+            for item in self.with_spend(start, duration, rate_per_second, spend_span):
+                yield item.message
+            return
         for labelled in self.labelled(start, duration, rate_per_second):
             yield labelled.message
+
+    def with_spend(
+        self,
+        start: datetime,
+        duration: timedelta | None,
+        rate_per_second: float,
+        span: timedelta = timedelta(minutes=5),
+    ) -> Iterator[LabelledMessage | LabelledSpend]:
+        """`labelled`, with the ad spend rows of every `span` (whole minutes, aligned to
+        the clock) from the first span boundary after `start`: one row per ad account and
+        campaign with clicks in the span, each before the span's first event, on stream
+        `ad_spend`, keyed by its spend id (`simulator.ad_spend`). The events are the same
+        as without spend."""
+        span_starts(start, span)  # a wrong span fails here, not at the first boundary
+        yield from interleave(
+            self.labelled(start, duration, rate_per_second),
+            start.astimezone(UTC).replace(microsecond=start.microsecond // 1000 * 1000),
+            span,
+            IncidentTimeline(self.incidents),
+        )
 
     def labelled(
         self, start: datetime, duration: timedelta | None, rate_per_second: float

@@ -10,6 +10,11 @@ start and DURATION how long it lasts, both as ``90``, ``90s``, ``5m``, ``1h30m``
 - ``traffic-spike``: session rate x ``factor`` (5).
 - ``bad-events``: ``share`` (0.2) of messages malformed (`simulator.defects`). Invalid
   events by reason rise.
+- ``campaign-waste``: the ads of ``channel`` (paid_search), one ``campaign`` or ``all``, cost
+  ``factor`` (4) times as much per click (a bid war, a broken bid cap), and buy
+  ``extra_clicks`` (0.2) more clicks that never buy (broad-match junk): the channel's ad spend
+  and sessions rise, its orders do not, so its ROAS and CAC go the wrong way. Spend rows come
+  with ``--spend`` (`simulator.ad_spend`).
 
 Example: ``conversion-drop@120s+300s:channel=paid_search,drop=0.8``.
 """
@@ -21,7 +26,7 @@ from enum import StrEnum
 
 from models.channels import Channel
 from simulator.catalog import PAYMENT_METHODS
-from simulator.sources import SIMULATED_CHANNELS
+from simulator.sources import SIMULATED_CHANNELS, campaign_sources
 
 
 class IncidentKind(StrEnum):
@@ -30,13 +35,16 @@ class IncidentKind(StrEnum):
     CONVERSION_DROP = "conversion-drop"
     TRAFFIC_SPIKE = "traffic-spike"
     BAD_EVENTS = "bad-events"
+    CAMPAIGN_WASTE = "campaign-waste"
 
 
 @dataclass(frozen=True, slots=True)
 class Incident:
     """One staged incident. `magnitude` is the kind's strength: the factor of a
     slowdown or spike, the failure rate of an outage, the fall of a conversion drop
-    (0.8: 80 % fewer orders), the share of bad events."""
+    (0.8: 80 % fewer orders), the share of bad events, the cost-per-click factor of campaign
+    waste. `extra` is campaign waste's share of extra clicks; `campaign` its campaign (None:
+    every campaign of `channel`)."""
 
     kind: IncidentKind
     start: timedelta
@@ -44,6 +52,8 @@ class Incident:
     magnitude: float
     channel: Channel | None = None
     payment_method: str | None = None
+    campaign: str | None = None
+    extra: float = 0.0
 
     def is_active(self, offset_seconds: float) -> bool:
         start = self.start.total_seconds()
@@ -58,7 +68,7 @@ class IncidentSpecError(ValueError):
 class _Option:
     name: str
     default: str
-    check: str  # "positive", "fraction", "channel" or "method"
+    check: str  # "positive", "fraction", "channel", "method" or "campaign"
 
 
 _OPTIONS: dict[IncidentKind, tuple[_Option, ...]] = {
@@ -73,9 +83,15 @@ _OPTIONS: dict[IncidentKind, tuple[_Option, ...]] = {
     ),
     IncidentKind.TRAFFIC_SPIKE: (_Option("factor", "5", "positive"),),
     IncidentKind.BAD_EVENTS: (_Option("share", "0.2", "fraction"),),
+    IncidentKind.CAMPAIGN_WASTE: (
+        _Option("channel", "paid_search", "channel"),
+        _Option("campaign", "all", "campaign"),
+        _Option("factor", "4", "positive"),
+        _Option("extra_clicks", "0.2", "fraction"),
+    ),
 }
 """Each kind's options, in the order of the table above; the first numeric one is the
-magnitude."""
+magnitude, a second one the `extra`."""
 
 _SPEC = re.compile(r"(?P<kind>[a-z-]+)@(?P<start>[^+:]+)\+(?P<duration>[^:]+)(?::(?P<options>.*))?")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd]?)")
@@ -143,7 +159,8 @@ def _option_values(spec: str, kind: IncidentKind, text: str | None) -> dict[str,
 def _build(
     spec: str, kind: IncidentKind, start: timedelta, duration: timedelta, values: dict[str, str]
 ) -> Incident:
-    magnitude, channel, method = 0.0, None, None
+    numbers: list[float] = []
+    channel, method, campaign = None, None, None
     for option in _OPTIONS[kind]:
         value = values[option.name]
         if option.check == "channel":
@@ -160,9 +177,32 @@ def _build(
                     f"incident {spec!r}: method must be one of {choices}, not {value!r}"
                 )
             method = value
+        elif option.check == "campaign":
+            campaign = None if value == "all" else value
         else:
-            magnitude = _number(spec, option, value)
-    return Incident(kind, start, duration, magnitude, channel=channel, payment_method=method)
+            numbers.append(_number(spec, option, value))
+    if campaign is not None and campaign not in (
+        names := [source.utm_campaign for source in campaign_sources(channel)]
+    ):
+        raise IncidentSpecError(
+            f"incident {spec!r}: campaign must be all or one of {channel}'s campaigns "
+            f"{', '.join(dict.fromkeys(names))}, not {campaign!r}"
+        )
+    if kind is IncidentKind.CAMPAIGN_WASTE and not campaign_sources(channel):
+        paid = ", ".join(c for c in SIMULATED_CHANNELS if campaign_sources(c))
+        raise IncidentSpecError(
+            f"incident {spec!r}: {channel} buys no ads; channel must be one of {paid}"
+        )
+    return Incident(
+        kind,
+        start,
+        duration,
+        numbers[0] if numbers else 0.0,
+        channel=channel,
+        payment_method=method,
+        campaign=campaign,
+        extra=numbers[1] if len(numbers) > 1 else 0.0,
+    )
 
 
 def _number(spec: str, option: _Option, value: str) -> float:
@@ -240,3 +280,15 @@ class IncidentTimeline:
             (incident.magnitude for incident in self._active(IncidentKind.BAD_EVENTS, offset)),
             default=0.0,
         )
+
+    def spend_factor(self, channel: Channel, campaign: str | None, offset: float) -> float:
+        """Multiplier on the cost per click of `channel`'s `campaign`."""
+        factor = 1.0
+        for incident in self._active(IncidentKind.CAMPAIGN_WASTE, offset):
+            if incident.channel is channel and incident.campaign in (None, campaign):
+                factor *= incident.magnitude
+        return factor
+
+    def wasted_clicks(self, offset: float) -> list[Incident]:
+        """The campaign-waste incidents buying extra clicks at this moment."""
+        return [i for i in self._active(IncidentKind.CAMPAIGN_WASTE, offset) if i.extra > 0]

@@ -24,7 +24,7 @@ from simulator.catalog import Catalog
 from simulator.diurnal import DiurnalShape
 from simulator.events import SimulatedEvent
 from simulator.formats.names import MessageFormat
-from simulator.incidents import IncidentTimeline
+from simulator.incidents import IncidentKind, IncidentTimeline
 from simulator.profile import ShopProfile, Timing
 from simulator.sources import SOURCES, TrafficSource
 from simulator.visitors import Cart, Visit, Visitor, VisitorPool
@@ -79,6 +79,11 @@ class SimulationRun:
         self.devices = Weighted(profile.device_shares)
         self.payment_methods = Weighted(profile.payment_shares)
         self.sources = {channel: Weighted(dict(sources)) for channel, sources in SOURCES.items()}
+        self._wastes = timeline.stages(IncidentKind.CAMPAIGN_WASTE)
+        shares_total = sum(profile.channel_shares.values())
+        self._channel_share = {
+            channel: share / shares_total for channel, share in profile.channel_shares.items()
+        }
         self.pool = VisitorPool(profile.largest_visitor_pool)
         self._counters: dict[str, Iterator[int]] = {}
         self._heap: list[tuple[float, int, Script, SimulatedEvent]] = []
@@ -207,8 +212,19 @@ class SimulationRun:
             / self.profile.events_per_session
             * self.diurnal.multiplier(self.moment(offset))
             * self.timeline.traffic_factor(offset)
+            * (1 + self.wasted_click_share(offset))
         )
         return self.rng.expovariate(sessions_per_second)
+
+    def wasted_click_share(self, offset: float) -> float:
+        """Extra sessions that campaign waste buys, as a share of the normal session rate:
+        each incident's extra clicks on its channel's share of the traffic."""
+        if not self._wastes:
+            return 0.0
+        return sum(
+            incident.extra * self._channel_share[incident.channel]
+            for incident in self.timeline.wasted_clicks(offset)
+        )
 
 
 def run_tag(*parts: object) -> str:

@@ -24,7 +24,7 @@ from simulator.catalog import (
 )
 from simulator.events import SimulatedEvent
 from simulator.run import DIRECT_SOURCE, Script, SimulationRun
-from simulator.sources import landing_url
+from simulator.sources import SOURCES, campaign_sources, landing_url
 from simulator.visitors import Cart, CartLine, Visit, Visitor
 
 _FREE_SHIPPING_FROM = Decimal(60)
@@ -41,6 +41,9 @@ Steps = Generator[tuple[float, SimulatedEvent], None, float]
 def start_session(run: SimulationRun, offset: float) -> Script:
     """The script of a session starting at `offset`: a bot's crawl or a shopper's visit."""
     profile = run.profile
+    wasted = run.wasted_click_share(offset)
+    if wasted and run.chance(wasted / (1 + wasted)):
+        return _wasted_click(run, offset)
     if run.chance(profile.bot_share):
         return _crawl(run, run.new_bot(), offset)
     visitor = None
@@ -51,6 +54,22 @@ def start_session(run: SimulationRun, offset: float) -> Script:
         visitor = run.new_visitor()
         run.pool.remember(visitor, run.rng)
     return _shop(run, visitor, offset, returning)
+
+
+def _wasted_click(run: SimulationRun, offset: float) -> Script:
+    """A click campaign waste paid for: a new visitor lands from the wasted campaign, finds
+    nothing they wanted, and leaves (a bounce; they never buy)."""
+    incidents = run.timeline.wasted_clicks(offset)
+    incident = run.rng.choices(incidents, weights=[i.extra for i in incidents])[0]
+    sources = campaign_sources(incident.channel, incident.campaign)
+    weights = dict(SOURCES[incident.channel])
+    source = run.rng.choices(sources, weights=[weights[s] for s in sources])[0]
+    visitor = run.new_visitor()
+    run.pool.remember(visitor, run.rng)
+    visit = Visit(
+        visitor, run.new_id("sess"), source, None, landing_url(source, run.rng.choice(_LANDING_PATHS))
+    )
+    yield offset, run.event(visit, "page_view", offset)
 
 
 def _crawl(run: SimulationRun, bot: Visitor, offset: float) -> Script:

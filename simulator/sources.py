@@ -100,6 +100,27 @@ SOURCES: dict[Channel, tuple[tuple[TrafficSource, float], ...]] = {
 SIMULATED_CHANNELS: tuple[Channel, ...] = tuple(SOURCES)
 """The channels the simulator produces traffic for (all but `other`)."""
 
+CAMPAIGNS: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        source.utm_campaign
+        for sources in SOURCES.values()
+        for source, _ in sources
+        if source.utm_campaign is not None
+    )
+)
+"""Every campaign the simulated shop runs: a short, fixed list, as a shop's campaign names
+are. `KPIWATCH_CAMPAIGNS` set to it (`python -m simulator campaigns`) reports each by name;
+unlisted ones would all be `other`."""
+
+
+def campaign_sources(channel: Channel, campaign: str | None = None) -> tuple[TrafficSource, ...]:
+    """The tagged sources of `channel` (of one campaign, or all): where its ads are bought."""
+    return tuple(
+        source
+        for source, _ in SOURCES[channel]
+        if source.utm_campaign is not None and campaign in (None, source.utm_campaign)
+    )
+
 
 def landing_url(source: TrafficSource, path: str) -> str:
     return f"{SHOP_URL}{path}{source.landing_query}"

@@ -1,11 +1,11 @@
 """Produce simulator messages to the Kafka input topics with aiokafka, paced by event
 time.
 
-Each message goes to `topics[message.stream]`, keyed by its user key, with its event
-time as the record timestamp: ingestion judges a message by its record timestamp
-(future and stale events), so a run generated ahead of the wall clock, or of a past
-day, is judged as if it had been sent live. The producer is idempotent (no duplicates
-from its own retries) and lingers a little to batch.
+Each message goes to `topics[message.stream]`, keyed by its user key (a spend row, stream
+`ad_spend`, by its spend id), with its event time as the record timestamp: ingestion
+judges a message by its record timestamp (future and stale events), so a run generated
+ahead of the wall clock, or of a past day, is judged as if it had been sent live. The
+producer is idempotent (no duplicates from its own retries) and lingers a little to batch.
 """
 
 import asyncio
