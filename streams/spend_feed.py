@@ -15,6 +15,7 @@ import asyncio
 import logging
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from prometheus_client import Counter
 
@@ -50,7 +51,7 @@ async def follow(bootstrap: str, topic: str) -> None:
                                     client_id=f"{settings.app_id}-spend")
         try:
             await consumer.start()
-            await _read(consumer, topic)
+            await _read(consumer, bootstrap, topic)
         except KafkaError as error:
             log.warning("spend topic %s unreadable (%s); retrying in %.0f s", topic, error,
                         RETRY_AFTER_S)
@@ -59,12 +60,22 @@ async def follow(bootstrap: str, topic: str) -> None:
         await asyncio.sleep(RETRY_AFTER_S)
 
 
-async def _read(consumer: AIOKafkaConsumer, topic: str) -> None:
-    await consumer.topics()  # (fetches the metadata partitions_for_topic reads)
-    partitions = consumer.partitions_for_topic(topic) or set()
+async def _partitions(bootstrap: str, topic: str) -> list[int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return sorted(p["partition"] for d in described if d["topic"] == topic
+                  for p in d["partitions"])
+
+
+async def _read(consumer: AIOKafkaConsumer, bootstrap: str, topic: str) -> None:
+    partitions = await _partitions(bootstrap, topic)
     if not partitions:
         raise KafkaError(f"topic {topic} has no partitions yet")
-    tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+    tps = [TopicPartition(topic, p) for p in partitions]
     consumer.assign(tps)
     await consumer.seek_to_beginning(*tps)
     ends = await consumer.end_offsets(tps)

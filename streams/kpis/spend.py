@@ -160,7 +160,9 @@ class SpendView(Mapping):
         merged = dict(stored or {})
         values = dict(merged.get("values") or {})
         for name, amount in spend.items():
-            values[name] = str(amount) if isinstance(amount, Decimal) else amount
+            # (Shares carry SPREAD_QUANTUM's places: 1234.560000 reads as 1234.56.)
+            values[name] = (format(amount.normalize(), "f") if isinstance(amount, Decimal)
+                            else amount)
         merged["values"] = values
         return merged
 
