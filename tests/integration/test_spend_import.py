@@ -144,11 +144,10 @@ def test_imported_spend_gives_exact_cac_and_roas_by_channel_and_campaign(
                           what="the hour with its spend")
     except AssertionError:
         document = seen.get("kpis") or {}
-        raise AssertionError(
-            f"the hour {hour} never showed its spend: /kpis ad_spend {document.get('ad_spend')},"
-            f" partitions {document.get('partitions')}, 1h windows "
-            f"{[(w['start'], w['settled'], {k: v for k, v in w['values'].items() if 'spend' in k}) for w in document.get('windows', {}).get('1h', [])]}"
-            f"\n{worker.log_tail(40)}") from None
+        hours = [(w["start"], w["settled"], w["values"]) for w in document["windows"]["1h"]]
+        raise AssertionError(f"the hour {hour} never showed its spend: ledger "
+                             f"{document.get('ad_spend')}, 1h windows {hours}\n"
+                             f"{worker.log_tail(40)}") from None
     values = window["values"]
     assert values["ad_spend|paid_search|generic"] == "10"
     assert values["ad_spend|paid_social|retargeting"] == "21.6"  # 20.00 EUR at 1.08
