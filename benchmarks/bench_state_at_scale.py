@@ -122,6 +122,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--partitions", type=int, default=4, help="partitions of every topic")
     parser.add_argument("--allowed-lateness", default="PT5M",
                         help="KPIWATCH_ALLOWED_LATENESS of the worker (default PT5M, the default)")
+    parser.add_argument("--pace", type=float, default=None, metavar="EVENTS_PER_S",
+                        help="produce the day while the worker reads it, at this rate (below "
+                             "the worker's: live-shaped traffic, the input partitions in step); "
+                             "default: all of it first, a backlog the worker catches up on")
     parser.add_argument("--seed", type=int, default=24)
     parser.add_argument("--no-expiry", action="store_true", help="skip the expiry part")
     parser.add_argument("--figures", type=Path, default=None, metavar="PATH",
@@ -137,6 +141,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("need 1 <= --users <= --sessions")
     if args.partitions < 1:
         parser.error("--partitions must be at least 1")
+    if args.pace is not None and args.pace <= 0:
+        parser.error("--pace must be more than 0")
     return args
 
 
@@ -180,19 +186,27 @@ class DayCensus:
 
 
 async def produce_day(bootstrap: str, topics: dict[str, str], simulator: ShopSimulator,
-                      start: datetime, rate: float, census: DayCensus) -> None:
+                      start: datetime, rate: float, census: DayCensus,
+                      pace: float | None = None) -> None:
+    """The day's messages in event-time order, as fast as the broker takes them, or ``pace``
+    messages a second."""
     from aiokafka import AIOKafkaProducer
 
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20,
                                 max_batch_size=256 * 1024)
     await producer.start()
     pending = []
+    began = time.monotonic()
     try:
         for labelled in simulator.labelled(start, DAY, rate):
             census.note(labelled)
             message = labelled.message
             pending.append(await producer.send(topics[message.stream], message.value,
                                                key=message.key))
+            if pace and census.events % 1000 == 0:
+                ahead = began + census.events / pace - time.monotonic()
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
             if len(pending) >= 20_000:
                 await asyncio.gather(*pending)
                 pending = []
@@ -423,14 +437,31 @@ def run(args, stack: PrivateStack, names: dict, env: dict, workers: list[Worker]
     day_end = day_start + DAY
     rate = args.sessions * profile.events_per_session / DAY.total_seconds()
     census = DayCensus()
+    log_dir = run_dir / "workers"
+    log_dir.mkdir()
+    worker = Worker(env=env, log_path=log_dir / "worker-0.log")
+    workers.append(worker)
+
+    def start_worker() -> tuple[float, float, int]:
+        started = time.monotonic()
+        worker.start(timeout=180)
+        ready = time.monotonic()
+        return ready - started, ready, memory(worker.process.pid)["VmRSS"]
+
+    if args.pace is not None:  # live-shaped: the worker reads the day while it is produced
+        ready_s, ready_at, at_ready = start_worker()
     produced_at = time.monotonic()
-    asyncio.run(produce_day(bootstrap, topics, simulator, day_start, rate, census))
+    asyncio.run(produce_day(bootstrap, topics, simulator, day_start, rate, census, args.pace))
     produce_s = time.monotonic() - produced_at
-    print(f"day {day_start:%Y-%m-%d} (UTC) generated and produced in {produce_s:.0f} s: "
+    if args.pace is None:  # a backlog: all of the day waits in the input topics
+        ready_s, ready_at, at_ready = start_worker()
+    print(f"day {day_start:%Y-%m-%d} (UTC) generated and produced in {produce_s:.0f} s"
+          f"{f' (paced at {args.pace:,.0f} events/s)' if args.pace else ''}: "
           f"{census.events:,} events ({dict(census.by_stream)}), {len(census.users):,} users, "
           f"{len(census.sessions):,} sessions, {len(census.carts):,} carts, "
           f"{census.orders:,} orders; returning share {profile.returning_share:.3f}")
-    figures = {"events": census.events, "users": len(census.users),
+    figures = {"mode": "paced" if args.pace else "backlog", "events": census.events,
+               "users": len(census.users),
                "sessions": len(census.sessions), "carts": len(census.carts),
                "orders": census.orders, "produce_s": round(produce_s)}
 
@@ -444,16 +475,10 @@ def run(args, stack: PrivateStack, names: dict, env: dict, workers: list[Worker]
         send(bootstrap, [(topics[s], k, v) for s, k, v in markers(tag, at)])
         return wait_settled(worker, args.partitions, through.timestamp() + 60, timeout)
 
-    log_dir = run_dir / "workers"
-    log_dir.mkdir()
-    started = time.monotonic()
-    worker = Worker(env=env, log_path=log_dir / "worker-0.log")
-    workers.append(worker)
-    worker.start(timeout=180)
-    ready_s = time.monotonic() - started
-    at_ready = memory(worker.process.pid)["VmRSS"]
     timeout = max(1800.0, census.events / 500)
-    processing_s = settle_past("day", day_end, worker, timeout)
+    settle_past("day", day_end, worker, timeout)
+    # From ready (a backlog) or from the first message produced (paced) to the day settled.
+    processing_s = time.monotonic() - (produced_at if args.pace else ready_at)
     changelog.wait_quiet()
     rss = memory(worker.process.pid)
     text = worker.metrics_text()
@@ -461,7 +486,8 @@ def run(args, stack: PrivateStack, names: dict, env: dict, workers: list[Worker]
     invalid = metric_sum(text, "kpiwatch_invalid_events_total") - late
     records = changelog.records()
     on_disk, log_bytes = changelog.disk_bytes()
-    print(f"one worker: ready after {ready_s:.1f} s; the day settled {processing_s:.0f} s after "
+    print(f"one worker: ready after {ready_s:.1f} s; the day settled {processing_s:.0f} s "
+          f"{'after its first message' if args.pace else 'after ready'} "
           f"(rate {census.events / processing_s:,.0f} events/s); late events {late:g}, "
           f"other invalid {invalid:g}")
     print(f"resident memory: {mb(at_ready)} at ready, peak (VmHWM) {mb(rss['VmHWM'])}, "
