@@ -24,7 +24,14 @@ from streams.windows import MINUTE_MS, window_of
 from tests.integration.services import consume_all, produce_many, wait_for
 from tests.kpi_oracle import spec_shape
 from tests.kpi_oracle.oracle import recompute
-from tests.kpi_oracle.shop import arrival_order, shop_events, watermark_markers
+from tests.kpi_oracle.shop import (
+    CAMPAIGNS,
+    COSTS_CSV,
+    arrival_order,
+    economics_oracle,
+    shop_events,
+    watermark_markers,
+)
 
 # CI runs 20,000 events, without and with the kill (about 75 s each). Issue #4's bar is
 # KPIWATCH_ORACLE_EVENTS=100000 with the kill (``-k kill``, about 2 min).
@@ -59,7 +66,8 @@ def settled_windows(state: dict) -> dict:
 @pytest.mark.parametrize(("kill", "shape"), [(False, "canonical"), (True, "canonical"),
                                             (True, "segment-spec")],
                          ids=["two-workers", "kill", "segment-spec-kill"])
-def test_kpis_equal_the_batch_recomputation(worker_factory, stack_settings, kill, shape):
+def test_kpis_equal_the_batch_recomputation(worker_factory, stack_settings, kill, shape,
+                                            tmp_path):
     now = datetime.now(UTC).replace(microsecond=0)
     # A busy shop: EVENTS events in 40 minutes of event time, ending an hour ago. Late events
     # are taken from the first 5 minutes and sent after everything else: late beyond doubt.
@@ -92,8 +100,12 @@ def test_kpis_equal_the_batch_recomputation(worker_factory, stack_settings, kill
     # allowed lateness covers that drift here; the late events are 35+ minutes late.
     # The killed worker's input partitions are silent until the restart and rebalance are
     # through (table recovery included): they must keep holding the watermark meanwhile.
+    costs = tmp_path / "costs.csv"
+    costs.write_text(COSTS_CSV)
     env = {"KPIWATCH_TOPIC_PARTITIONS": "4", "KPIWATCH_ALLOWED_LATENESS": "PT30M",
-           "KPIWATCH_SOURCE_IDLE_TIMEOUT": "PT10M", "KPIWATCH_BASE_CURRENCY": "EUR"}
+           "KPIWATCH_SOURCE_IDLE_TIMEOUT": "PT10M", "KPIWATCH_BASE_CURRENCY": "EUR",
+           "KPIWATCH_CAMPAIGNS": orjson.dumps(CAMPAIGNS).decode(),
+           "KPIWATCH_PRODUCT_COSTS_FILE": str(costs)}
     first, second = worker_factory(**env), worker_factory(**env)
     bootstrap = stack_settings.kafka_bootstrap_servers
     topics = {"clickstream": names["KPIWATCH_TOPIC_CLICKSTREAM"],
@@ -140,13 +152,18 @@ def test_kpis_equal_the_batch_recomputation(worker_factory, stack_settings, kill
 
     parsed = [parse_message(encode(e), now=now, limits=ParseLimits()).events[0]
               for e in events if e.event_id not in late_ids]
-    want = {k: +v for k, v in recompute(parsed + markers, UTC_ZONE, identifies=identifies).items()
+    want = {k: +v for k, v in recompute(parsed + markers, UTC_ZONE, identifies=identifies,
+                                        partitions=4, **economics_oracle()).items()
             if window_of(k[0], k[1], UTC_ZONE).end_ms <= limit and +v}
     assert len(want) >= 50  # 40 one-minute windows and their roll-ups
     compared = {m.split("|")[0] for values in want.values() for m in values}
     # The timer-driven KPIs are among those compared, not just absent on both sides.
     assert {"abandoned_carts", "checkout_abandonments", "session_seconds_count",
-            "ordered_carts"} <= compared
+            "ordered_carts", "new_customers", "campaign_revenue", "cogs", "uncosted_orders",
+            "paying_users"} <= compared
+    campaigns = {m.split("|")[2] for values in want.values() for m in values
+                 if m.startswith("campaign_orders|")}
+    assert {"brand", "black_friday", "other"} <= campaigns
     mismatched = {k: (got.get(k), want.get(k)) for k in set(got) | set(want)
                   if got.get(k) != want.get(k)}
     if mismatched and os.environ.get("KPIWATCH_ORACLE_DUMP"):

@@ -7,6 +7,7 @@ a copy of the same bytes). What varies:
 - names: the v2 name, sometimes the v1 name ("Completed Order") or snake_case;
 - an order's revenue as `total` (facade falls back to it), a USD amount without `currency`;
 - product lines keyed by `product_id`, `sku` or `productId`;
+- the campaign in `context.campaign.name` (Segment's common fields);
 - page views as `page` calls; and around the events, calls that carry no KPI input (an
   `identify` when a user id is known, "Product List Viewed"), which must be ignored.
 """
@@ -48,6 +49,9 @@ def segment_call(event) -> dict[str, Any]:
         "timestamp": event.timestamp.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "context": {"library": {"name": "analytics.js", "version": "next-1.70.0"}},
     }
+    if getattr(event, "utm_campaign", None) is not None:
+        # The spec's context.campaign: the landing page's utm tags (name is utm_campaign).
+        message["context"]["campaign"] = {"name": event.utm_campaign}
     if event.anonymous_id is not None:
         message["anonymousId"] = event.anonymous_id
     if event.user_id is not None:
