@@ -11,6 +11,7 @@ alike (the services only if it started them, and not with --keep-stack).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -35,9 +36,16 @@ from kpiwatch import kpi_view
 from kpiwatch.kpi_view import fetch_kpis
 from kpiwatch.settings import ConfigError, load_settings
 from kpiwatch.status import RedisReader
+from simulator.sources import CAMPAIGNS
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_INCIDENT = "conversion-drop@120s+420s:channel=paid_search,drop=0.9"
+# A conversion drop on paid search from minute 2 to 9, then from minute 10 to 20 paid search's
+# clicks cost six times as much and a fifth more of them never buy (ROAS falls, orders do not).
+DEFAULT_INCIDENTS = ("conversion-drop@120s+420s:channel=paid_search,drop=0.9",
+                     "campaign-waste@600s+600s:channel=paid_search,factor=6")
+# The simulator sends a spend row per campaign and ad account every minute, at the minute's
+# start: the demo's rules judge 1-minute windows, with their spend known before they settle.
+SPEND_SPAN = "1m"
 # Short lateness so windows settle within the first minutes of a demo; a short source idle
 # timeout so the sparse purchase partitions do not hold the watermark back (the traffic is
 # real time: a source silent for 1 s is idle, not behind) and a quick evaluation tick: window
@@ -46,7 +54,11 @@ DEFAULT_INCIDENT = "conversion-drop@120s+420s:channel=paid_search,drop=0.9"
 # says why).
 DEMO_ENV = {"KPIWATCH_ALLOWED_LATENESS": "PT20S", "KPIWATCH_SOURCE_IDLE_TIMEOUT": "PT1S",
             "KPIWATCH_ALERT_EVALUATION_INTERVAL": "PT0.25S",
-            "KPIWATCH_RULES_FILE": str(REPO / "examples" / "demo" / "rules.yaml")}
+            "KPIWATCH_RULES_FILE": str(REPO / "examples" / "demo" / "rules.yaml"),
+            # The simulated shop's campaigns by name, and its products' unit costs (the file is
+            # `python -m simulator costs --seed 1`, the demo's seed; a few products have none).
+            "KPIWATCH_CAMPAIGNS": json.dumps(CAMPAIGNS),
+            "KPIWATCH_PRODUCT_COSTS_FILE": str(REPO / "examples" / "demo" / "costs.csv")}
 
 # (label, kpi key in /kpis, format); the benchmarks beside them are those of the alert rules that
 # judge each KPI (KPIWATCH_RULES_FILE; the demo's: examples/demo/rules.yaml)
@@ -61,6 +73,8 @@ BOARD = [
     ("Checkout time p95 (s)", "checkout_p95_seconds", "{:.0f}"),
     ("Payment failure rate", "payment_failure_rate", "{:.1%}"),
     ("Cart abandonment rate", "cart_abandonment_rate", "{:.1%}"),
+    ("ROAS, all channels", "roas", "{:.2f}"),
+    ("CAC (USD)", "cac", "{:,.2f}"),
 ]
 
 
@@ -69,16 +83,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="scripts/demo",
         description="Run kpiwatch live on this machine: starts Kafka, Redis and Prometheus "
         "(python -m devstack), one worker and the shop simulator, and shows the KPIs of the "
-        "last settled windows against their benchmarks. A scripted incident (a conversion "
-        "drop on paid search, by default) starts a few minutes in.",
+        "last settled windows against their benchmarks. Scripted incidents start a few minutes "
+        "in: by default a conversion drop on paid search (minutes 2-9), then campaign waste "
+        "on paid search (minutes 10-20: its ads cost more, its orders stay flat, ROAS falls). "
+        "The simulator sends the paid campaigns' ad spend every minute and the worker reads "
+        "the simulated products' costs (examples/demo/costs.csv), for ROAS, CAC and margin.",
     )
     parser.add_argument("--duration", type=float, default=0,
                         help="seconds to run, then stop everything (default: until Ctrl-C)")
     parser.add_argument("--rate", type=float, default=100.0,
                         help="simulated events per second (default: 100)")
     parser.add_argument("--incident", action="append", default=None,
-                        help=f"simulator incident spec, repeatable (default: {DEFAULT_INCIDENT}); "
-                        "'none' for none. See python -m simulator --help")
+                        help="simulator incident spec, repeatable (default: "
+                        f"{' and '.join(DEFAULT_INCIDENTS)}); 'none' for none; e.g. "
+                        "campaign-waste@45s+600s:channel=paid_search,factor=6 for the waste alone. "
+                        "See python -m simulator --help")
     parser.add_argument("--until-alert", action="store_true",
                         help="stop as soon as an alert fires (a smoke test of the whole chain); "
                         "--duration still bounds the run")
@@ -112,9 +131,12 @@ def main(argv: list[str] | None = None) -> int:
             processes.append(_spawn([sys.executable, "-m", "kpiwatch", "worker", "-l", "info"],
                                     log_dir / "worker.log"))
         _wait_ready(worker_url + "/health", processes[0], log_dir / "worker.log")
-        incidents = [] if args.incident == ["none"] else (args.incident or [DEFAULT_INCIDENT])
+        incidents = ([] if args.incident == ["none"]
+                     else (args.incident or list(DEFAULT_INCIDENTS)))
         simulator_argv = [sys.executable, "-m", "simulator", "--rate", str(args.rate),
                           "--duration", "0", "--speed", "1", "--format", "mixed",
+                          "--spend", "--spend-span", SPEND_SPAN, "--topic-ad-spend",
+                          settings.topic_ad_spend,
                           "--flat"]  # the same traffic at any hour: a demo at 3 a.m. works too
         for spec in incidents:
             simulator_argv += ["--incident", spec]

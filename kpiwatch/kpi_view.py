@@ -189,7 +189,7 @@ def _tighter(rule: Rule, than: Rule) -> bool:
         b = r.benchmark
         if isinstance(b, StaticBenchmark):
             return b.value
-        if b.type == "week_ago":
+        if b.type == "week_ago" or b.change is not None:  # (a trailing one may take a change)
             return b.change
         return -b.stddevs if r.condition == "below" else b.stddevs
     return bound(rule) > bound(than) if rule.condition == "below" else bound(rule) < bound(than)
@@ -202,6 +202,8 @@ def _describe(rule: Rule, fmt: str) -> str:
         threshold = f"{sign} {fmt.format(b.value)}"
     elif b.type == "week_ago":
         threshold = f"{sign} wk ago {b.change:+.0%}"
+    elif b.change is not None:
+        threshold = f"{sign} avg{b.change:+.0%}"
     else:
         threshold = f"{sign} avg {'-' if rule.condition == 'below' else '+'}{b.stddevs:g}σ"
     if rule.where:
