@@ -80,6 +80,8 @@ def render(status: Status, ruleset: RuleSet) -> Group:
             bench = ("≥" if check.condition == "below" else "≤") + fmt(threshold, check.kpi)
         elif rule.benchmark.type == "week_ago":
             bench = f"{rule.benchmark.change:+.0%}/1w"
+        elif rule.benchmark.change is not None:
+            bench = f"{rule.benchmark.change:+.0%}/{rule.benchmark.windows}"
         else:
             bench = f"{rule.benchmark.stddevs:g}sd/{rule.benchmark.windows}"
         mark = {True: "[bold red]BREACH[/]", False: "[green]ok[/]"}.get(
