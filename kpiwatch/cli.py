@@ -23,17 +23,18 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-ON_CALL = (["alerts"], ["status"], ["state"], ["import-spend"])
+ON_CALL = (["alerts"], ["status"], ["state"], ["import-spend"], ["kpis"])
 
 
 def plain_commands() -> dict:
     from kpiwatch.alerts_cli import alerts
+    from kpiwatch.history_cli import kpis
     from kpiwatch.import_spend import import_spend
     from kpiwatch.state_cli import state
     from kpiwatch.status import status_command
 
     return {"alerts": alerts, "status": status_command, "state": state,
-            "import-spend": import_spend}
+            "import-spend": import_spend, "kpis": kpis}
 
 
 def main() -> None:

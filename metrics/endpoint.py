@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from metrics import latency
@@ -21,6 +23,7 @@ from streams.kpis.working_set import progress_key
 from streams.pipeline_health import dead_letter_counts, event_counts
 from streams.spend_feed import invalid_rows, ledger
 from streams.topics import all_topic_names, canonical_topic, dead_letter_topic
+from streams.windows import WINDOW_SIZES, to_ms
 
 
 def active_partitions() -> set[tuple[str, int]]:
@@ -69,6 +72,37 @@ async def kpis_page(web, request):
                             "refused": dict(ledger.rejected),
                             "without_rate": dict(ledger.unconverted)}
     return web.json(document)
+
+
+@app.page("/kpis/history")
+async def kpis_history_page(web, request):
+    """Settled windows of one size over a range, per partition, for ``kpiwatch kpis``:
+    ``?window=15m&from=2026-12-01T00:00:00Z&to=2026-12-02T00:00:00Z`` (to: now by default)."""
+    try:
+        size, from_ms, to_ms = history_query(request.query)
+    except ValueError as error:
+        return web.json({"error": str(error)}, status=400)
+    return web.json(readout.history(kpi_view, owned_canonical_partitions(), size, from_ms,
+                                    to_ms, kpi_settings.timezone))
+
+
+def history_query(query) -> tuple[str, int, int]:
+    size = query.get("window", "")
+    if size not in WINDOW_SIZES:
+        raise ValueError(f"window must be one of {', '.join(WINDOW_SIZES)}, not {size!r}")
+    bounds = []
+    for name, default in (("from", None), ("to", datetime.now(UTC).isoformat())):
+        text = query.get(name) or default
+        if text is None:
+            raise ValueError(f"give {name}, an ISO 8601 time such as 2026-12-01T00:00:00Z")
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{name} {text!r} is not an ISO 8601 time") from None
+        if moment.tzinfo is None:
+            raise ValueError(f"{name} {text!r} has no time zone: add Z or an offset")
+        bounds.append(to_ms(moment))
+    return size, bounds[0], bounds[1]
 
 
 @app.page("/metrics")

@@ -266,6 +266,35 @@ def snapshot(table: Mapping, partitions: Iterable[int], tz: ZoneInfo,
     }
 
 
+MAX_HISTORY_WINDOWS = 5000  # a month of 15-minute windows, a year of days: one answer's worth
+
+
+def history(table: Mapping, partitions: Iterable[int], size: str, from_ms: int, to_ms: int,
+            tz: ZoneInfo) -> dict:
+    """The settled windows of ``size`` from ``from_ms`` to ``to_ms`` (windows starting at or
+    after the one, ending at or before the other), oldest first, per partition: a partition's
+    window is listed once that partition has settled it. Per partition so that whoever reads
+    several workers sums each partition once, even while one moves between them. Windows
+    older than the table keeps (``KpiSettings.window_retention_ms``) are not there."""
+    progress = {p: partition_progress(table, p) or {} for p in sorted(partitions)}
+    settled_until = {p: pr["settled_through"] + MINUTE_MS for p, pr in progress.items()
+                     if pr.get("settled_through") is not None}
+    windows = []
+    window = window_of(size, from_ms, tz)
+    if window.start_ms < from_ms:
+        window = window_of(size, window.end_ms, tz)
+    while window.end_ms <= to_ms and len(windows) < MAX_HISTORY_WINDOWS:
+        parts = {str(p): {k: _json_number(v) for k, v in
+                          sorted(stored_values(table.get(aggregate_key(p, window))).items())}
+                 for p, until in settled_until.items() if window.end_ms <= until}
+        if parts:
+            windows.append({**window.as_dict(), "partitions": parts})
+        window = window_of(size, window.end_ms, tz)
+    return {"partitions": {str(p): {"settled_through": pr.get("settled_through")}
+                           for p, pr in progress.items()},
+            "truncated": window.end_ms <= to_ms, "windows": windows}
+
+
 def window_values(table: Mapping, partitions: Iterable[int], window: Window) -> Values:
     """A window's aggregates summed over partitions."""
     values: Values = Counter()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import random
+import subprocess
+import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -20,7 +22,7 @@ import pytest
 
 from models import ParseLimits, encode_canonical, parse_message
 from models.streams import STREAM_OF_TYPE
-from streams.windows import MINUTE_MS, window_of
+from streams.windows import MINUTE_MS, iso, window_of
 from tests.integration.services import consume_all, produce_many, wait_for
 from tests.kpi_oracle import spec_shape
 from tests.kpi_oracle.oracle import recompute
@@ -179,6 +181,20 @@ def test_kpis_equal_the_batch_recomputation(worker_factory, stack_settings, kill
                             + "; ".join(f"{k}: {_difference(*v)}" for k, v in
                                         sorted(mismatched.items())[:3]))
     assert first.process.poll() is None and second.process.poll() is None
+
+    # `kpiwatch kpis` reads the same settled windows back from both workers' tables.
+    start = window_of("1h", int(events[0].timestamp.timestamp() * 1000), UTC_ZONE)
+    done = subprocess.run(
+        [sys.executable, "-m", "kpiwatch", "kpis", "--window", "1h", "--format", "json",
+         "--from", iso(start.start_ms), "--to", iso(limit), "--worker", first.url,
+         "--worker", second.url], env={**os.environ, **first.env}, capture_output=True,
+        text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    history = {(row["start"], row["complete"]): +Counter(
+        {k: Decimal(v) if isinstance(v, str) else v for k, v in row["values"].items()})
+        for row in orjson.loads(done.stdout)}
+    expected = {(iso(k[1]), True): v for k, v in want.items() if k[0] == "1h"}
+    assert expected and {k: v for k, v in history.items() if v} == expected
 
 
 def _difference(got: Counter | None, want: Counter | None) -> dict:
