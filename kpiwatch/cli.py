@@ -23,18 +23,19 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-ON_CALL = (["alerts"], ["status"], ["state"], ["import-spend"], ["kpis"])
+ON_CALL = (["alerts"], ["status"], ["state"], ["import-spend"], ["kpis"], ["goals"])
 
 
 def plain_commands() -> dict:
     from kpiwatch.alerts_cli import alerts
+    from kpiwatch.goals_cli import goals
     from kpiwatch.history_cli import kpis
     from kpiwatch.import_spend import import_spend
     from kpiwatch.state_cli import state
     from kpiwatch.status import status_command
 
     return {"alerts": alerts, "status": status_command, "state": state,
-            "import-spend": import_spend, "kpis": kpis}
+            "import-spend": import_spend, "kpis": kpis, "goals": goals}
 
 
 def main() -> None:

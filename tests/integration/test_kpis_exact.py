@@ -196,6 +196,22 @@ def test_kpis_equal_the_batch_recomputation(worker_factory, stack_settings, kill
     expected = {(iso(k[1]), True): v for k, v in want.items() if k[0] == "1h"}
     assert expected and {k: v for k, v in history.items() if v} == expected
 
+    # `kpiwatch goals` sums the same windows over a goal's span: its orders so far are the
+    # oracle's (the markers' hour, not settled, is not counted).
+    goals = tmp_path / "goals.yaml"
+    goals.write_text(f"goals:\n  - name: orders_now\n    kpi: orders\n    target: 1000000\n"
+                     f"    start: {events[0].timestamp.date()}\n    deadline: {now.date()}\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "kpiwatch", "goals", "--json", "--worker", first.url,
+         "--worker", second.url], env={**os.environ, **first.env,
+                                       "KPIWATCH_GOALS_FILE": str(goals)},
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    (progress,) = orjson.loads(done.stdout)
+    orders = sum(v for (size, _), values in want.items() if size == "1h"
+                 for k, v in values.items() if k.startswith("orders|"))
+    assert (progress["value"], progress["status"]) == (orders, "at_risk")
+
 
 def _difference(got: Counter | None, want: Counter | None) -> dict:
     got, want = got or Counter(), want or Counter()

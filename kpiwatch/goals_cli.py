@@ -1,0 +1,89 @@
+"""``kpiwatch goals``: each goal of the goals file with its progress (alerts/goals.py).
+
+A goal's value is summed from the settled windows of the workers' tables over its span, as
+``kpiwatch kpis`` reads them: whole business days first, then the hours settled since the last
+whole day, each only while every partition has settled it (a gap stops the sum there, and
+``covered_until`` says how far the value goes).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import click
+
+from alerts.goals import Goal, Progress, day_start_ms, judge, load_goals
+from kpiwatch.history_cli import fetch_history, merge
+from streams.windows import iso, to_ms
+
+Fetch = Callable[[str, int, int], list[dict]]  # (size, from ms, to ms) -> merged windows
+
+
+def progress_of(goal: Goal, now_ms: int, fetch: Fetch, tz) -> Progress:
+    today = datetime.fromtimestamp(now_ms / 1000, tz).date()
+    first, last = goal.span(today)
+    start_ms = day_start_ms(first, tz)
+    end_ms = day_start_ms(last + timedelta(days=1), tz)
+    values: Counter = Counter()
+    covered = start_ms
+    if start_ms < now_ms:
+        for size in ("1d", "1h"):
+            for window in fetch(size, covered, min(end_ms, now_ms)):
+                if window["missing"] or to_ms(_moment(window["start"])) != covered:
+                    break
+                values.update(window["values"])
+                covered = to_ms(_moment(window["end"]))
+    return judge(goal, first, last, values, covered, tz)
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@click.command("goals")
+@click.option("--worker", "workers", multiple=True, metavar="URL",
+              help="A worker's base URL, repeatable: give every worker of the deployment "
+                   "(default: this machine's worker on KPIWATCH_WEB_PORT).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document (for scripts).")
+def goals(workers: tuple[str, ...], as_json: bool) -> None:
+    """The goals of KPIWATCH_GOALS_FILE (default alerts/goals.yaml), each with its value so
+    far, where a straight path to the target would be now, and its status: on_track, at_risk,
+    achieved, missed, not_started or no_data."""
+    from kpiwatch.settings import load_settings
+
+    settings = load_settings()
+    goal_set = load_goals()
+    if not goal_set.goals:
+        click.echo("no goals: add them to alerts/goals.yaml or KPIWATCH_GOALS_FILE "
+                   "(schema: alerts/goals.py)")
+        return
+    urls = list(workers) or [f"http://127.0.0.1:{settings.web_port}"]
+
+    def fetch(size: str, from_ms: int, to_ms_: int) -> list[dict]:
+        documents = [fetch_history(url, size, iso(from_ms), iso(to_ms_)) for url in urls]
+        return merge(documents, settings.topic_partitions)
+
+    now = to_ms(datetime.now(UTC))
+    report = [progress_of(goal, now, fetch, settings.timezone) for goal in goal_set.goals]
+    if as_json:
+        click.echo(json.dumps([p.as_dict() for p in report], indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    colours = {"on_track": "green", "achieved": "green", "at_risk": "bold red",
+               "missed": "red"}
+    table = Table(title="Goals")
+    for column in ("goal", "kpi", "span", "value", "path now", "target", "status"):
+        table.add_column(column, justify="right" if column in ("value", "path now", "target")
+                         else "left")
+    for p in report:
+        kpi = p.kpi + (f" ({p.channel})" if p.channel else "")
+        value = "-" if p.value is None else f"{p.value:,.4g}"
+        colour = colours.get(p.status, "dim")
+        table.add_row(p.goal, kpi, f"{p.start} to {p.deadline}", value, f"{p.expected:,.4g}",
+                      f"{p.target:,.4g}", f"[{colour}]{p.status}[/]")
+    Console().print(table)
