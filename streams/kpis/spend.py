@@ -28,7 +28,7 @@ an alert judged a settled window with the spend known when that window settled.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
@@ -38,6 +38,7 @@ from streams.kpis.working_set import applied_until_ms, progress_key
 from streams.windows import MINUTE_MS, window_of
 
 SPEND_PARTITION = 0
+DAY_MS = 86_400_000
 # Finer than any currency's minor unit, so a minute's share loses nothing a report would show.
 SPREAD_QUANTUM = Decimal("0.000001")
 PREFIXES = ("ad_spend", "ad_impressions", "ad_clicks")
@@ -76,6 +77,9 @@ class SpendLedger:
     def __init__(self, settings: KpiSettings) -> None:
         self.settings = settings
         self.rows: dict[str, SpendRow] = {}
+        # UTC day -> ids of the rows overlapping it: a window reads only its days' rows (a
+        # shop's ledger holds every row since tracking began).
+        self.by_day: dict[int, set[str]] = {}
         self.rejected: Counter = Counter()  # reason -> rows refused
         self.unconverted: Counter = Counter()  # currency -> rows without a rate
         self.loaded = False  # read the spend topic up to its end offsets as of the start
@@ -85,7 +89,7 @@ class SpendLedger:
         Returns the error of a row refused (counted by reason; an earlier row of the id
         stays)."""
         if raw is None:
-            self.rows.pop(spend_id, None)
+            self._drop(spend_id)
             return None
         try:
             row = parse_spend(raw)
@@ -102,18 +106,35 @@ class SpendLedger:
         amount = self.settings.to_base(row.amount, row.currency)
         if amount is None:
             self.unconverted[row.currency] += 1
-            self.rows.pop(row.spend_id, None)
+            self._drop(row.spend_id)
             return SpendError("no_currency_rate", f"no rate for {row.currency}: set it in "
                               "KPIWATCH_CURRENCY_RATES")
-        self.rows[row.spend_id] = SpendRow(
+        self._drop(row.spend_id)
+        self.rows[row.spend_id] = kept = SpendRow(
             row.start_ms, row.end_ms, f"{row.channel}|{self.settings.campaign(row.campaign)}",
             amount, row.impressions, row.clicks)
+        for day in _days(kept.start_ms, kept.end_ms):
+            self.by_day.setdefault(day, set()).add(row.spend_id)
         return None
+
+    def _drop(self, spend_id: str) -> None:
+        old = self.rows.pop(spend_id, None)
+        if old is not None:
+            for day in _days(old.start_ms, old.end_ms):
+                ids = self.by_day.get(day)
+                if ids is not None:
+                    ids.discard(spend_id)
+                    if not ids:
+                        del self.by_day[day]
 
     def window_values(self, start_ms: int, end_ms: int) -> Counter:
         """Spend, impressions and clicks of the minutes from ``start_ms`` to ``end_ms``."""
         values: Counter = Counter()
-        for row in self.rows.values():
+        if end_ms - start_ms > len(self.by_day) * DAY_MS:  # (since tracking began, say)
+            ids: Iterable[str] = self.rows
+        else:
+            ids = {i for day in _days(start_ms, end_ms) for i in self.by_day.get(day, ())}
+        for row in (self.rows[i] for i in ids):
             lo, hi = max(start_ms, row.start_ms), min(end_ms, row.end_ms)
             if lo >= hi:
                 continue
@@ -129,6 +150,10 @@ class SpendLedger:
         """Since tracking began: every row, up to ``until_ms``."""
         return self.window_values(min((r.start_ms for r in self.rows.values()), default=0),
                                   until_ms)
+
+
+def _days(start_ms: int, end_ms: int) -> range:
+    return range(start_ms // DAY_MS, (end_ms - 1) // DAY_MS + 1)
 
 
 class SpendView(Mapping):

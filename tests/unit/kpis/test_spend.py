@@ -145,3 +145,15 @@ def test_many_rows_over_overlapping_spans_sum_exactly():
     minutes = [ledger.window_values(start + k * 15 * MINUTE_MS, start + (k + 1) * 15 * MINUTE_MS)
                for k in range(4 * 24 * 5)]
     assert sum((m["ad_spend|paid_search|brand"] for m in minutes), Decimal(0)) == expected
+
+
+def test_a_replaced_row_leaves_the_days_it_covered_before():
+    ledger = SpendLedger(SETTINGS)
+    ledger.add(row("s1", amount="10.00"))
+    ledger.add(row("s1", amount="10.00", start=DAY + timedelta(days=3)))  # moved
+    start = int(DAY.timestamp() * 1000)
+    assert not ledger.window_values(start, start + 86_400_000)
+    assert ledger.window_values(start + 3 * 86_400_000, start + 4 * 86_400_000)[
+        "ad_spend|paid_search|brand"] == Decimal("10.00")
+    ledger.put("s1", None)
+    assert not ledger.by_day
