@@ -103,8 +103,16 @@ def test_a_broker_restart_mid_ingest_loses_and_doubles_nothing(private_stack, wo
         f"{first.log_tail()}\n---\n{second.log_tail()}")
     assert first_count_s is not None, "no new count in /metrics within 240 s of the broker's start"
 
+    # Recorded now, and again with the verdict's figures: a failed judgement keeps these.
+    recovery = dict(events=len(run.events), messages=len(run.messages), down_s=DOWN_SECONDS,
+                    unavailable_s=round(restarted - fault_at + healthy_s, 1),
+                    healthy_s=round(healthy_s, 1), first_commit_s=round(first_commit_s, 1),
+                    first_count_s=round(first_count_s, 1))
+    fault_figures.record(1, f"broker {fault}", **recovery)
+
     supervisor.at_fault = restarted
     run.finish(workers, producer)
+    recovery["producer_retries"] = producer.retries
     windows = run.assert_changelog_equals_oracle(workers)
     series = run.assert_gauges_equal_oracle(workers)
     supervisor.stop()
@@ -120,13 +128,9 @@ def test_a_broker_restart_mid_ingest_loses_and_doubles_nothing(private_stack, wo
         f"{workers.restarts_logged()}; workers restarted: {len(crashed)}; "
         f"runtime {time.monotonic() - began:.0f} s")
     print("\n" + figures)
-    fault_figures.record(
-        1, f"broker {fault}", events=len(run.events), messages=len(run.messages),
-        down_s=DOWN_SECONDS, unavailable_s=round(restarted - fault_at + healthy_s, 1),
-        healthy_s=round(healthy_s, 1), first_commit_s=round(first_commit_s, 1),
-        first_count_s=round(first_count_s, 1), producer_retries=producer.retries,
-        settled_windows=windows, gauge_series=series, workers_restarted=len(crashed),
-        runtime_s=round(time.monotonic() - began))
+    recovery.update(settled_windows=windows, gauge_series=series, workers_restarted=len(crashed),
+                    runtime_s=round(time.monotonic() - began))
+    fault_figures.record(1, f"broker {fault}", **recovery)
     # Nothing lost or doubled even so; but the workers must ride out the restart themselves.
     assert not crashed and first.process.poll() is None and second.process.poll() is None, (
         f"workers exited during the broker restart (restarted by the test to judge the KPIs): "
@@ -193,6 +197,10 @@ def test_scaling_1_2_3_1_during_ingest_moves_partitions_without_double_counting(
         run.finish(workers, producer)
     finally:
         sampler.stop()
+    moves = dict(events=len(run.events), messages=len(run.messages), steps=steps,
+                 samples=len(sampler.samples), overlaps=sampler.overlaps,
+                 naive_excess=sampler.naive_excess)
+    fault_figures.record(2, "scaling 1-2-3-1", **moves)  # again below, with the verdict's
     windows = run.assert_changelog_equals_oracle(workers)
     series = run.assert_gauges_equal_oracle(workers)
     prometheus = run.assert_prometheus_equals_oracle(workers)
@@ -204,11 +212,9 @@ def test_scaling_1_2_3_1_during_ingest_moves_partitions_without_double_counting(
                       f"oracle's final total (double counting while partitions moved); first: "
                       f"{over[:5]}")
     assert first.process.poll() is None
-    fault_figures.record(
-        2, "scaling 1-2-3-1", events=len(run.events), messages=len(run.messages), steps=steps,
-        samples=len(sampler.samples), overlaps=sampler.overlaps,
-        naive_excess=sampler.naive_excess, settled_windows=windows, gauge_series=series,
-        prometheus=prometheus, runtime_s=round(time.monotonic() - began))
+    fault_figures.record(2, "scaling 1-2-3-1", **moves, settled_windows=windows,
+                         gauge_series=series, prometheus=prometheus,
+                         runtime_s=round(time.monotonic() - began))
     print(f"\nscaling 1 -> 2 -> 3 -> 1 during ingest: {len(run.events)} events "
           f"({len(run.messages)} messages with retries); {'; '.join(steps)}; "
           f"{len(sampler.samples)} samples while partitions moved, {sampler.overlaps} with a "

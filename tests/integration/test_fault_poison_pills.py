@@ -276,6 +276,10 @@ def test_poison_pills_are_dead_lettered_by_reason_and_kpis_equal_the_oracle(
     assert got == want
     assert all(letter.error for _, letter in letters)
     assert RejectReason.PARSER_ERROR.value not in {letter.reason for _, letter in letters}
+    letters_figures = dict(events=TOTAL - POISON, messages=TOTAL, pills=POISON,
+                           dead_letters=len(letters),
+                           reasons=len({letter.reason for _, letter in letters}))
+    fault_figures.record(4, "poison pills", **letters_figures)  # again below, with the KPIs'
 
     def all_committed():
         committed, ends = committed_and_end_offsets(bootstrap, names["KPIWATCH_APP_ID"] + "-ingest",
@@ -342,10 +346,9 @@ def test_poison_pills_are_dead_lettered_by_reason_and_kpis_equal_the_oracle(
     for sign in ("Traceback", "Crashed", "crashed", "Restarting", "restarting"):
         assert sign not in log, worker.log_tail(60)
     fault_figures.record(
-        4, "poison pills", events=TOTAL - POISON, messages=TOTAL, pills=POISON,
-        dead_letters=len(letters), reasons=len({letter.reason for _, letter in letters}),
-        valid_pills=len(accepted), settled_windows=len(want_windows), series=len(after),
-        series_bound=bound, agent_restarts=0, runtime_s=round(time.monotonic() - began))
+        4, "poison pills", **letters_figures, valid_pills=len(accepted),
+        settled_windows=len(want_windows), series=len(after), series_bound=bound,
+        agent_restarts=0, runtime_s=round(time.monotonic() - began))
 
 
 def _series_bound(series: list[tuple[str, dict]]) -> int:

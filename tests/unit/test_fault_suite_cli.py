@@ -83,3 +83,17 @@ def test_the_shop_profile_aims_at_the_users_asked_for():
     profile = state.shop_profile(users=1_000_000, sessions=3_000_000)
     assert 0.6 < profile.returning_share < 0.8
     assert profile.largest_visitor_pool >= 1_000_000
+
+
+@pytest.mark.parametrize("record", [
+    {"case": 1, "down_s": 30, "unavailable_s": 36, "healthy_s": 6, "first_commit_s": 9,
+     "first_count_s": 8},
+    {"case": 2, "samples": 90, "overlaps": 4},
+    {"case": 3, "sent": ["firing paid_search", "resolved paid_search"], "duplicates": 0},
+    {"case": 4, "pills": 100, "dead_letters": 88, "reasons": 6},
+    {"case": 6, "places": 12, "files": 40, "leaks": 0},
+    {"case": 9},
+])
+def test_a_record_without_the_verdicts_figures_is_still_described(record):
+    """A test that fails its judgement keeps the record it wrote before it."""
+    assert suite.describe(record)
