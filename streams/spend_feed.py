@@ -52,11 +52,18 @@ async def follow(bootstrap: str, topic: str) -> None:
         try:
             await consumer.start()
             await _read(consumer, bootstrap, topic)
-        except KafkaError as error:
-            log.warning("spend topic %s unreadable (%s); retrying in %.0f s", topic, error,
-                        RETRY_AFTER_S)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 -- a task that raises stops the worker
+            # (a broker restart raises connection and timeout errors of several kinds): the
+            # ledger keeps what it read, and the reader starts over from the topic's start.
+            log.warning("spend topic %s unreadable (%s: %s); retrying in %.0f s", topic,
+                        type(error).__name__, error, RETRY_AFTER_S)
         finally:
-            await consumer.stop()
+            try:
+                await consumer.stop()
+            except Exception:  # noqa: BLE001 -- stopping a consumer of a broker that is gone
+                log.debug("spend consumer stop failed", exc_info=True)
         await asyncio.sleep(RETRY_AFTER_S)
 
 
