@@ -435,9 +435,10 @@ class ShopRun:
         self._oracle_thread.start()
 
     def _recompute(self) -> None:
-        self._windows["data"] = recompute(self.parsed, UTC_ZONE)
+        self._windows["data"] = recompute(self.parsed, UTC_ZONE, partitions=PARTITIONS)
         self._windows["all"] = {k: +v for k, v in recompute(self.parsed + self.markers,
-                                                            UTC_ZONE).items() if +v}
+                                                            UTC_ZONE, partitions=PARTITIONS
+                                                            ).items() if +v}
 
     def _computed(self, which: str) -> dict:
         self._oracle_thread.join()
