@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from alerts.rules import describe_rule_errors, read_yaml
 from models.channels import Channel
 from streams.kpis.readout import Values, derived
 
@@ -122,28 +122,13 @@ class GoalsError(SystemExit):
 
 def load_goals(path: Path | str | None = None) -> GoalSet:
     path = Path(path or os.environ.get("KPIWATCH_GOALS_FILE") or DEFAULT_GOALS_PATH)
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except OSError as error:
-        raise GoalsError(f"kpiwatch: cannot read the goals file {path}: {error.strerror}\n"
-                         "  fix: set KPIWATCH_GOALS_FILE to an existing YAML file") from None
-    except yaml.YAMLError as error:
-        raise GoalsError(f"kpiwatch: {path} is not valid YAML: {error}") from None
+    raw = read_yaml(path, "goals", "KPIWATCH_GOALS_FILE", GoalsError) or {}
     try:
         return GoalSet.model_validate(raw)
     except ValidationError as error:
-        lines = [f"kpiwatch: invalid goals in {path}"]
-        for item in error.errors():
-            loc = list(item["loc"])
-            if len(loc) >= 2 and loc[0] == "goals" and isinstance(loc[1], int):
-                goals = raw.get("goals") if isinstance(raw, dict) else None
-                name = (goals[loc[1]].get("name") if isinstance(goals, list)
-                        and isinstance(goals[loc[1]], dict) else None)
-                loc[1] = f"{loc[1]} ({name})" if name else loc[1]
-            where = ".".join(str(part) for part in loc) or "(top level)"
-            lines.append(f"  {where}: {item['msg']}")
-        lines.append("  fix: see the schema in alerts/goals.py")
-        raise GoalsError("\n".join(lines)) from None
+        raise GoalsError(describe_rule_errors(path, raw, error, key="goals", noun="goal",
+                                              what="goals") + "\n  schema: alerts/goals.py"
+                         ) from None
 
 
 @dataclass(frozen=True)

@@ -218,32 +218,40 @@ class RulesError(SystemExit):
 
 def load_rules(path: Path | str | None = None) -> RuleSet:
     path = Path(path or os.environ.get("KPIWATCH_RULES_FILE") or DEFAULT_RULES_PATH)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as error:
-        raise RulesError(f"kpiwatch: cannot read the alert rules file {path}: {error.strerror}\n"
-                         "  fix: set KPIWATCH_RULES_FILE to an existing YAML file") from None
-    except yaml.YAMLError as error:
-        raise RulesError(f"kpiwatch: {path} is not valid YAML: {error}") from None
+    raw = read_yaml(path, "alert rules", "KPIWATCH_RULES_FILE", RulesError)
     try:
         return RuleSet.model_validate(raw)
     except ValidationError as error:
         raise RulesError(describe_rule_errors(path, raw, error)) from None
 
 
-def describe_rule_errors(path: Path, raw: object, error: ValidationError) -> str:
-    lines = [f"kpiwatch: invalid alert rules in {path}"]
+def read_yaml(path: Path, what: str, variable: str, failure: type[SystemExit]) -> object:
+    """A YAML file's document; a file that cannot be read or parsed stops startup with the
+    file and the fix named."""
+    try:
+        return yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise failure(f"kpiwatch: cannot read the {what} file {path}: {error.strerror}\n"
+                      f"  fix: set {variable} to an existing YAML file") from None
+    except yaml.YAMLError as error:
+        raise failure(f"kpiwatch: {path} is not valid YAML: {error}") from None
+
+
+def describe_rule_errors(path: Path, raw: object, error: ValidationError, key: str = "rules",
+                         noun: str = "rule", what: str = "alert rules") -> str:
+    """Each error of a list of named items (rules, goals) by the item's name and field."""
+    lines = [f"kpiwatch: invalid {what} in {path}"]
     for item in error.errors():
         loc = list(item["loc"])
         where = ".".join(str(part) for part in loc) or "(top level)"
-        if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
-            rules = raw.get("rules") if isinstance(raw, dict) else None
-            name = (rules[loc[1]].get("name") if isinstance(rules, list) and loc[1] < len(rules)
-                    and isinstance(rules[loc[1]], dict) else None)
+        if len(loc) >= 2 and loc[0] == key and isinstance(loc[1], int):
+            items = raw.get(key) if isinstance(raw, dict) else None
+            name = (items[loc[1]].get("name") if isinstance(items, list) and loc[1] < len(items)
+                    and isinstance(items[loc[1]], dict) else None)
             field = ".".join(str(part) for part in loc[2:]
                              if not re.fullmatch(r"[a-z_]+\[.*\]|static|week_ago|trailing",
-                                                 str(part))) or "(the rule)"
-            where = f"rule {name or '#' + str(loc[1] + 1)!r}, field {field}"
+                                                 str(part))) or f"(the {noun})"
+            where = f"{noun} {name or '#' + str(loc[1] + 1)!r}, field {field}"
         message = item["msg"].removeprefix("Value error, ")
         lines.append(f"  {where}: {message}")
     return "\n".join(lines)

@@ -96,8 +96,8 @@ def test_a_wrong_goal_names_the_goal_and_the_field(tmp_path):
     with pytest.raises(GoalsError) as error:
         load_goals(path)
     text = str(error.value)
-    assert "goals.0 (q4)" in text and "happiness" in text
-    assert "goals.1 (q5)" in text and "period" in text
+    assert "goal 'q4'" in text and "happiness" in text
+    assert "goal 'q5'" in text and "period" in text
 
 
 def test_the_shipped_goals_file_is_valid():
