@@ -125,7 +125,11 @@ def test_no_secret_in_logs_metrics_kpis_dead_letters_or_files(
     wait_for(retried_unreachable, timeout=60, what="a failed delivery to the unreachable target")
     assert metric_sum(worker.metrics_text(), "kpiwatch_alert_state_errors_total") == 0  # Redis: used
     dead_letters = consume_all(bootstrap, names["KPIWATCH_TOPIC_DEAD_LETTER"], MALFORMED)
-    assert len(dead_letters) == MALFORMED
+    # (On a loaded machine an input partition may fall idle and some events arrive late: they
+    # are dead letters too, and searched below like the rest.)
+    malformed = [r for r in dead_letters
+                 if dict(r.headers).get("kpiwatch-reason") != b"late_event"]
+    assert len(malformed) == MALFORMED
     time.sleep(3)  # a few more scrapes, retries and log lines
 
     # Everything the run wrote, as bytes, by where it is.
