@@ -149,6 +149,7 @@ class Workers:
     log_dir: Path
     names: dict[str, str] = field(default_factory=unique_names)
     all: list[Worker] = field(default_factory=list)
+    supervisors: list[Supervisor] = field(default_factory=list)
 
     def start(self, timeout: float = 120.0) -> Worker:
         worker = Worker(env={**self.stack.env, **self.names, **WORKER_ENV},
@@ -173,6 +174,9 @@ class Workers:
         self.scrape_live()
 
     def stop_all(self) -> None:
+        # Supervisors first: one left running by a failed test would start the workers again.
+        for supervisor in self.supervisors:
+            supervisor.stop()
         for worker in self.all:
             worker.stop()
 
@@ -208,6 +212,7 @@ class Workers:
 
     def supervise(self) -> Supervisor:
         supervisor = Supervisor(self)
+        self.supervisors.append(supervisor)
         supervisor.start()
         return supervisor
 
@@ -250,7 +255,8 @@ class Supervisor(threading.Thread):
 
     def stop(self) -> None:
         self.done.set()
-        self.join(240)
+        if self.is_alive():
+            self.join(240)
 
 
 def crash_reason(worker: Worker) -> str:
