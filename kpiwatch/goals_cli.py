@@ -32,15 +32,11 @@ def progress_of(goal: Goal, now_ms: int, fetch: Fetch, tz) -> Progress:
     if start_ms < now_ms:
         for size in ("1d", "1h"):
             for window in fetch(size, covered, min(end_ms, now_ms)):
-                if window["missing"] or to_ms(_moment(window["start"])) != covered:
+                if window["missing"] or to_ms(datetime.fromisoformat(window["start"])) != covered:
                     break
                 values.update(window["values"])
-                covered = to_ms(_moment(window["end"]))
+                covered = to_ms(datetime.fromisoformat(window["end"]))
     return judge(goal, first, last, values, covered, tz)
-
-
-def _moment(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 @click.command("goals")

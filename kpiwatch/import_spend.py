@@ -37,6 +37,7 @@ from pydantic import ValidationError
 
 from kpiwatch.settings import ConfigError, Settings, load_settings
 from models.channels import Channel
+from models.fields import parse_instant
 from models.spend import AdSpend, spend_id_of
 
 FORMATS = ("auto", "google_ads", "meta_ads", "canonical")
@@ -125,8 +126,8 @@ def _row(fmt: str, record: dict, header: list[str], channel: str | None,
             fields["channel"] = channel
         if "spend_id" not in fields:
             fields["spend_id"] = spend_id_of(fields.get("channel", ""), fields.get("campaign"),
-                                             _instant(fields.get("start", ""), "start"),
-                                             _instant(fields.get("end", ""), "end"))
+                                             parse_instant(fields.get("start", ""), "start"),
+                                             parse_instant(fields.get("end", ""), "end"))
         return AdSpend.model_validate(fields)
     columns = GOOGLE if fmt == "google_ads" else META
     chosen = channel or DEFAULT_CHANNEL[fmt]
@@ -169,7 +170,7 @@ def _get(record: dict, names: tuple[str, ...], what: str, default: str | None = 
 
 def _number(text: str, column: str) -> Decimal:
     cleaned = text.replace(",", "").replace("\u00a0", "").strip() or "0"
-    if cleaned in ("--", " --"):
+    if cleaned == "--":  # (Google Ads' "no data")
         cleaned = "0"
     try:
         value = Decimal(cleaned)
@@ -184,13 +185,6 @@ def _day(text: str, tz: ZoneInfo) -> datetime:
     except ValueError:
         raise ValueError(f"{text!r} is not a date such as 2026-12-01") from None
     return day.replace(tzinfo=tz)
-
-
-def _instant(text: str, name: str) -> datetime:
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"{name} {text!r} is not an ISO 8601 time") from None
 
 
 def summary(rows: Iterable[AdSpend]) -> list[str]:

@@ -16,6 +16,7 @@ from metrics.collectors import (
     owned_states,
 )
 from metrics.kpi_collector import KpiCollector
+from models.fields import parse_instant
 from streams.app import app
 from streams.kpis import readout
 from streams.kpis.agent import kpi_settings, kpi_values, kpi_view
@@ -95,13 +96,7 @@ def history_query(query) -> tuple[str, int, int]:
         text = query.get(name) or default
         if text is None:
             raise ValueError(f"give {name}, an ISO 8601 time such as 2026-12-01T00:00:00Z")
-        try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(f"{name} {text!r} is not an ISO 8601 time") from None
-        if moment.tzinfo is None:
-            raise ValueError(f"{name} {text!r} has no time zone: add Z or an offset")
-        bounds.append(to_ms(moment))
+        bounds.append(to_ms(parse_instant(text, name)))
     return size, bounds[0], bounds[1]
 
 

@@ -41,6 +41,20 @@ def _known_currency(code: str) -> str:
     return code
 
 
+def parse_instant(text: str, name: str) -> datetime:
+    """An ISO 8601 time with its zone (Z or an offset), as a query, a CSV or a config file
+    gives it; a ValueError naming ``name`` otherwise (a time without a zone could move data
+    hours into another window)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{name} {text!r} is not an ISO 8601 time such as "
+                         "2026-12-01T00:00:00Z") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"{name} {text!r} has no time zone: add Z or an offset")
+    return moment
+
+
 def _as_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 

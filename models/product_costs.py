@@ -15,11 +15,11 @@ from __future__ import annotations
 import bisect
 import csv
 from collections.abc import Iterable
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from models.currencies import ISO_4217_CODES
+from models.fields import parse_instant
 
 REQUIRED = ("product_id", "unit_cost")
 SINCE_ALWAYS_MS = -(2**62)
@@ -80,13 +80,9 @@ def _ms(text: str, name: str, line: int) -> int:
     if not text:
         return SINCE_ALWAYS_MS
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise CostFileError(f"{name} line {line}: valid_from {text!r} is not an ISO 8601 "
-                            "time such as 2026-07-01T00:00:00Z") from None
-    if moment.tzinfo is None:
-        raise CostFileError(f"{name} line {line}: valid_from {text!r} has no time zone; add Z "
-                            "or an offset")
+        moment = parse_instant(text, "valid_from")
+    except ValueError as error:
+        raise CostFileError(f"{name} line {line}: {error}") from None
     return int(moment.timestamp() * 1000)
 
 
