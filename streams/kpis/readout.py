@@ -147,6 +147,9 @@ def economics(values: Values, dims: tuple[str, ...] = ()) -> dict:
     """Acquisition cost and return (streams/kpis/spend.py, acquisition.py) of one window,
     overall or for one channel (``dims``: (channel,)) or channel and campaign."""
     spend = total(values, "ad_spend", *dims)
+    new_customers = total(values, "new_customers", *dims)
+    clicks = total(values, "ad_clicks", *dims)
+    impressions = total(values, "ad_impressions", *dims)
     revenue = total(values, "revenue" if len(dims) < 2 else "campaign_revenue", *dims)
     orders = total(values, "orders" if len(dims) < 2 else "campaign_orders", *dims)
     sessions = total(values, "sessions" if len(dims) < 2 else "campaign_sessions", *dims)
@@ -158,13 +161,13 @@ def economics(values: Values, dims: tuple[str, ...] = ()) -> dict:
     } if not dims else {}
     return {
         "ad_spend": float(spend),
-        "ad_impressions": int(total(values, "ad_impressions", *dims)),
-        "ad_clicks": int(total(values, "ad_clicks", *dims)),
-        "new_customers": int(total(values, "new_customers", *dims)),
+        "ad_impressions": int(impressions),
+        "ad_clicks": int(clicks),
+        "new_customers": int(new_customers),
         "roas": ratio(revenue, spend),
-        "cac": ratio(spend, total(values, "new_customers", *dims)),
+        "cac": ratio(spend, new_customers),
         "cpa": ratio(spend, orders),
-        "ctr": ratio(total(values, "ad_clicks", *dims), total(values, "ad_impressions", *dims)),
+        "ctr": ratio(clicks, impressions),
         "cost_per_session": ratio(spend, sessions),
         **shop,
         **(margin(values, dims) if len(dims) < 2 else {}),
@@ -315,8 +318,9 @@ def _growth(table: Mapping, partitions: list[int], window: Window, values: Value
                "week_ago": window_of(window.size, middle - WEEK_MS, tz)}
     out = {}
     for name, before in earlier.items():
-        kept = any(table.get(aggregate_key(p, before)) is not None for p in partitions)
-        out[name] = revenue_growth(values, window_values(table, partitions, before)
+        states = [table.get(aggregate_key(p, before)) for p in partitions]
+        kept = any(state is not None for state in states)
+        out[name] = revenue_growth(values, sum(map(stored_values, states), Counter())
                                    if kept else None)
     return out
 
