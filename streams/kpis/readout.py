@@ -21,20 +21,37 @@ from streams.windows import MINUTE_MS, WINDOW_SIZES, Window, window_of
 Values = Counter
 
 
-class Shown(Mapping):
-    """The engines' table as /metrics and /kpis read it: with what each partition's engine has
-    applied in memory and not written yet (streams/kpis/engine.py, ``settle``), so an event
-    shows as soon as it is applied. ``engine_of``: a partition's engine, or None."""
+class TableView(Mapping):
+    """The KPI table as a reader sees it: the table's keys, with values a subclass's ``get``
+    may change (the values are dicts, never None)."""
 
-    def __init__(self, table: Mapping, engine_of: Callable[[int], Any]) -> None:
+    def __init__(self, table: Mapping) -> None:
         self.table = table
-        self.engine_of = engine_of
 
     def __getitem__(self, key: str):
         value = self.get(key)
         if value is None:
             raise KeyError(key)
         return value
+
+    def get(self, key: str, default=None):
+        return self.table.get(key, default)
+
+    def __iter__(self):
+        return iter(self.table)
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+
+class Shown(TableView):
+    """The engines' table as /metrics and /kpis read it: with what each partition's engine has
+    applied in memory and not written yet (streams/kpis/engine.py, ``settle``), so an event
+    shows as soon as it is applied. ``engine_of``: a partition's engine, or None."""
+
+    def __init__(self, table: Mapping, engine_of: Callable[[int], Any]) -> None:
+        super().__init__(table)
+        self.engine_of = engine_of
 
     def get(self, key: str, default=None):
         stored = self.table.get(key)
@@ -45,12 +62,6 @@ class Shown(Mapping):
                 stored = (engine.shown_progress(stored) if kind == "progress"
                           else engine.shown_aggregate(key, stored))
         return default if stored is None else stored
-
-    def __iter__(self):
-        return iter(self.table)
-
-    def __len__(self) -> int:
-        return len(self.table)
 
 
 @dataclass(frozen=True)

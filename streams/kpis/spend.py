@@ -28,12 +28,13 @@ an alert judged a settled window with the spend known when that window settled.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
 from models.spend import AdSpend, SpendError, parse_spend
 from streams.kpis.kpi_settings import KpiSettings
+from streams.kpis.readout import TableView
 from streams.kpis.working_set import applied_until_ms, progress_key
 from streams.windows import MINUTE_MS, window_of
 
@@ -156,12 +157,12 @@ def _days(start_ms: int, end_ms: int) -> range:
     return range(start_ms // DAY_MS, (end_ms - 1) // DAY_MS + 1)
 
 
-class SpendView(Mapping):
+class SpendView(TableView):
     """The KPI table as readers see it, with the ledger's spend in partition 0's windows (the
     module docstring says why there)."""
 
     def __init__(self, table: Mapping, ledger: SpendLedger) -> None:
-        self.table = table
+        super().__init__(table)
         self.ledger = ledger
         self._prefix = f"agg|{SPEND_PARTITION}|"
 
@@ -191,17 +192,6 @@ class SpendView(Mapping):
         merged["values"] = values
         return merged
 
-    def __getitem__(self, key: str):
-        value = self.get(key)
-        if value is None:
-            raise KeyError(key)
-        return value
-
-    def __iter__(self) -> Iterator:
-        return iter(self.table)
-
-    def __len__(self) -> int:
-        return len(self.table)
 
 
 __all__ = ["SPEND_PARTITION", "SpendLedger", "SpendView", "share"]
