@@ -23,6 +23,8 @@ from decimal import Decimal
 import orjson
 import redis.asyncio as redis
 
+from streams.kpis.readout import decoded
+
 HISTORY_TTL_SECONDS = 8 * 24 * 3600
 
 # settled_until only moves forward, whatever order two workers write it in.
@@ -38,8 +40,7 @@ def key_prefix(app_id: str) -> str:
 
 
 def decode_values(raw: bytes | str) -> Counter:
-    return Counter({k: Decimal(v) if isinstance(v, str) else v
-                    for k, v in orjson.loads(raw).items()})
+    return decoded(orjson.loads(raw))
 
 
 class WindowStore:

@@ -57,7 +57,7 @@ def merge(documents: list[dict], partitions: int) -> list[dict]:
     for (start, end), parts in sorted(by_window.items()):
         values: Counter = Counter()
         for part in parts.values():
-            values.update({k: Decimal(v) if isinstance(v, str) else v for k, v in part.items()})
+            values.update(readout.decoded(part))
         missing = sorted(set(map(str, range(partitions))) - set(parts), key=int)
         out.append({"start": start, "end": end, "values": values, "missing": missing})
     return out

@@ -15,7 +15,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from decimal import Decimal
 
 from alerts import benchmarks
 from alerts.rules import Rule, RuleSet, StaticBenchmark
@@ -58,8 +57,7 @@ def merge(documents: list[dict | None]) -> dict[str, list[ShopWindow]]:
         # is missing from the sum, so the window is not shown as settled.
         values: Counter = Counter()
         for part in parts:
-            values.update({k: Decimal(v) if isinstance(v, str) else v
-                           for k, v in part.get("values", {}).items()})
+            values.update(readout.decoded(part.get("values", {})))
         merged.setdefault(size, []).append(
             ShopWindow(size, start, end,
                        len(parts) == answered and all(p["settled"] for p in parts), values))

@@ -71,11 +71,13 @@ class WindowReading:
     values: Values
 
 
+def decoded(values: Mapping) -> Values:
+    """Aggregate values as JSON holds them (amounts as strings) back as counts and Decimals."""
+    return Counter({k: Decimal(v) if isinstance(v, str) else v for k, v in values.items()})
+
+
 def stored_values(state: Mapping | None) -> Values:
-    if not state:
-        return Counter()
-    return Counter({k: Decimal(v) if isinstance(v, str) else v
-                    for k, v in (state.get("values") or {}).items()})
+    return decoded(state.get("values") or {}) if state else Counter()
 
 
 def partition_progress(table: Mapping, partition: int) -> dict | None:
