@@ -8,7 +8,7 @@ taken from the input; the defaults here only serve code that builds events direc
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from models.channels import Channel
@@ -86,11 +86,66 @@ class Search(EventBase):
 
 
 class Signup(EventBase):
+    """An account created. `referrer_id` is the user id of whoever referred the new user,
+    when the shop knows it (a referral link or an invitation): the signup is then a referred
+    signup, and its referrer a referring user (streams/kpis/journey.py)."""
+
     type: Literal["signup"] = "signup"
+    referrer_id: Identifier | None = None
 
 
 class NewsletterSignup(EventBase):
     type: Literal["newsletter_signup"] = "newsletter_signup"
+
+
+class InviteSent(EventBase):
+    """A user invited someone to the shop or product (Segment B2B SaaS Invite Sent): a
+    referral sent. Who was invited is not read (an e-mail address is personal data)."""
+
+    type: Literal["invite_sent"] = "invite_sent"
+
+
+def _lowercase(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+class SurveyResponse(EventBase):
+    """An answer to a satisfaction survey. `scale` says how `score` reads: ``nps`` is "how
+    likely are you to recommend us", 0-10; ``csat`` is "how satisfied are you", 1-5.
+    `survey` is the survey's name, mapped to KPIWATCH_SURVEYS by the KPI stage (else
+    other)."""
+
+    type: Literal["survey_response"] = "survey_response"
+    scale: Annotated[Literal["nps", "csat"], BeforeValidator(_lowercase)]
+    score: Annotated[int, Field(ge=0, le=10)]
+    survey: Label | None = None
+
+    @model_validator(mode="after")
+    def _score_on_scale(self) -> "SurveyResponse":
+        if self.scale == "csat" and not 1 <= self.score <= 5:
+            raise PydanticCustomError(
+                "csat_score", "a csat score is 1 to 5 (an nps score is 0 to 10: set scale)")
+        return self
+
+
+class FeatureUsed(EventBase):
+    """A product feature used. `feature` is its name, mapped to KPIWATCH_FEATURES by the KPI
+    stage (else other)."""
+
+    type: Literal["feature_used"] = "feature_used"
+    feature: Label
+
+
+class DemoRequested(EventBase):
+    """A visitor asked for a demo (or a sales call)."""
+
+    type: Literal["demo_requested"] = "demo_requested"
+
+
+class ProductsCompared(EventBase):
+    """A visitor compared products side by side."""
+
+    type: Literal["products_compared"] = "products_compared"
 
 
 class CartChange(EventBase):
@@ -201,6 +256,11 @@ CanonicalEvent = Annotated[
     | Search
     | Signup
     | NewsletterSignup
+    | InviteSent
+    | SurveyResponse
+    | FeatureUsed
+    | DemoRequested
+    | ProductsCompared
     | CartAdd
     | CartRemove
     | CheckoutStarted
@@ -222,6 +282,11 @@ EVENT_MODELS: dict[str, type[EventBase]] = {
         Search,
         Signup,
         NewsletterSignup,
+        InviteSent,
+        SurveyResponse,
+        FeatureUsed,
+        DemoRequested,
+        ProductsCompared,
         CartAdd,
         CartRemove,
         CheckoutStarted,

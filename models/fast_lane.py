@@ -31,6 +31,8 @@ from models.mapped import Received
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=IDENTIFIER_CAP)]
 # Amounts stay as decoded and are turned into Decimal the way pydantic does it.
 Amount = int | float | str
+# A survey score is taken only as a whole JSON number (`_build` declines the rest).
+Score = int | float | str
 
 
 class _Struct(msgspec.Struct, gc=False):
@@ -103,6 +105,23 @@ class _Properties(_Struct):
     tax: Amount | None = None
     coupon: str | None = None
     products: list[_Item] | None = None
+    referrer_id: Id | None = None
+    referrerId: Id | None = None
+    referred_by: Id | None = None
+    referredBy: Id | None = None
+    scale: str | None = None
+    score: Score | None = None
+    survey: str | None = None
+    feature: str | None = None
+    survey_type: str | None = None
+    surveyType: str | None = None
+    rating: Score | None = None
+    survey_name: str | None = None
+    surveyName: str | None = None
+    survey_id: str | None = None
+    surveyId: str | None = None
+    feature_name: str | None = None
+    featureName: str | None = None
 
 
 class _GA4Params(_Struct):
@@ -125,6 +144,15 @@ class _GA4Params(_Struct):
     tax: Amount | None = None
     coupon: str | None = None
     items: list[_Item] | None = None
+    referrer_id: Id | None = None
+    scale: str | None = None
+    score: Score | None = None
+    survey: str | None = None
+    feature: str | None = None
+    survey_type: str | None = None
+    rating: Score | None = None
+    survey_name: str | None = None
+    feature_name: str | None = None
 
 
 class _GA4Event(_Struct):
@@ -223,6 +251,11 @@ class _Message(_Struct):
     tax: Amount | None = None
     coupon: str | None = None
     items: list[_Item] | None = None
+    referrer_id: Id | None = None
+    scale: str | None = None
+    score: Score | None = None
+    survey: str | None = None
+    feature: str | None = None
 
     event_name: str | None | UnsetType = UNSET
     event_timestamp: int | str | None = None
@@ -269,7 +302,8 @@ _TEXT_CAPS = {
     "reason": TEXT_CAP,
     "coupon": TEXT_CAP,
 }
-_LABEL_FIELDS = ("step", "payment_method")
+_LABEL_FIELDS = ("step", "payment_method", "survey", "feature")
+_SCORE_RANGES = {"nps": range(0, 11), "csat": range(1, 6)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -578,6 +612,10 @@ def _build(
     for name in shape.labels:
         if values[name] is not None:
             values[name] = _label(values[name])
+    if fields["type"] == "survey_response":
+        score, scale = values["score"], values["scale"]
+        if type(score) is not int or scale not in _SCORE_RANGES or score not in _SCORE_RANGES[scale]:
+            raise _Declined
     if shape.has_items:
         values["items"] = tuple(
             _trusted(LineItem, _line_values(item, limits)) for item in values["items"] or ()

@@ -54,6 +54,13 @@ EVENT_TYPES: dict[str, tuple[str, dict[str, str]]] = {
     "view_search_results": ("search", {}),
     "sign_up": ("signup", {}),
     "newsletter_signup": ("newsletter_signup", {}),
+    # GA4 recommends no event for these: kpiwatch reads custom events of the canonical names
+    # (docs/KPIS.md, "The user journey").
+    "invite_sent": ("invite_sent", {}),
+    "survey_response": ("survey_response", {}),
+    "feature_used": ("feature_used", {}),
+    "demo_requested": ("demo_requested", {}),
+    "products_compared": ("products_compared", {}),
     "add_to_cart": ("cart_add", {}),
     "remove_from_cart": ("cart_remove", {}),
     "begin_checkout": ("checkout_started", {}),
@@ -95,6 +102,10 @@ they are deliberately not listed here: they count as "other" until they are mapp
 
 PARAMS: dict[str, dict[str, tuple[str, ...]]] = {
     "search": {"query": ("search_term",)},
+    "signup": {"referrer_id": ("referrer_id",)},
+    "survey_response": {"scale": ("scale", "survey_type"), "score": ("score", "rating"),
+                        "survey": ("survey_name", "survey")},
+    "feature_used": {"feature": ("feature_name", "feature")},
     "cart_add": {"currency": ("currency",)},
     "cart_remove": {"currency": ("currency",)},
     # add_payment_info's `payment_type`, "the chosen method of payment"

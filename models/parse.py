@@ -39,6 +39,7 @@ unknown canonical type."""
 _REASON_BY_ERROR = {
     "missing": RejectReason.MISSING_FIELD,
     "missing_user_key": RejectReason.MISSING_USER_KEY,
+    "literal_error": RejectReason.INVALID_VALUE,
     "unknown_currency": RejectReason.UNKNOWN_CURRENCY,
     "greater_than_equal": RejectReason.INVALID_VALUE,
     "greater_than": RejectReason.INVALID_VALUE,
@@ -195,6 +196,9 @@ def _rejection_from(error: ValidationError, mapped: MappedEvent) -> Rejection:
     if kind == "missing_user_key":
         paths = " or ".join(mapped.source_path((name,)) for name in ("anonymous_id", "user_id"))
         return Rejection(RejectReason.MISSING_USER_KEY, f"{paths}: at least one is required")
+    if kind == "csat_score":
+        return Rejection(RejectReason.INVALID_VALUE, f"{mapped.source_path(('score',))}: "
+                         f"{first['msg']}, got {preview(mapped.fields.get('score'))}")
     # A JSON null where a value is required is as good as missing.
     if kind == "missing" or value is None:
         return Rejection(RejectReason.MISSING_FIELD, f"{mapped.source_path(location)}: required")

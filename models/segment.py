@@ -45,6 +45,14 @@ TRACK_EVENTS: dict[str, tuple[str, dict[str, str]]] = {
     "Products Searched": ("search", {}),
     "Signed Up": ("signup", {}),
     "Newsletter Subscribed": ("newsletter_signup", {}),
+    # B2B SaaS spec (segment.com/docs/connections/spec/b2b-saas/#invite-sent).
+    "Invite Sent": ("invite_sent", {}),
+    # No Segment spec names these; kpiwatch reads them under these names (docs/KPIS.md,
+    # "The user journey").
+    "Survey Responded": ("survey_response", {}),
+    "Feature Used": ("feature_used", {}),
+    "Demo Requested": ("demo_requested", {}),
+    "Products Compared": ("products_compared", {}),
     "Product Added": ("cart_add", {}),
     # "User added a wishlist product to the cart": a cart add, with its cart_id and product.
     "Wishlist Product Added to Cart": ("cart_add", {}),
@@ -139,8 +147,18 @@ PROPERTIES: dict[str, dict[str, tuple[str, ...]]] = {
     "page_view": {},
     "product_view": {"product_id": _MONEY_LINE["product_id"]},
     "search": {"query": ("query",)},
-    "signup": {},
+    # The B2B SaaS spec's Signed Up has no referrer: shops with a referral programme add one.
+    "signup": {"referrer_id": spellings("referrer_id", "referred_by")},
     "newsletter_signup": {},
+    "invite_sent": {},
+    "survey_response": {
+        "scale": ("scale",) + spellings("survey_type"),
+        "score": ("score", "rating"),
+        "survey": ("survey",) + spellings("survey_name", "survey_id"),
+    },
+    "feature_used": {"feature": ("feature",) + spellings("feature_name")},
+    "demo_requested": {},
+    "products_compared": {},
     "cart_add": _MONEY_LINE,
     "cart_remove": _MONEY_LINE,
     "checkout_started": {},
