@@ -26,8 +26,8 @@ alone. Then:
    settled progress again (the table read back from the changelog);
 4. expiry: markers move the watermark past each documented horizon in turn (docs/design.md,
    "State that expires": sessions end after the session timeout, orders are remembered for
-   the dedup horizon, carts 7 days after their abandonment, users and identity links after
-   31 days, window aggregates after their size's retention, ``WINDOW_RETENTION_MS``); after
+   the dedup horizon, carts 7 days after their abandonment, identity links after 31 days,
+   users after 61, window aggregates after their size's retention, ``WINDOW_RETENTION_MS``); after
    each step the changelog is read and the live table keys of the day are counted by kind
    (the markers' own users and windows left out), next to what the documentation says
    should be left.
@@ -99,9 +99,11 @@ def horizons(settings: KpiSettings) -> list[Horizon]:
         Horizon("+ cart recovery, 5m/15m retention", max(cart_gone, retention["5m"],
                                                          retention["15m"]),
                 ("session", "order", "cart", "1m", "5m", "15m")),
-        Horizon("+ user ttl (links too)", max(settings.user_ttl_ms * ms, 31 * DAY),
-                ("session", "order", "cart", "user", "link", "1m", "5m", "15m")),
+        Horizon("+ link ttl", max(settings.link_ttl_ms * ms, 31 * DAY),
+                ("session", "order", "cart", "link", "1m", "5m", "15m")),
         Horizon("+ 1h retention", retention["1h"],
+                ("session", "order", "cart", "link", "1m", "5m", "15m", "1h")),
+        Horizon("+ user ttl", max(settings.user_ttl_ms * ms, 61 * DAY),
                 ("session", "order", "cart", "user", "link", "1m", "5m", "15m", "1h")),
         Horizon("+ 1d retention", retention["1d"],
                 ("session", "order", "cart", "user", "link", "1m", "5m", "15m", "1h", "1d")),

@@ -267,6 +267,30 @@ class Settings(BaseSettings):
         "trimmed, spaces and hyphens as underscores); any other campaign is reported as other.",
         examples=['["brand", "black_friday"]'],
     )
+    surveys: list[str] = Field(
+        default_factory=list,
+        description="Surveys reported by name, as JSON: the survey of NPS and CSAT responses, "
+        "matched like campaigns; any other survey is reported as other.",
+        examples=['["post_purchase", "support"]'],
+    )
+    features: list[str] = Field(
+        default_factory=list,
+        description="Product features whose adoption is reported by name, as JSON: the feature "
+        "of feature_used events, matched like campaigns; any other is reported as other.",
+        examples=['["wishlist", "size_guide"]'],
+    )
+    activation_event: str = Field(
+        "order_completed",
+        description="The canonical event type that activates a user who signed up, when it "
+        "comes within KPIWATCH_ACTIVATION_WINDOW of the signup.",
+        examples=["order_completed", "feature_used", "cart_add"],
+    )
+    activation_window: Duration = Field(
+        timedelta(days=7),
+        description="How long after signing up a user may activate; the activation rate of the "
+        "signups whose window ended is settled then.",
+        examples=["7d", "P7D"],
+    )
     product_costs_file: Path | None = Field(
         None,
         description="CSV of product unit costs for gross margin: product_id, unit_cost, and "
@@ -354,20 +378,34 @@ class Settings(BaseSettings):
                 )
         return {key: target for key, (_, target) in matched.items()}
 
-    @field_validator("campaigns")
+    @field_validator("campaigns", "surveys", "features")
     @classmethod
-    def _campaign_names(cls, names: list[str]) -> list[str]:
+    def _label_names(cls, names: list[str], info: ValidationInfo) -> list[str]:
         keys = []
+        what = info.field_name.removesuffix("s")
         for name in names:
             key = payment_method_key(name)
             if not re.fullmatch(r"[a-z0-9_]{1,64}", key) or key == "other":
                 raise PydanticCustomError(
-                    "campaign_name",
-                    f"campaign {name!r} is not a usable label: use letters, digits, spaces, "
+                    f"{what}_name",
+                    f"{what} {name!r} is not a usable label: use letters, digits, spaces, "
                     "hyphens or underscores (at most 64), and not 'other' (the rest)",
                 )
             keys.append(key)
         return sorted(set(keys))
+
+    @field_validator("activation_event")
+    @classmethod
+    def _activating_type(cls, name: str) -> str:
+        from models.events import CANONICAL_TYPES
+
+        if name not in CANONICAL_TYPES or name == "signup":
+            raise PydanticCustomError(
+                "activation_event",
+                f"{name!r} is not an event type that can activate a user: use one of "
+                f"{', '.join(sorted(CANONICAL_TYPES - {'signup'}))}",
+            )
+        return name
 
     @field_validator("product_costs_file")
     @classmethod

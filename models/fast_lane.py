@@ -614,6 +614,8 @@ def _build(
             values[name] = _label(values[name])
     if fields["type"] == "survey_response":
         score, scale = values["score"], values["scale"]
+        if isinstance(scale, str):
+            scale = values["scale"] = scale.lower()
         if type(score) is not int or scale not in _SCORE_RANGES or score not in _SCORE_RANGES[scale]:
             raise _Declined
     if shape.has_items:

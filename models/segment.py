@@ -95,6 +95,9 @@ SPEC_EVENTS_WITHOUT_KPI = frozenset({
     "Cart Viewed", "Cart Shared", "Checkout Step Viewed",
     "Coupon Entered", "Coupon Applied", "Coupon Denied", "Coupon Removed",
     "Application Installed", "Application Opened", "Signed In", "Signed Out",
+    # B2B SaaS (segment.com/docs/connections/spec/b2b-saas/)
+    "Account Created", "Account Deleted", "Account Added User", "Account Removed User",
+    "Trial Started", "Trial Ended",
 })
 """Spec track events no KPI reads: ignored under their own name (snake_case), a bounded
 label. Any other unmapped track name is ignored as "other"."""
@@ -152,7 +155,7 @@ PROPERTIES: dict[str, dict[str, tuple[str, ...]]] = {
     "newsletter_signup": {},
     "invite_sent": {},
     "survey_response": {
-        "scale": ("scale",) + spellings("survey_type"),
+        "scale": spellings("survey_type") + ("scale",),
         "score": ("score", "rating"),
         "survey": ("survey",) + spellings("survey_name", "survey_id"),
     },

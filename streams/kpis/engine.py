@@ -72,6 +72,7 @@ from streams.kpis import (
     checkout,
     funnel,
     identity,
+    journey,
     retention,
     revenue,
     traffic,
@@ -92,7 +93,7 @@ from streams.windows import MINUTE_MS, business_day, windows_of
 
 FAMILIES: tuple[Callable[[EventContext], None], ...] = (
     traffic.apply, funnel.apply, checkout.apply, carts.apply, revenue.apply, acquisition.apply,
-    retention.apply,
+    retention.apply, journey.apply,
 )
 
 
@@ -102,7 +103,7 @@ def _order_expired(ctx: TimerContext) -> None:
 
 
 def _user_expired(ctx: TimerContext) -> None:
-    # Forgotten after user_ttl of inactivity (> 30 days, so MAU is unaffected): a user key
+    # Forgotten after user_ttl of inactivity (> 60 days, so MAU and churn are unaffected): a user key
     # seen again after that counts as a new user.
     ctx.ws.end("user", ctx.ident)
 
@@ -112,7 +113,7 @@ TIMERS: dict[str, tuple[tuple[str, Callable[[TimerContext], None]], ...]] = {
     "session": (("end", traffic.session_ended),),
     "cart": (("checkout", checkout.checkout_abandoned), ("idle", carts.idle),
              ("expire", carts.expired)),
-    "user": (("expire", _user_expired),),
+    "user": (("activation", journey.activation_ended), ("expire", _user_expired)),
     "order": (("expire", _order_expired),),
     "link": (("expire", identity.expired),),
 }
@@ -605,7 +606,7 @@ class PartitionEngine:
         user_is_new = user is None
         if user is None:
             user = ws.create("user", event.user_key, {"first_ms": event_ms, "first_day": day})
-        user["timers"] = {"expire": event_ms + settings.user_ttl_ms}
+        user.setdefault("timers", {})["expire"] = event_ms + settings.user_ttl_ms
         ws.arm("user", event.user_key, user, event_ms)
         session = self._session(ws, event, event_ms)
         return EventContext(ws, event, event_ms, day, windows, session, user, user_is_new,

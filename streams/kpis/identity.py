@@ -17,7 +17,7 @@ often: applying one again changes nothing.
 
 State: per user id, a ``link`` entity: {"devices": {anonymous id: first link ms}, "latest":
 the newest device, "day": the UTC day of the latest link}, at most ``MAX_DEVICES`` devices (the
-oldest forgotten first), forgotten ``user_ttl`` after the first link of the last day it was
+oldest forgotten first), forgotten ``link_ttl`` after the first link of the last day it was
 linked on (then its devices start afresh). Ingestion sends each pair's first link and the
 earliest of every day (``Links``), so this is a function of the events, whichever ingester
 saw them.
@@ -51,7 +51,7 @@ def link(ws: WorkingSet, event: Any, event_ms: int, settings: KpiSettings) -> No
     if state.get("day") is None or day > state["day"]:
         # The day's first link: ingestion sends the earliest of every day (``Links``).
         state["day"] = day
-        state["timers"] = {"expire": event_ms + settings.user_ttl_ms}
+        state["timers"] = {"expire": event_ms + settings.link_ttl_ms}
         ws.arm("link", event.user_id, state, event_ms)
 
 

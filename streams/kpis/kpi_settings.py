@@ -40,9 +40,13 @@ class KpiSettings:
     # An abandoned cart stays recoverable this long (recovery e-mails run for about a week),
     # then it is forgotten: memory stays bounded.
     cart_recovery_ms: int = 7 * 24 * 3_600_000
-    # A user inactive this long is forgotten. Over 30 days, so MAU never misses one; a user key
-    # seen again after that counts as a new user.
-    user_ttl_ms: int = 31 * 24 * 3_600_000
+    # A user inactive this long is forgotten. Over 60 days, so that MAU and churn (active in
+    # the 30 days before the last 30) never miss one; a user key seen again after that counts
+    # as a new user.
+    user_ttl_ms: int = 61 * 24 * 3_600_000
+    # A user id's links to its devices (streams/kpis/identity.py): a device not linked again
+    # this long is no longer the user's.
+    link_ttl_ms: int = 31 * 24 * 3_600_000
     # An order_id is remembered this long after its order: a repeat within it is dropped.
     dedup_horizon_ms: int = 24 * 3_600_000
     source_idle_seconds: float = 60.0
@@ -62,6 +66,10 @@ class KpiSettings:
     payment_method_aliases: Mapping[str, str] = field(
         default_factory=lambda: dict(DEFAULT_PAYMENT_METHOD_ALIASES))
     campaigns: frozenset[str] = frozenset()
+    surveys: frozenset[str] = frozenset()
+    features: frozenset[str] = frozenset()
+    activation_event: str = "order_completed"
+    activation_ms: int = 7 * 24 * 3_600_000
     product_costs: CostTable = field(default_factory=dict)
 
     @classmethod
@@ -80,6 +88,10 @@ class KpiSettings:
             payment_methods=frozenset(settings.payment_methods),
             payment_method_aliases=dict(settings.payment_method_aliases),
             campaigns=frozenset(settings.campaigns),
+            surveys=frozenset(settings.surveys),
+            features=frozenset(settings.features),
+            activation_event=settings.activation_event,
+            activation_ms=int(settings.activation_window.total_seconds() * 1000),
             product_costs=(read_cost_file(settings.product_costs_file)
                            if settings.product_costs_file is not None else {}),
         )
@@ -87,10 +99,15 @@ class KpiSettings:
     def campaign(self, raw: str | None) -> str:
         """The configured name of a raw campaign (utm_campaign, a spend row's), else "other":
         campaign names are free text, the label is bounded."""
-        if raw is None:
-            return "other"
-        key = payment_method_key(raw)
-        return key if key in self.campaigns else "other"
+        return _configured(raw, self.campaigns)
+
+    def survey(self, raw: str | None) -> str:
+        """The configured name of a survey (KPIWATCH_SURVEYS), else "other"."""
+        return _configured(raw, self.surveys)
+
+    def feature(self, raw: str | None) -> str:
+        """The configured name of a feature (KPIWATCH_FEATURES), else "other"."""
+        return _configured(raw, self.features)
 
     def unit_cost(self, product_id: str, at_ms: int) -> Decimal | None:
         """A product's unit cost at an instant, in the base currency; None when unknown (no
@@ -118,3 +135,10 @@ class KpiSettings:
             return amount
         rate = self.currency_rates.get(currency)
         return None if rate is None else amount * rate
+
+
+def _configured(raw: str | None, names: frozenset[str]) -> str:
+    if raw is None:
+        return "other"
+    key = payment_method_key(raw)
+    return key if key in names else "other"

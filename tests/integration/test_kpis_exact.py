@@ -29,6 +29,8 @@ from tests.kpi_oracle.oracle import recompute
 from tests.kpi_oracle.shop import (
     CAMPAIGNS,
     COSTS_CSV,
+    FEATURES,
+    SURVEYS,
     arrival_order,
     economics_oracle,
     shop_events,
@@ -107,7 +109,9 @@ def test_kpis_equal_the_batch_recomputation(worker_factory, stack_settings, kill
     env = {"KPIWATCH_TOPIC_PARTITIONS": "4", "KPIWATCH_ALLOWED_LATENESS": "PT30M",
            "KPIWATCH_SOURCE_IDLE_TIMEOUT": "PT10M", "KPIWATCH_BASE_CURRENCY": "EUR",
            "KPIWATCH_CAMPAIGNS": orjson.dumps(CAMPAIGNS).decode(),
-           "KPIWATCH_PRODUCT_COSTS_FILE": str(costs)}
+           "KPIWATCH_PRODUCT_COSTS_FILE": str(costs),
+           "KPIWATCH_SURVEYS": orjson.dumps(SURVEYS).decode(),
+           "KPIWATCH_FEATURES": orjson.dumps(FEATURES).decode()}
     first, second = worker_factory(**env), worker_factory(**env)
     bootstrap = stack_settings.kafka_bootstrap_servers
     topics = {"clickstream": names["KPIWATCH_TOPIC_CLICKSTREAM"],

@@ -118,14 +118,16 @@ def parse_costs(text):
 
 
 def recompute(events, tz, timeout_ms=30 * 60_000, rates=None, base="EUR",
-              abandon_ms=30 * 60_000, recovery_ms=7 * DAY_MS, user_ttl_ms=31 * DAY_MS,
-              dedup_ms=DAY_MS, identifies=(), campaigns=(), costs=None, partitions=1):
+              abandon_ms=30 * 60_000, recovery_ms=7 * DAY_MS, user_ttl_ms=61 * DAY_MS,
+              dedup_ms=DAY_MS, identifies=(), campaigns=(), costs=None, partitions=1,
+              surveys=(), features=(), activation_event="order_completed",
+              activation_ms=7 * DAY_MS):
     """{(size, window_start): Counter(metric -> value)} for every window with an event.
     ``costs``: parse_costs of the product costs; ``partitions``: the KPI partitions (a
     customer is a user id on one partition: docs/KPIS.md)."""
     rates = rates or {}
     costs = costs or {}
-    events = resolve_devices(events, identifies, user_ttl_ms)
+    events = resolve_devices(events, identifies)
 
     def to_base(amount, cur):
         if amount is None or cur is None:
@@ -254,8 +256,87 @@ def recompute(events, tz, timeout_ms=30 * 60_000, rates=None, base="EUR",
             observe(out[(size, window_of(size, end, tz).start_ms)], "session_seconds", seconds,
                     SESSION_BUCKETS)
     _follow_orders(events, lambda e: dims(e)[0], method_of, tz, out, to_base, dedup_ms)
-    _active_users(events, tz, out)
+    life_of = {e.event_id: life_first[e.event_id].event_id for e in events}
+    _journey(events, sessions, life_of, tz, out, surveys, features, activation_event,
+             activation_ms)
+    _active_users(events, tz, out, {e.event_id: business_day(ms(life_first[e.event_id]), tz)
+                                    for e in events})
     return out
+
+
+ACTIVATION_BUCKETS = (3600, 21600, 86400, 172800, 259200, 604800, 1209600)
+
+
+def _journey(events, sessions, life_of, tz, out, surveys, features, activation_event,
+             activation_ms):
+    """Activation, referrals, surveys, features, demos, comparisons, time on product pages
+    (docs/KPIS.md, "The user journey"), in time order per user life."""
+    def named(raw, names):
+        return label(raw) if raw is not None and label(raw) in names else "other"
+
+    for evs in sessions.values():
+        for viewed, following in zip(evs, evs[1:]):
+            if viewed.type == "product_view":
+                _count(out, tz, ms(following), "product_page_seconds",
+                       Decimal(ms(following) - ms(viewed)) / 1000)
+                _count(out, tz, ms(following), "timed_product_views")
+    users, distinct = {}, set()
+    for e in events:
+        user = users.setdefault(life_of[e.event_id], {})
+
+        def once(key):
+            for size in WINDOW_SIZES:
+                seen = (size, window_of(size, ms(e), tz).start_ms, e.user_key, key)
+                if seen not in distinct:
+                    distinct.add(seen)
+                    out[seen[:2]][key] += 1
+
+        if (e.type == activation_event and "signup" in user and not user.get("activated")
+                and ms(e) - user["signup"] <= activation_ms):
+            user["activated"] = True
+            _count(out, tz, ms(e), "activations")
+            for size in WINDOW_SIZES:
+                observe(out[(size, window_of(size, ms(e), tz).start_ms)],
+                        "time_to_activate_seconds", Decimal(ms(e) - user["signup"]) / 1000,
+                        ACTIVATION_BUCKETS)
+        if e.type == "signup" and "signup" not in user:
+            user["signup"] = ms(e)
+            if getattr(e, "referrer_id", None) is not None:
+                user["referred"] = True
+                _count(out, tz, ms(e), "referred_signups")
+        elif e.type == "order_completed" and user.get("referred") is True:
+            user["referred"] = "customer"
+            _count(out, tz, ms(e), "referred_customers")
+        elif e.type == "invite_sent":
+            _count(out, tz, ms(e), "invites_sent")
+            once("inviting_users")
+        elif e.type == "survey_response":
+            survey = named(e.survey, surveys)
+            if e.scale == "nps":
+                _count(out, tz, ms(e), f"nps_responses|{survey}")
+                if e.score >= 9:
+                    _count(out, tz, ms(e), f"nps_promoters|{survey}")
+                elif e.score <= 6:
+                    _count(out, tz, ms(e), f"nps_detractors|{survey}")
+            else:
+                _count(out, tz, ms(e), f"csat_responses|{survey}")
+                _count(out, tz, ms(e), f"csat_score_sum|{survey}", e.score)
+                if e.score >= 4:
+                    _count(out, tz, ms(e), f"csat_satisfied|{survey}")
+        elif e.type == "feature_used":
+            feature = named(e.feature, features)
+            _count(out, tz, ms(e), f"feature_uses|{feature}")
+            once(f"feature_users|{feature}")
+        elif e.type == "demo_requested":
+            _count(out, tz, ms(e), f"demo_requests|{str(e.channel)}")
+        elif e.type == "products_compared":
+            _count(out, tz, ms(e), f"product_comparisons|{str(e.channel)}")
+    for user in users.values():
+        if "signup" in user:
+            at = user["signup"] + activation_ms
+            _count(out, tz, at, "activation_cohort")
+            if user.get("activated"):
+                _count(out, tz, at, "activation_cohort_activated")
 
 
 def _count(out, tz, at, key, amount=1):
@@ -424,17 +505,57 @@ def _follow_orders(events, channel_of, method_of, tz, out, to_base, dedup_ms):
                 order["revenue"] = new
 
 
-def _active_users(events, tz, out):
-    active = defaultdict(set)
+def _active_users(events, tz, out, first_day_of):
+    """DAU/WAU/MAU, frequency, churn, lapses and weekly cohorts, from the set of users active
+    on each day (``first_day_of``: the first day of each event's user life)."""
+    active, first_day = defaultdict(set), {}
     for e in events:
-        active[date.fromisoformat(business_day(ms(e), tz))].add(e.user_key)
+        day = date.fromisoformat(business_day(ms(e), tz))
+        active[day].add(e.user_key)
+        first_day[(e.user_key, day)] = date.fromisoformat(first_day_of[e.event_id])
     if not active:
         return
-    day, last = min(active), max(active) + timedelta(days=29)
+
+    def union(day, back, span):
+        return set().union(*(active.get(day - timedelta(days=k), set())
+                             for k in range(back, back + span)))
+
+    day, last = min(active), max(active) + timedelta(days=59)
     while day <= last:
         start = day_window(day.isoformat(), tz).start_ms
-        for name, span in (("dau", 1), ("wau", 7), ("mau", 30)):
-            users = set().union(*(active.get(day - timedelta(days=k), set()) for k in range(span)))
-            if users:
-                out[("1d", start)][name] = len(users)
+        c = out[("1d", start)]
+        for name, back, span in (("dau", 0, 1), ("wau", 0, 7), ("mau", 0, 30),
+                                 ("previous_mau", 30, 30)):
+            if users := union(day, back, span):
+                c[name] = len(users)
+        days = sum(len(active.get(day - timedelta(days=k), ())) for k in range(30))
+        if days:
+            c["active_days_30d"] = days
+        if churned := union(day, 30, 30) - union(day, 0, 30):
+            c["churned_users"] = len(churned)
+        lapsed_day = day - timedelta(days=30)
+        if lapsed := active.get(lapsed_day, set()) - union(day, 0, 30):
+            c["lapsed_users"] = len(lapsed)
+            c["lapsed_lifetime_days"] = sum((lapsed_day - first_day[(u, lapsed_day)]).days + 1
+                                            for u in lapsed)
         day += timedelta(days=1)
+
+
+
+def retention_cohorts(events, tz, user_ttl_ms=61 * DAY_MS):
+    """Counter of ``retention_cohort|<week>|<weeks since>``: distinct users first seen (in
+    this life of their user key) in the week of Monday <week>, active n weeks after."""
+    events = sorted(resolve_devices(events), key=lambda e: (ms(e), e.event_id))
+    first_seen, last_seen, seen, out = {}, {}, set(), Counter()
+    for e in events:
+        if e.user_key not in last_seen or ms(e) - last_seen[e.user_key] > user_ttl_ms:
+            first_seen[e.user_key] = date.fromisoformat(business_day(ms(e), tz))
+        last_seen[e.user_key] = ms(e)
+        day = date.fromisoformat(business_day(ms(e), tz))
+        first = first_seen[e.user_key]
+        week, cohort = day - timedelta(days=day.weekday()), first - timedelta(days=first.weekday())
+        since = (week - cohort).days // 7
+        if since <= 8 and (e.user_key, cohort, week) not in seen:
+            seen.add((e.user_key, cohort, week))
+            out[f"retention_cohort|{cohort.isoformat()}|{since}"] += 1
+    return out

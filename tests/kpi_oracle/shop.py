@@ -41,16 +41,27 @@ def economics_settings() -> dict:
     from models.product_costs import parse_costs
 
     return {"campaigns": frozenset(CAMPAIGNS),
-            "product_costs": parse_costs(csv.DictReader(io.StringIO(COSTS_CSV)))}
+            "product_costs": parse_costs(csv.DictReader(io.StringIO(COSTS_CSV))),
+            "surveys": frozenset(SURVEYS), "features": frozenset(FEATURES)}
 
 
 def economics_oracle() -> dict:
     """The same, as the oracle's ``recompute`` takes them."""
     from tests.kpi_oracle.oracle import parse_costs
 
-    return {"campaigns": CAMPAIGNS, "costs": parse_costs(COSTS_CSV)}
+    return {"campaigns": CAMPAIGNS, "costs": parse_costs(COSTS_CSV), "surveys": SURVEYS,
+            "features": FEATURES}
 DEVICES = ("desktop", "mobile", "tablet")
 START = datetime(2026, 3, 28, 22, 0, tzinfo=UTC)  # spans the Berlin DST switch
+
+
+# The journey's events, among a visit's first steps: (kind, share of visits).
+JOURNEY_STEPS = (("signup", 0.06), ("invite_sent", 0.05), ("feature_used", 0.15),
+                 ("products_compared", 0.06), ("demo_requested", 0.02))
+JOURNEY_KINDS = frozenset(kind for kind, _ in JOURNEY_STEPS) | {"survey_response"}
+JOURNEY_SURVEYS = ({"scale": "nps", "survey": "post_purchase"}, {"scale": "nps"},
+                   {"scale": "csat", "survey": "Support"}, {"scale": "csat", "survey": "exit"})
+SURVEYS, FEATURES = ("post_purchase", "support"), ("wishlist", "size_guide", "gift_wrap")
 
 
 def event(kind: str, n: int, ts: datetime, user: str, **fields):
@@ -65,6 +76,7 @@ def shop_events(count: int, seed: int = 1, span: timedelta = timedelta(hours=30)
     rng = random.Random(seed)
     # Campaigns and order lines from a stream of their own: the rest stays as it was.
     tags = random.Random(seed + 7919)
+    journey = random.Random(seed + 104729)  # (the user journey's events, likewise)
     events, n = [], 0
     users = [f"u{i}" for i in range(max(3, count // 25))]
     # Two browsers per customer: a server-side order belongs to the newest linked one.
@@ -84,6 +96,7 @@ def shop_events(count: int, seed: int = 1, span: timedelta = timedelta(hours=30)
         steps = ["page_view"] + ["page_view"] * rng.randrange(3) + ["product_view"]
         if rng.random() < 0.1:
             steps.append("search")
+        steps[1:1] = [kind for kind, share in JOURNEY_STEPS if journey.random() < share]
         if rng.random() < 0.35:
             steps.append("cart_add")
             if rng.random() < 0.15:
@@ -102,8 +115,11 @@ def shop_events(count: int, seed: int = 1, span: timedelta = timedelta(hours=30)
                     steps.append("order_updated")
                 if rng.random() < 0.06:
                     steps.append("order_cancelled")
+                if journey.random() < 0.4:
+                    steps.append("survey_response")
         for kind in steps:
-            t += timedelta(seconds=rng.expovariate(1 / 40))
+            pace = journey if kind in JOURNEY_KINDS else rng
+            t += timedelta(seconds=pace.expovariate(1 / 40))
             if kind == "pause":
                 t += timedelta(minutes=rng.uniform(25, 90))
                 continue
@@ -148,6 +164,15 @@ def shop_events(count: int, seed: int = 1, span: timedelta = timedelta(hours=30)
                              revenue=f"{rng.randrange(500, 20000) / 100:.2f}")
             if kind in ("order_cancelled", "order_updated"):
                 extra["order_id"] = order_id
+            if kind == "signup" and journey.random() < 0.4:
+                extra["referrer_id"] = customer[journey.choice(users)]
+            if kind == "survey_response":
+                extra.update(JOURNEY_SURVEYS[journey.randrange(len(JOURNEY_SURVEYS))],
+                             score=journey.randrange(11))
+                if extra["scale"] == "csat":
+                    extra["score"] = 1 + extra["score"] % 5
+            if kind == "feature_used":
+                extra["feature"] = journey.choice(["wishlist", "Size Guide", "gift-wrap", "beta"])
             if server_side and kind in ("checkout_started", "checkout_step"):
                 extra["user_id"] = customer[user]
             if server_side and kind in ("order_completed", "order_refunded", "order_cancelled"):

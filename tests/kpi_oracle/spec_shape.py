@@ -34,6 +34,11 @@ NAMES = {
     "order_updated": ("Order Updated", "Updated Order"),
     "order_cancelled": ("Order Cancelled", None),
     "order_refunded": ("Order Refunded", None),
+    "invite_sent": ("Invite Sent", None),
+    "survey_response": ("Survey Responded", None),
+    "feature_used": ("Feature Used", None),
+    "demo_requested": ("Demo Requested", None),
+    "products_compared": ("Products Compared", None),
 }
 
 
@@ -80,6 +85,17 @@ def segment_call(event) -> dict[str, Any]:
             properties[field] = value
     if getattr(event, "payment_method", None) is not None:
         properties["payment_method"] = event.payment_method
+    if getattr(event, "referrer_id", None) is not None:
+        properties["referrer_id" if rng.random() < 0.5 else "referrerId"] = event.referrer_id
+    if event.type == "invite_sent":  # (B2B SaaS spec's properties: not read)
+        properties.update(invitee_email="pgibbons@example.com", invitee_role="Owner")
+    if event.type == "survey_response":
+        properties.update(survey_type=event.scale.upper() if rng.random() < 0.3 else event.scale,
+                          score=event.score)
+        if event.survey is not None:
+            properties["survey_name"] = event.survey
+    if event.type == "feature_used":
+        properties["feature_name"] = event.feature
     if event.type in ("cart_add", "cart_remove"):
         properties["product_id"] = event.product_id
         properties["quantity"] = event.quantity

@@ -170,6 +170,14 @@ def test_every_settled_window_equals_the_batch_recomputation(scenario, checkpoin
     assert {"new_customers|paid_search|brand", "campaign_revenue|email|black_friday",
             "campaign_sessions|direct|other", "cogs|direct", "uncosted_orders|email",
             "paying_users"} <= compared
+    # So are the journey's, with configured surveys and features and others.
+    assert {"nps_promoters|post_purchase", "nps_detractors|other", "csat_satisfied|support",
+            "csat_score_sum|other", "feature_users|size_guide", "feature_uses|other",
+            "referred_signups", "inviting_users", "activations", "referred_customers",
+            "time_to_activate_seconds_count", "product_page_seconds", "timed_product_views",
+            "active_days_30d"} <= compared
+    assert any(m.startswith("demo_requests|") for m in compared)
+    assert any(m.startswith("product_comparisons|") for m in compared)
     mismatched = {k: (got.get(k), want.get(k)) for k in set(got) | set(want)
                   if got.get(k) != want.get(k)}
     assert not mismatched, list(mismatched.items())[:3]
