@@ -22,7 +22,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass
 
-from alerts.kpi_values import Dimension, kpi_value, volume
+from alerts.kpi_values import Dimension, kpi_value, responses_of, volume
 from alerts.rules import Rule
 from streams.windows import Window
 
@@ -68,7 +68,8 @@ def judge(rule: Rule, window: Window, dimension: Dimension, values: Counter,
 
     have = volume(values, dimension)
     if (have["sessions"] < rule.min_volume.sessions
-            or have["orders"] < rule.min_volume.orders):
+            or have["orders"] < rule.min_volume.orders
+            or have[responses_of(rule.kpi)] < rule.min_volume.responses):
         return result("low_volume", kpi_value(values, rule.kpi, dimension))
     value = kpi_value(values, rule.kpi, dimension)
     if value is None:

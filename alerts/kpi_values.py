@@ -30,6 +30,11 @@ def _by_method(values: Counter, prefix: str, method: str) -> Decimal | int:
                 if k.startswith(prefix + "|") and k.rsplit("|", 1)[-1] == method), 0)
 
 
+def responses_of(kpi: str) -> str:
+    """The survey answers ``min_volume.responses`` counts for a KPI (nps or csat)."""
+    return "csat_responses" if kpi == "csat" else "nps_responses"
+
+
 def volume(values: Counter, dimension: Dimension) -> dict[str, int]:
     """Sessions and orders behind the reading: what ``min_volume`` is compared with."""
     channel = dimension.get("channel")
@@ -37,7 +42,9 @@ def volume(values: Counter, dimension: Dimension) -> dict[str, int]:
     dims = (channel,) if channel else ()
     orders = (_by_method(values, "orders", method) + values.get(f"payment_failures|{method}", 0)
               if method else total(values, "orders", *dims))
-    return {"sessions": int(total(values, "sessions", *dims)), "orders": int(orders)}
+    return {"sessions": int(total(values, "sessions", *dims)), "orders": int(orders),
+            "nps_responses": int(total(values, "nps_responses")),
+            "csat_responses": int(total(values, "csat_responses"))}
 
 
 def kpi_value(values: Counter, kpi: str, dimension: Dimension) -> float | None:
@@ -71,4 +78,6 @@ def format_kpi(kpi: str, value: float | None) -> str:
         return f"{value:,.0f}"
     if kind == "multiple":
         return f"{value:.2f}x"
+    if kind == "score":
+        return f"{value:+.0f}"
     return f"{value:,.2f}"

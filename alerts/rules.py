@@ -54,6 +54,11 @@ KPIS: dict[str, dict] = {
     "ctr": {"dimensions": ("channel",), "kind": "ratio"},
     "cost_per_session": {"dimensions": ("channel",), "kind": "amount"},
     "gross_margin": {"dimensions": ("channel",), "kind": "ratio"},
+    # The user journey (streams/kpis/readout.py ``journey``): the whole shop's.
+    "nps": {"dimensions": (), "kind": "score"},
+    "csat": {"dimensions": (), "kind": "ratio"},
+    "activation_rate": {"dimensions": (), "kind": "ratio"},
+    "churn_rate": {"dimensions": (), "kind": "ratio"},
 }
 # 1m is for demos and tests: real shops rarely have the volume to judge a minute.
 WINDOWS = ("1m", "5m", "15m", "1h", "1d")
@@ -106,6 +111,8 @@ class MinVolume(_Strict):
 
     sessions: int = Field(0, ge=0)
     orders: int = Field(0, ge=0)
+    # Survey answers behind an nps or csat reading: a score of 5 answers says little.
+    responses: int = Field(0, ge=0)
 
 
 class Recovery(_Strict):
@@ -184,6 +191,9 @@ class Rule(_Strict):
                              f" (it can by: {', '.join(allowed) or 'nothing'})")
         if self.per is not None and self.per in self.where:
             raise ValueError(f"per and where both name {self.per!r}: use one")
+        if self.min_volume.responses and self.kpi not in ("nps", "csat"):
+            raise ValueError(f"min_volume.responses: counts survey answers, for nps or csat; "
+                             f"{self.kpi} is judged on sessions or orders")
         return self
 
 

@@ -251,12 +251,66 @@ KPI_GAUGES: tuple[KpiGauge, ...] = (
              "at zero), no lines, or revenue in a currency without a rate."),
     KpiGauge("uncosted_revenue", "kpiwatch_uncosted_revenue", ("channel",),
              "Revenue of the uncosted orders (base currency)."),
+    # The user journey (streams/kpis/journey.py, retention.py). survey: KPIWATCH_SURVEYS,
+    # feature: KPIWATCH_FEATURES, else other.
+    KpiGauge("activations", "kpiwatch_activations", (),
+             "Users activated: their first KPIWATCH_ACTIVATION_EVENT within "
+             "KPIWATCH_ACTIVATION_WINDOW of signing up, counted at that event."),
+    KpiGauge("activation_cohort", "kpiwatch_activation_cohort", (),
+             "Signups whose activation window ended in the window (they signed up one "
+             "activation window earlier)."),
+    KpiGauge("activation_cohort_activated", "kpiwatch_activation_cohort_activated", (),
+             "Those of them that activated: activation rate = this / kpiwatch_activation_cohort."),
+    KpiGauge("invites_sent", "kpiwatch_invites_sent", (), "Invitations sent (referrals)."),
+    KpiGauge("inviting_users", "kpiwatch_inviting_users", (),
+             "Distinct user keys that sent an invitation in the window."),
+    KpiGauge("referred_signups", "kpiwatch_referred_signups", (),
+             "Signups with a referrer: virality coefficient = this / kpiwatch_inviting_users."),
+    KpiGauge("referred_customers", "kpiwatch_referred_customers", (),
+             "First orders of referred users: referred conversion = this / "
+             "kpiwatch_referred_signups."),
+    KpiGauge("nps_responses", "kpiwatch_nps_responses", ("survey",), "NPS answers (0-10)."),
+    KpiGauge("nps_promoters", "kpiwatch_nps_promoters", ("survey",), "NPS answers of 9 or 10."),
+    KpiGauge("nps_detractors", "kpiwatch_nps_detractors", ("survey",),
+             "NPS answers of 0 to 6: NPS = 100 x (promoters - detractors) / responses."),
+    KpiGauge("csat_responses", "kpiwatch_csat_responses", ("survey",), "CSAT answers (1-5)."),
+    KpiGauge("csat_satisfied", "kpiwatch_csat_satisfied", ("survey",),
+             "CSAT answers of 4 or 5: CSAT = this / kpiwatch_csat_responses."),
+    KpiGauge("csat_score_sum", "kpiwatch_csat_score_sum", ("survey",),
+             "CSAT scores summed: the mean score = this / kpiwatch_csat_responses."),
+    KpiGauge("feature_uses", "kpiwatch_feature_uses", ("feature",), "Feature uses."),
+    KpiGauge("feature_users", "kpiwatch_feature_users", ("feature",),
+             "Distinct user keys that used the feature: adoption = this / kpiwatch_users."),
+    KpiGauge("demo_requests", "kpiwatch_demo_requests", ("channel",), "Demo requests."),
+    KpiGauge("product_comparisons", "kpiwatch_product_comparisons", ("channel",),
+             "Product comparisons."),
+    KpiGauge("product_page_seconds", "kpiwatch_product_page_seconds", (),
+             "Time on product pages: from a product view to its session's next event, summed "
+             "(a session's last event has none), counted at that next event."),
+    KpiGauge("timed_product_views", "kpiwatch_timed_product_views", (),
+             "The product views timed: mean time on product pages = "
+             "kpiwatch_product_page_seconds / this."),
+    KpiGauge("active_days_30d", "kpiwatch_active_user_days_30d", (),
+             "Active days summed over users in the 30 days to the day: frequency of use = "
+             "this / kpiwatch_active_users_30d."),
+    KpiGauge("previous_mau", "kpiwatch_active_users_previous_30d", (),
+             "Distinct users active in the 30 days before the last 30 (days -59 .. -30)."),
+    KpiGauge("churned_users", "kpiwatch_churned_users", (),
+             "Of those, users not active in the last 30 days: churn rate = this / "
+             "kpiwatch_active_users_previous_30d."),
+    KpiGauge("lapsed_users", "kpiwatch_lapsed_users", (),
+             "Users whose last active day was 30 days before the day (they churned that day)."),
+    KpiGauge("lapsed_lifetime_days", "kpiwatch_lapsed_user_lifetime_days", (),
+             "Their active lifetimes summed (first seen to last active, in days): average "
+             "active lifetime = this / kpiwatch_lapsed_users."),
 )
+ACTIVATION_TIME = "kpiwatch_time_to_activate_seconds"
 CHECKOUT_DURATION = "kpiwatch_checkout_duration_seconds"
 # Observed when a session ends (session_timeout after its last event), in that window:
 #   histogram_quantile(0.5, sum by (le) (kpiwatch_session_duration_seconds_bucket{window="1h",
 #   window_state="settled"}))
 SESSION_DURATION = "kpiwatch_session_duration_seconds"
+RETAINED_COHORTS = 12  # weeks of signup cohorts exported: a quarter
 LIFETIME_GAUGES: tuple[KpiGauge, ...] = (
     KpiGauge("customers", "kpiwatch_customers", ("first_channel",),
              "Customers with at least one order since tracking began, by first-order channel."),
@@ -264,6 +318,9 @@ LIFETIME_GAUGES: tuple[KpiGauge, ...] = (
              "Customers with two or more orders since tracking began."),
     KpiGauge("customer_revenue", "kpiwatch_customer_revenue", ("first_channel",),
              "Revenue from customers since tracking began (lifetime value = / customers)."),
+    KpiGauge("retention_cohort", "kpiwatch_retention_cohort_users", ("cohort", "weeks_since"),
+             "Users first seen in the week of Monday <cohort> who were active <weeks_since> "
+             "weeks later (0: the cohort's size; up to 8; the latest RETAINED_COHORTS cohorts)."),
     KpiGauge("ad_spend", "kpiwatch_lifetime_ad_spend", ("channel", "campaign"),
              "Ad spend since tracking began (every spend row, up to the applied event time): "
              "CLV : CAC by channel = kpiwatch_customer_revenue / this."),

@@ -9,9 +9,11 @@ from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from metrics.catalog import (
+    ACTIVATION_TIME,
     CHECKOUT_DURATION,
     KPI_GAUGES,
     LIFETIME_GAUGES,
+    RETAINED_COHORTS,
     SESSION_DURATION,
     SETTLED_THROUGH,
     WATERMARK,
@@ -19,6 +21,7 @@ from metrics.catalog import (
 )
 from streams.kpis import readout
 from streams.kpis.checkout import CHECKOUT_BUCKETS_SECONDS
+from streams.kpis.journey import ACTIVATION_BUCKETS_SECONDS
 from streams.kpis.traffic import SESSION_BUCKETS_SECONDS
 from streams.windows import WINDOW_SIZES
 
@@ -43,6 +46,9 @@ class KpiCollector(Collector):
         session = GaugeHistogramMetricFamily(
             SESSION_DURATION, "Session durations (last event - first event), observed when "
             "the session ends (session_timeout after its last event).", labels=list(COMMON))
+        activation = GaugeHistogramMetricFamily(
+            ACTIVATION_TIME, "Time from signup to activation, observed at the activating "
+            "event.", labels=list(COMMON))
         watermark = GaugeMetricFamily(WATERMARK.name, WATERMARK.help,
                                       labels=list(WATERMARK.labels))
         settled = GaugeMetricFamily(SETTLED_THROUGH.name, SETTLED_THROUGH.help,
@@ -62,13 +68,25 @@ class KpiCollector(Collector):
                                    CHECKOUT_BUCKETS_SECONDS)
                     _add_histogram(session, reading.values, common, "session_seconds",
                                    SESSION_BUCKETS_SECONDS)
-            _add(lifetime, readout.all_time(self.table, partition), [p])
+                    _add_histogram(activation, reading.values, common,
+                                   "time_to_activate_seconds", ACTIVATION_BUCKETS_SECONDS)
+            _add(lifetime, recent_cohorts(readout.all_time(self.table, partition)), [p])
         yield from families.values()
         yield from lifetime.values()
         yield checkout
         yield session
+        yield activation
         yield watermark
         yield settled
+
+
+def recent_cohorts(values: Mapping) -> dict:
+    """Lifetime values, with the retention cohorts of the latest RETAINED_COHORTS weeks only:
+    the label stays bounded while the table keeps every week."""
+    weeks = sorted({key.split("|")[1] for key in values if key.startswith("retention_cohort|")})
+    kept = set(weeks[-RETAINED_COHORTS:])
+    return {key: value for key, value in values.items()
+            if not key.startswith("retention_cohort|") or key.split("|")[1] in kept}
 
 
 def _add(families: dict[str, GaugeMetricFamily], values, common: list[str]) -> None:

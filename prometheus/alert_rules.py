@@ -22,13 +22,15 @@ settles on some partitions only, the sum mixes two windows (the evaluator waits 
 
 from __future__ import annotations
 
+from alerts.kpi_values import responses_of
 from alerts.rules import KPIS, Rule, RuleSet
 from prometheus.kpis import RECORDED, WINDOW, recorded_name
 from prometheus.promql import WINDOW_SECONDS, by, duration, matchers
 
 DEFAULT_GRAFANA_URL = "http://localhost:3000"
 FORMATS = {"ratio": "humanizePercentage", "seconds": "humanizeDuration",
-           "amount": "humanize", "count": "humanize", "multiple": "humanize"}
+           "amount": "humanize", "count": "humanize", "multiple": "humanize",
+           "score": "humanize"}
 
 
 def alert_groups(rules: RuleSet, grafana_url: str = DEFAULT_GRAFANA_URL) -> list[dict]:
@@ -83,7 +85,8 @@ def condition_expr(rule: Rule) -> str:
         expr = (f"(\n  {expr}\nor\n  ({kpi} {op} {recovered_at}"
                 f"\n   and on ({by((*dimensions(rule), *WINDOW))}) {firing})\n)")
     for volume, minimum in (("sessions", rule.min_volume.sessions),
-                            ("orders", rule.min_volume.orders)):
+                            ("orders", rule.min_volume.orders),
+                            (responses_of(rule.kpi), rule.min_volume.responses)):
         if minimum:
             expr = f"{expr}\nand on ({by((*_volume_dims(rule, volume), *WINDOW))})\n" \
                    f"  {_volume_selector(rule, volume)} >= {minimum}"

@@ -98,6 +98,19 @@ def _clv_to_cac(g: tuple[str, ...]) -> str:
     return f"{total('kpiwatch_customer_revenue', g)} / {total(spend, g)}"
 
 
+def _nps(g: tuple[str, ...]) -> str:
+    responses = total("kpiwatch_nps_responses", g)
+    promoters = or_zero(total("kpiwatch_nps_promoters", g), responses)
+    detractors = or_zero(total("kpiwatch_nps_detractors", g), responses)
+    return f"100 * ({promoters} - {detractors}) / {responses}"
+
+
+def _adoption(g: tuple[str, ...]) -> str:
+    # Users have no feature label: each feature's users over all active users.
+    users = total("kpiwatch_users", tuple(label for label in g if label != "feature"))
+    return f"{total('kpiwatch_feature_users', g)} / on ({', '.join(WINDOW)}) group_left {users}"
+
+
 CHANNEL = (("channel",),)
 CAMPAIGN = (("channel",), ("channel", "campaign"))
 SPEND = _by_campaign("kpiwatch_ad_spend", "kpiwatch_ad_spend")
@@ -153,6 +166,27 @@ RECORDED: tuple[RecordedKpi, ...] = (
     RecordedKpi("revenue_growth_week", "ratio", CHANNEL, _growth(lambda size: "1w")),
     RecordedKpi("revenue_growth_period", "ratio", CHANNEL, _growth(lambda size: size)),
     RecordedKpi("clv_to_cac", "ratio", (("first_channel",),), _clv_to_cac, windowed=False),
+    # The user journey (streams/kpis/journey.py, retention.py).
+    RecordedKpi("nps", "score", (("survey",),), _nps),
+    RecordedKpi("nps_responses", "sum", (("survey",),), _sum("kpiwatch_nps_responses")),
+    RecordedKpi("csat", "ratio", (("survey",),),
+                _share("kpiwatch_csat_satisfied", "", "kpiwatch_csat_responses")),
+    RecordedKpi("csat_responses", "sum", (("survey",),), _sum("kpiwatch_csat_responses")),
+    RecordedKpi("activation_rate", "ratio", (),
+                _share("kpiwatch_activation_cohort_activated", "", "kpiwatch_activation_cohort")),
+    RecordedKpi("virality", "ratio", (),
+                _share("kpiwatch_referred_signups", "", "kpiwatch_inviting_users")),
+    RecordedKpi("referred_conversion", "ratio", (),
+                _share("kpiwatch_referred_customers", "", "kpiwatch_referred_signups")),
+    RecordedKpi("feature_adoption", "ratio", (("feature",),), _adoption),
+    RecordedKpi("product_page_seconds", "mean", (),
+                _ratio("kpiwatch_product_page_seconds", "kpiwatch_timed_product_views")),
+    RecordedKpi("frequency_days", "mean", (),
+                _ratio("kpiwatch_active_user_days_30d", "kpiwatch_active_users_30d")),
+    RecordedKpi("churn_rate", "ratio", (),
+                _share("kpiwatch_churned_users", "", "kpiwatch_active_users_previous_30d")),
+    RecordedKpi("average_lifetime_days", "mean", (),
+                _ratio("kpiwatch_lapsed_user_lifetime_days", "kpiwatch_lapsed_users")),
 )
 
 # alerts.rules.KPIS name -> (recorded kpi, operation), where the two differ.

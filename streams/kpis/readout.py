@@ -153,6 +153,48 @@ def derived(values: Values, channel: str | None = None) -> dict:
                                   if k.startswith("checkout_abandonments|")},
         "session_duration_p50_seconds": histogram_quantile(values, 0.5, "session_seconds"),
         **economics(values, dims),
+        **(journey(values) if not dims else {}),
+    }
+
+
+def nps(values: Values, survey: str | None = None) -> float | None:
+    """Net Promoter Score, -100 .. 100: % promoters - % detractors (streams/kpis/journey.py)."""
+    where = (survey,) if survey else ()
+    responses = total(values, "nps_responses", *where)
+    net = total(values, "nps_promoters", *where) - total(values, "nps_detractors", *where)
+    return None if not responses else float(Decimal(100 * net) / responses)
+
+
+def journey(values: Values) -> dict:
+    """The user journey's ratios of one window (the whole shop's: users have no channel)."""
+    surveys = sorted({k.split("|")[1] for k in values
+                      if k.startswith(("nps_responses|", "csat_responses|"))})
+    features = sorted({k.split("|")[1] for k in values if k.startswith("feature_users|")})
+    users = values.get("users", 0)
+    return {
+        "nps": nps(values),
+        "nps_responses": int(total(values, "nps_responses")),
+        "csat": ratio(total(values, "csat_satisfied"), total(values, "csat_responses")),
+        "csat_responses": int(total(values, "csat_responses")),
+        "surveys": {survey: {"nps": nps(values, survey),
+                             "nps_responses": int(values.get(f"nps_responses|{survey}", 0)),
+                             "csat": ratio(values.get(f"csat_satisfied|{survey}", 0),
+                                           values.get(f"csat_responses|{survey}", 0)),
+                             "csat_responses": int(values.get(f"csat_responses|{survey}", 0))}
+                    for survey in surveys},
+        "activation_rate": ratio(values.get("activation_cohort_activated", 0),
+                                 values.get("activation_cohort", 0)),
+        "virality": ratio(values.get("referred_signups", 0), values.get("inviting_users", 0)),
+        "referred_conversion": ratio(values.get("referred_customers", 0),
+                                     values.get("referred_signups", 0)),
+        "feature_adoption": {feature: ratio(values.get(f"feature_users|{feature}", 0), users)
+                             for feature in features},
+        "product_page_seconds": ratio(values.get("product_page_seconds", 0),
+                                      values.get("timed_product_views", 0)),
+        "frequency_days": ratio(values.get("active_days_30d", 0), values.get("mau", 0)),
+        "churn_rate": ratio(values.get("churned_users", 0), values.get("previous_mau", 0)),
+        "average_lifetime_days": ratio(values.get("lapsed_lifetime_days", 0),
+                                       values.get("lapsed_users", 0)),
     }
 
 

@@ -275,7 +275,7 @@ def _journey(events, sessions, life_of, tz, out, surveys, features, activation_e
         return label(raw) if raw is not None and label(raw) in names else "other"
 
     for evs in sessions.values():
-        for viewed, following in zip(evs, evs[1:]):
+        for viewed, following in zip(evs, evs[1:], strict=False):
             if viewed.type == "product_view":
                 _count(out, tz, ms(following), "product_page_seconds",
                        Decimal(ms(following) - ms(viewed)) / 1000)

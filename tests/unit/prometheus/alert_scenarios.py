@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 
+from alerts.kpi_values import responses_of
 from alerts.rules import KPIS, Rule
 from prometheus.alert_rules import alert_rule, dimensions
 from prometheus.kpis import recorded_name
@@ -78,7 +79,8 @@ class Scenario:
         out = [{"series": series(recorded_name(rule.kpi, dimensions(rule)), labels_of(rule)),
                 "values": self.kpi_values(*kpi_runs)}]
         for volume, minimum in (("sessions", rule.min_volume.sessions),
-                                ("orders", rule.min_volume.orders)):
+                                ("orders", rule.min_volume.orders),
+                                (responses_of(rule.kpi), rule.min_volume.responses)):
             if minimum:
                 out.append(self._volume(volume, minimum, volume_factor, total))
         return out
