@@ -38,10 +38,14 @@ class Target:
     expr: str
     legend: str = ""
     instant: bool = False
+    format: str = ""  # "table": one row per series (a table panel's instant query)
 
     def to_json(self, ref: str) -> dict:
-        return {"datasource": DATASOURCE, "expr": self.expr, "legendFormat": self.legend or "__auto",
-                "refId": ref, "range": not self.instant, "instant": self.instant}
+        out = {"datasource": DATASOURCE, "expr": self.expr, "legendFormat": self.legend or "__auto",
+               "refId": ref, "range": not self.instant, "instant": self.instant}
+        if self.format:
+            out["format"] = self.format
+        return out
 
 
 @dataclass
@@ -57,6 +61,7 @@ class Panel:
     min: float | None = None
     max: float | None = None
     options: dict = field(default_factory=dict)
+    transformations: list[dict] = field(default_factory=list)
 
     def to_json(self, panel_id: int, x: int, y: int) -> dict:
         defaults: dict = {"unit": self.unit, "color": {"mode": "palette-classic"},
@@ -69,12 +74,15 @@ class Panel:
                 "lineInterpolation": "stepAfter",  # a window's value holds until the next one
                 "thresholdsStyle": {"mode": "dashed" if self.thresholds else "off"},
             }
+        elif self.kind == "table":  # every cell coloured by its value, red low to green high
+            defaults["color"] = {"mode": "continuous-RdYlGr"}
+            defaults["custom"] = {"align": "center", "cellOptions": {"type": "color-background"}}
         else:
             defaults["color"] = {"mode": "thresholds"}
         for bound in ("min", "max"):
             if getattr(self, bound) is not None:
                 defaults[bound] = getattr(self, bound)
-        return {
+        out = {
             "id": panel_id,
             "type": self.kind,
             "title": self.title,
@@ -85,6 +93,25 @@ class Panel:
             "options": {**_OPTIONS[self.kind], **self.options},
             "targets": [t.to_json(chr(ord("A") + i)) for i, t in enumerate(self.targets)],
         }
+        if self.transformations:
+            out["transformations"] = self.transformations
+        return out
+
+
+@dataclass
+class Text:
+    """A markdown panel: no query, no unit (a pointer to what the board cannot show)."""
+    title: str
+    description: str
+    content: str
+    width: int = WIDTH
+    height: int = 4
+
+    def to_json(self, panel_id: int, x: int, y: int) -> dict:
+        return {"id": panel_id, "type": "text", "title": self.title,
+                "description": self.description,
+                "gridPos": {"h": self.height, "w": self.width, "x": x, "y": y},
+                "options": {"mode": "markdown", "content": self.content}}
 
 
 _OPTIONS = {
@@ -92,6 +119,8 @@ _OPTIONS = {
                    "tooltip": {"mode": "multi", "sort": "desc"}},
     "stat": {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
              "colorMode": "value", "graphMode": "area", "textMode": "auto"},
+    "table": {"showHeader": True, "cellHeight": "sm",
+              "footer": {"show": False, "reducer": ["sum"], "countRows": False}},
     "bargauge": {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
                  "orientation": "horizontal", "displayMode": "gradient", "showUnfilled": True},
 }
@@ -108,6 +137,10 @@ def stat(title: str, description: str, unit: str, *targets: Target, **kw) -> Pan
 
 def bargauge(title: str, description: str, unit: str, *targets: Target, **kw) -> Panel:
     return Panel(title, description, unit, list(targets), kind="bargauge", **kw)
+
+
+def table(title: str, description: str, unit: str, *targets: Target, **kw) -> Panel:
+    return Panel(title, description, unit, list(targets), kind="table", **kw)
 
 
 # Benchmarks: the alert rules are the one source of every threshold line.
@@ -181,7 +214,7 @@ def alert_annotations(uid: str) -> list[dict]:
     return out
 
 
-def dashboard(uid: str, title: str, description: str, panels: list[Panel]) -> dict:
+def dashboard(uid: str, title: str, description: str, panels: list[Panel | Text]) -> dict:
     laid_out = []
     x = y = row_height = 0
     for panel_id, panel in enumerate(panels, start=1):

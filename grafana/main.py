@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from grafana.boards import channels, checkout, economics, overview, pipeline, retention
+from grafana.boards import channels, checkout, economics, journey, overview, pipeline, retention
 
 DASHBOARDS_DIR = Path(__file__).resolve().parent / "dashboards"
-BOARDS = (overview, checkout, channels, retention, economics, pipeline)
+BOARDS = (overview, checkout, channels, retention, economics, journey, pipeline)
 
 
 def dashboards() -> dict[str, dict]:

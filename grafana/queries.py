@@ -33,7 +33,7 @@ def substitute(expr: str, values: dict[str, str] = DEFAULTS) -> str:
 
 def panel_queries(model: dict) -> Iterator[Query]:
     for panel in model["panels"]:
-        for target in panel["targets"]:
+        for target in panel.get("targets", ()):  # (a text panel has none)
             yield Query(model["title"], panel["title"], target["refId"], target["expr"])
 
 

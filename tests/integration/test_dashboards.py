@@ -7,7 +7,10 @@ time zone is chosen so that a business day ended inside that traffic (the settle
 DAU, WAU, MAU, stickiness). Hourly ad spend rows cover the same hours on the paid channels'
 campaigns (the spend topic, as ``kpiwatch import-spend`` writes it), and a cost file costs most
 of the simulator's products, so the economics panels have spend, campaigns, new customers,
-costed and uncosted orders.
+costed and uncosted orders. The simulator's journey events (invitations and referred signups,
+feature uses, NPS and CSAT answers, comparisons, demo requests) are reported under its feature
+and survey names, and the activation window is half an hour, so the activation cohort of the
+traffic's first signups settles within it.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from models.channels import Channel
 from models.spend import AdSpend, spend_id_of
 from prometheus.pipeline_alerts import pipeline_groups
 from simulator.catalog import Catalog
+from simulator.journey import FEATURES, SURVEYS
 from simulator.sources import SOURCES, TrafficSource, landing_url
 from streams.admin import ensure_topics
 from tests.integration.services import REPO, produce, prometheus_query
@@ -48,6 +52,11 @@ ALLOWED_LATENESS = timedelta(minutes=10)
 # cannot be made in a test, so the week-ago benchmark is read one minute back instead.
 VALUES = {**DEFAULTS, "window": "1h"}
 ECONOMICS = "kpiwatch / Acquisition and economics"
+JOURNEY = "kpiwatch / Journey and goals"
+# Short enough that the signups of the traffic's first half hour end theirs in the last
+# settled hour (the activation cohort and rate); the default is 7 days.
+ACTIVATION_WINDOW = timedelta(minutes=30)
+NO_30_DAYS_AGO = "needs users active 30 to 59 days before the last settled day: a test has hours"
 # Queries that cannot have data in a test of minutes, each with the reason: (dashboard, panel,
 # query ref) -> why. They must still run; every other query must return data.
 NO_DATA_IN_A_TEST = {
@@ -61,6 +70,10 @@ NO_DATA_IN_A_TEST = {
         "the 1 h window's series compares with Prometheus' samples of an hour ago (offset 1h)",
     (ECONOMICS, "CAC and CPA by channel", "C"):
         "cac_high's trailing mean is over Prometheus' samples of the day to an hour ago",
+    (JOURNEY, "Churn rate (30 days)", "A"): NO_30_DAYS_AGO,
+    (JOURNEY, "Churned and lapsed users", "A"): NO_30_DAYS_AGO,
+    (JOURNEY, "Churned and lapsed users", "B"): NO_30_DAYS_AGO,
+    (JOURNEY, "Active lifetime of lapsed users", "A"): NO_30_DAYS_AGO,
 }
 # Campaigns reported by name; the simulator's other campaigns are reported as other.
 PAID = ("paid_search", "paid_social", "display")
@@ -160,9 +173,10 @@ def write_cost_file(path: Path, products: list) -> Path:
 
 def paid_orders(start: datetime, end: datetime, products: list) -> list[dict]:
     """Every ``NEW_CUSTOMERS_EVERY`` of event time: a new customer's order on each paid
-    campaign (a costed product), and a guest order of an uncosted product. The simulator's
-    traffic has few logged-in orders on paid channels, too few for every settled hour to have
-    a CAC by channel and campaign."""
+    campaign (a costed product), and a guest order of an uncosted product; the first of those
+    customers signed up referred (:func:`referred_signup`). The simulator's traffic has few
+    logged-in orders on paid channels, too few for every settled hour to have a CAC by channel
+    and campaign, or a referred signup's first order (referred customers)."""
     good = next(p for n, p in enumerate(products) if costed(n))
     uncosted = next(p for n, p in enumerate(products) if not costed(n))
     out = []
@@ -186,10 +200,26 @@ def paid_orders(start: datetime, end: datetime, products: list) -> list[dict]:
                                 "quantity": 1}], "payment_method": "paypal"}
             if user_id is not None:
                 event["user_id"] = user_id
+            if number == 0:  # referred by another of the round's customers
+                out.append(referred_signup(event, f"customer-{round_number}-{len(orders) - 2}"))
             out.append({"stream": "purchase", "key": visitor, "event_time": event["timestamp"],
                         "value": {k: v for k, v in event.items() if v is not None}})
         at, round_number = at + NEW_CUSTOMERS_EVERY, round_number + 1
     return out
+
+
+def referred_signup(order: dict, referrer_id: str) -> dict:
+    """The signup, a minute before ``order`` in its session, of the order's user, naming
+    ``referrer_id`` as who invited them: the order is then a referred customer's."""
+    moment = datetime.strptime(order["timestamp"], "%Y-%m-%dT%H:%M:%S.000Z") - timedelta(minutes=1)
+    at = moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    event = {"type": "signup", "event_id": f"{order['event_id']}-signup", "timestamp": at,
+             "anonymous_id": order["anonymous_id"], "user_id": order["user_id"],
+             "session_id": order["session_id"],
+             "url": order["url"].replace("/checkout/complete", "/account/register"),
+             "referrer_id": referrer_id}
+    return {"stream": "clickstream", "key": order["anonymous_id"], "event_time": at,
+            "value": event}
 
 
 def spend_rows(start: datetime, end: datetime) -> list[AdSpend]:
@@ -239,6 +269,8 @@ def test_every_dashboard_panel_query_returns_data(worker_factory, prometheus, st
         KPIWATCH_ALLOWED_LATENESS=f"PT{int(ALLOWED_LATENESS.total_seconds())}S",
         KPIWATCH_BUSINESS_TIMEZONE=business_zone(midnight),
         KPIWATCH_CAMPAIGNS=campaigns_setting(),
+        KPIWATCH_FEATURES=json.dumps(list(FEATURES)), KPIWATCH_SURVEYS=json.dumps(list(SURVEYS)),
+        KPIWATCH_ACTIVATION_WINDOW=f"PT{int(ACTIVATION_WINDOW.total_seconds())}S",
         KPIWATCH_PRODUCT_COSTS_FILE=str(write_cost_file(tmp_path / "costs.csv", products)))
     send_spend(bootstrap, spend_topic, spend_rows(start, end))
     send_backdated_traffic(bootstrap, worker_factory.names, start, end, tmp_path, products)
