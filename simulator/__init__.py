@@ -11,6 +11,10 @@ the events kpiwatch monitors, with incidents staged on demand.
   event-time order; `labelled` adds the truth (the `SimulatedEvent`, any `Defect`).
 - `ShopSimulator.with_spend` adds the paid campaigns' ad spend rows (`simulator.ad_spend`),
   `simulator.costs` the products' unit costs for gross margin.
+- Besides the shopping funnel the visitors walk the user journey (invitations and referred
+  signups, features, NPS and CSAT surveys, comparisons, demo requests): `simulator.journey`
+  names its features and surveys, as `python -m simulator features` and `surveys` print
+  them for KPIWATCH_FEATURES and KPIWATCH_SURVEYS.
 - `simulator.sinks.jsonl` writes and reads JSONL files; `simulator.sinks.kafka.produce`
   sends to Kafka, paced by event time.
 - `python -m simulator --help` is the command line.

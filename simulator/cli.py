@@ -20,17 +20,20 @@ from simulator.events import SimulatedMessage
 from simulator.formats.names import FORMAT_CHOICES, SHAPE_CHOICES
 from simulator.generator import ShopSimulator
 from simulator.incidents import IncidentSpecError, parse_duration, parse_incident
+from simulator.journey import FEATURES, SURVEYS
 from simulator.sinks.jsonl import read_jsonl, write_jsonl
 from simulator.sinks.kafka import DEFAULT_TOPICS, ProduceProgress, produce
 from simulator.sources import CAMPAIGNS
 
 DESCRIPTION = """\
 Simulate the traffic of an online shop: visitors from nine marketing channels on
-desktop, mobile and tablet (and a few bots) browse, search, fill carts, abandon them,
-check out, pay (and sometimes fail to), come back and get refunds. Every message is what
-a shop's tracker would send (kpiwatch canonical, Segment or GA4), keyed by the user key
-and routed to the clickstream, cart or purchase topic. The same options and --start give
-the same messages, byte for byte.
+desktop, mobile and tablet (and a few bots) browse, search, compare products, fill carts,
+abandon them, check out, pay (and sometimes fail to), come back and get refunds. Along the
+way customers invite friends (who sign up referred), use features, answer NPS and CSAT
+surveys, and a few ask for a demo. Every message is what a shop's tracker would send
+(kpiwatch canonical, Segment or GA4), keyed by the user key and routed to the
+clickstream, cart or purchase topic. The same options and --start give the same
+messages, byte for byte.
 """
 
 EPILOG = """\
@@ -57,6 +60,8 @@ offset from --start; times as 90, 90s, 5m, 1h30m, 2d):
                       spend and sessions up, orders flat, ROAS
                       down (channels with ads: paid_search,
                       paid_social, email, affiliate, display)
+  nps-drop            a share of post-purchase NPS answers are  detractors=0.7
+                      detractors (0-6): NPS goes negative
 
 ad spend (--spend; on by default when producing to Kafka, off with --out):
   what the paid channels' campaigns cost, as ad platforms' cost feeds send it: per ad
@@ -69,6 +74,18 @@ ad spend (--spend; on by default when producing to Kafka, off with --out):
   events, so the worker knows a window's spend before the window settles; the run's part
   before its first whole span has none. The campaigns (utm_campaign) are a fixed list:
   `python -m simulator campaigns` prints it as JSON for KPIWATCH_CAMPAIGNS.
+
+user journey (one or two percent of the events):
+  logged-in customers send invitations (invite_sent; Segment Invite Sent with fake
+  example.com invitees); some invitees come as new visitors and sign up with the inviter's
+  user id as referrer_id. Logged-in visitors use features (feature_used): wishlist and
+  size_guide on product pages, gift_wrap in the cart, now and then beta_ar_tryon, which
+  no list names (reported as other). After an order some customers answer the NPS
+  question of survey post_purchase (survey_response, scale nps, 0-10), and later some the
+  CSAT survey support (scale csat, 1-5). A few sessions compare products before viewing
+  them (products_compared), fewer request a demo (demo_requested). The names are fixed
+  lists: `python -m simulator features` and `python -m simulator surveys` print them as
+  JSON for KPIWATCH_FEATURES and KPIWATCH_SURVEYS.
 
 product costs (for gross margin):
   python -m simulator costs --out costs.csv [--seed N] writes the unit cost of every
@@ -103,6 +120,8 @@ examples:
   python -m simulator --replay day.jsonl --speed 10
   python -m simulator --incident campaign-waste@5m+20m:channel=paid_search,factor=6
   python -m simulator --spend-span 1m                    # a spend row a minute per campaign
+  python -m simulator --incident nps-drop@5m+10m         # NPS answers turn detractor
+  export KPIWATCH_FEATURES="$(python -m simulator features)"
 """
 
 _PROGRESS_EVERY_SECONDS = 5.0
@@ -232,22 +251,37 @@ def _costs_parser() -> argparse.ArgumentParser:
     return parser
 
 
+NAME_LISTS: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "campaigns": (CAMPAIGNS, "KPIWATCH_CAMPAIGNS", ""),
+    "features": (
+        FEATURES,
+        "KPIWATCH_FEATURES",
+        " (beta_ar_tryon, used now and then, is not in it: kpiwatch reports it as other)",
+    ),
+    "surveys": (SURVEYS, "KPIWATCH_SURVEYS", ""),
+}
+"""The commands that print one of the simulated shop's fixed name lists as JSON: the list,
+the setting it is the value for, and a note for the command's --help."""
+
+
 def _commands(argv: list[str]) -> int | None:
-    """``costs`` and ``campaigns``; None for a traffic run."""
+    """``costs``, ``campaigns``, ``features`` and ``surveys``; None for a traffic run."""
     if argv[:1] == ["costs"]:
         options = _costs_parser().parse_args(argv[1:])
         written = write_cost_file(options.out, options.seed)
         _log(f"wrote the unit costs of {written} products to {options.out}")
         return 0
-    if argv[:1] == ["campaigns"]:
+    if argv[:1] and argv[0] in NAME_LISTS:
+        command = argv[0]
+        names, setting, note = NAME_LISTS[command]
         if argv[1:] not in ([], ["--help"], ["-h"]):
-            print("python -m simulator campaigns takes no options", file=sys.stderr)
+            print(f"python -m simulator {command} takes no options", file=sys.stderr)
             return 2
         if argv[1:]:
-            print("python -m simulator campaigns: print the simulated shop's campaign names as "
-                  "JSON, the value for KPIWATCH_CAMPAIGNS")
+            print(f"python -m simulator {command}: print the simulated shop's "
+                  f"{command.removesuffix('s')} names as JSON, the value for {setting}{note}")
             return 0
-        print(json.dumps(list(CAMPAIGNS)))
+        print(json.dumps(list(names)))
         return 0
     return None
 

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 from models.channels import Channel
 from models.devices import Device
-from models.streams import STREAM_OF_TYPE
+from models.streams import CLICKSTREAM, STREAM_OF_TYPE
 from simulator.agents import UserAgent
 from simulator.defects import Defect
 from simulator.formats.names import MessageFormat
@@ -44,7 +44,7 @@ class SimulatedEvent:
 
     @property
     def stream(self) -> str:
-        return STREAM_OF_TYPE[self.type]
+        return stream_of(self.type)
 
     @property
     def channel(self) -> Channel:
@@ -57,6 +57,12 @@ class SimulatedEvent:
     @property
     def is_bot(self) -> bool:
         return self.agent is not None and self.agent.is_bot
+
+
+def stream_of(event_type: str) -> str:
+    """The input stream an event of `event_type` travels on: that of `models.streams`, else
+    the clickstream, where the browsing events are (signup, the user journey's)."""
+    return STREAM_OF_TYPE.get(event_type, CLICKSTREAM)
 
 
 class SimulatedMessage(NamedTuple):

@@ -15,6 +15,8 @@ start and DURATION how long it lasts, both as ``90``, ``90s``, ``5m``, ``1h30m``
   ``extra_clicks`` (0.2) more clicks that never buy (broad-match junk): the channel's ad spend
   and sessions rise, its orders do not, so its ROAS and CAC go the wrong way. Spend rows come
   with ``--spend`` (`simulator.ad_spend`).
+- ``nps-drop``: ``detractors`` (0.7) of the NPS answers are detractors (0-6), the rest
+  passives and promoters as usual: the NPS (normally about +30) goes clearly negative.
 
 Example: ``conversion-drop@120s+300s:channel=paid_search,drop=0.8``.
 """
@@ -36,6 +38,7 @@ class IncidentKind(StrEnum):
     TRAFFIC_SPIKE = "traffic-spike"
     BAD_EVENTS = "bad-events"
     CAMPAIGN_WASTE = "campaign-waste"
+    NPS_DROP = "nps-drop"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +46,8 @@ class Incident:
     """One staged incident. `magnitude` is the kind's strength: the factor of a
     slowdown or spike, the failure rate of an outage, the fall of a conversion drop
     (0.8: 80 % fewer orders), the share of bad events, the cost-per-click factor of campaign
-    waste. `extra` is campaign waste's share of extra clicks; `campaign` its campaign (None:
-    every campaign of `channel`)."""
+    waste, the share of detractors of an NPS drop. `extra` is campaign waste's share of extra
+    clicks; `campaign` its campaign (None: every campaign of `channel`)."""
 
     kind: IncidentKind
     start: timedelta
@@ -89,6 +92,7 @@ _OPTIONS: dict[IncidentKind, tuple[_Option, ...]] = {
         _Option("factor", "4", "positive"),
         _Option("extra_clicks", "0.2", "fraction"),
     ),
+    IncidentKind.NPS_DROP: (_Option("detractors", "0.7", "fraction"),),
 }
 """Each kind's options, in the order of the table above; the first numeric one is the
 magnitude, a second one the `extra`."""
@@ -288,6 +292,11 @@ class IncidentTimeline:
             if incident.channel is channel and incident.campaign in (None, campaign):
                 factor *= incident.magnitude
         return factor
+
+    def nps_detractor_share(self, offset: float) -> float | None:
+        """The share of NPS answers that are detractors during an NPS drop, else None."""
+        shares = [i.magnitude for i in self._active(IncidentKind.NPS_DROP, offset)]
+        return max(shares) if shares else None
 
     def wasted_clicks(self, offset: float) -> list[Incident]:
         """The campaign-waste incidents buying extra clicks at this moment."""

@@ -199,6 +199,48 @@ class ShopProfile:
     refund_rate: float = 0.04
     """Share of orders refunded later in the run (when the run lasts long enough)."""
 
+    invite_rate: float = 0.2
+    """Chance a logged-in customer (an account that ordered before) invites someone during
+    a session: one to `most_invites` invitations (Invite Sent)."""
+
+    most_invites: int = 3
+
+    invite_accept_rate: float = 0.35
+    """Chance an invitation is followed: the invitee comes to the shop as a new visitor,
+    referred by the inviter, `invite_accept_delay` later."""
+
+    invite_accept_delay: Timing = Timing(median=600.0, spread=1.0)
+
+    referred_signup_rate: float = 0.6
+    """Chance an invited visitor creates an account on arrival; the signup carries the
+    inviter's user id as `referrer_id` (so does a later one)."""
+
+    feature_rate: float = 0.3
+    """Chance a logged-in visitor uses a feature on a product page (the wishlist, the size
+    guide, now and then the beta try-on: `simulator.journey`)."""
+
+    gift_wrap_rate: float = 0.2
+    """Chance a logged-in shopper adds gift wrap in the cart before a checkout."""
+
+    compare_rate: float = 0.05
+    """Share of the sessions that view products which first compare a few side by side."""
+
+    demo_rate: float = 0.002
+    """Share of the sessions that view products which ask for a demo (a video
+    consultation)."""
+
+    nps_response_rate: float = 0.3
+    """Chance a customer answers the post-purchase NPS question after an order."""
+
+    survey_gap: Timing = Timing(median=15.0, spread=0.6)
+    """From the order to the post-purchase survey's answer."""
+
+    support_survey_rate: float = 0.1
+    """Share of orders whose customer contacts support and answers its CSAT survey later in
+    the run (when the run lasts long enough)."""
+
+    support_survey_delay: Timing = Timing(median=900.0, spread=1.0)
+
     browse_gap: Timing = Timing(median=20.0, spread=0.8)
     """Between two pages of a session."""
 
@@ -220,7 +262,7 @@ class ShopProfile:
     a shop in full swing (sessions in progress, the full event rate) instead of ramping
     up from nobody over the first minutes."""
 
-    events_per_session: float = 5.0
+    events_per_session: float = 5.1
     """Average events of a session under this profile, measured (see
     tests/unit/simulator/test_rates.py). The session arrival rate is the requested
     event rate divided by it."""

@@ -7,6 +7,12 @@ A shopper's path: landing page, maybe a search, product pages, maybe cart adds (
 removal), maybe a checkout: started, shipping, payment, then the order, with payment
 failures and retries on the way. Every stage can be the last, and a cart left behind
 stays with the visitor, who may come back for it.
+
+Along the way, the user journey (`simulator.journey`): logged-in customers invite people,
+some of whom come as new visitors and sign up referred by them; a few sessions compare
+products before viewing them, fewer ask for a demo; logged-in visitors use features on
+product pages and gift wrap in the cart; after an order some customers answer the
+post-purchase NPS question, and some later the support CSAT survey.
 """
 
 from collections.abc import Generator
@@ -23,6 +29,14 @@ from simulator.catalog import (
     category_url,
 )
 from simulator.events import SimulatedEvent
+from simulator.journey import (
+    GIFT_WRAP,
+    POST_PURCHASE_SURVEY,
+    PRODUCT_PAGE_FEATURES,
+    SUPPORT_SURVEY,
+    csat_score,
+    nps_score,
+)
 from simulator.run import DIRECT_SOURCE, Script, SimulationRun
 from simulator.sources import SOURCES, campaign_sources, landing_url
 from simulator.visitors import Cart, CartLine, Visit, Visitor
@@ -33,9 +47,14 @@ _VAT_RATE = Decimal("0.19")
 _CENT = Decimal("0.01")
 _LANDING_PATHS = ("/", "/", "/collections/shoes", "/collections/jackets", "/sale")
 _CATEGORY_NAMES = tuple(CATEGORIES)
+_FEATURE_NAMES = tuple(PRODUCT_PAGE_FEATURES)
+_FEATURE_WEIGHTS = tuple(PRODUCT_PAGE_FEATURES.values())
 
 Steps = Generator[tuple[float, SimulatedEvent], None, float]
 """Part of a script: yields its events and returns the offset it ended at."""
+
+Comparison = Generator[tuple[float, SimulatedEvent], None, tuple[float, list[Product]]]
+"""A comparison's steps: return the offset they ended at and the products compared."""
 
 
 def start_session(run: SimulationRun, offset: float) -> Script:
@@ -84,26 +103,47 @@ def _crawl(run: SimulationRun, bot: Visitor, offset: float) -> Script:
         yield offset, run.event(visit, "product_view", offset, product_id=product.product_id)
 
 
-def _shop(run: SimulationRun, visitor: Visitor, offset: float, returning: bool) -> Script:
+def _shop(
+    run: SimulationRun,
+    visitor: Visitor,
+    offset: float,
+    returning: bool,
+    invited: bool = False,
+) -> Script:
     visitor.in_session = True
     try:
-        yield from _visit(run, visitor, offset, returning)
+        yield from _visit(run, visitor, offset, returning, invited)
     finally:
         visitor.in_session = False
 
 
-def _visit(run: SimulationRun, visitor: Visitor, offset: float, returning: bool) -> Script:
+def _invited(run: SimulationRun, referrer_id: str, offset: float) -> Script:
+    """Someone invited by `referrer_id` follows the invitation: a new visitor, on a link
+    without tags or referrer (a direct visit), who may sign up at once."""
+    visitor = run.new_visitor()
+    visitor.referrer_id = referrer_id
+    run.pool.remember(visitor, run.rng)
+    return _shop(run, visitor, offset, returning=False, invited=True)
+
+
+def _visit(
+    run: SimulationRun, visitor: Visitor, offset: float, returning: bool, invited: bool = False
+) -> Script:
     profile, rng = run.profile, run.rng
-    source = run.draw_source(returning)
+    source = DIRECT_SOURCE if invited else run.draw_source(returning)
     logged_in = visitor.account_id is not None and run.chance(profile.logged_in_rate)
     visit = Visit(
         visitor,
         run.new_id("sess"),
         source,
         visitor.account_id if logged_in else None,
-        landing_url(source, rng.choice(_LANDING_PATHS)),
+        landing_url(source, "/invite" if invited else rng.choice(_LANDING_PATHS)),
     )
     yield offset, run.event(visit, "page_view", offset)
+    if invited and run.chance(profile.referred_signup_rate):
+        offset = yield from _signup(run, visit, offset)
+    elif visit.user_id is not None and visitor.orders and run.chance(profile.invite_rate):
+        offset = yield from _invite(run, visit, offset)
 
     cart = visitor.open_cart
     if cart is not None and run.chance(profile.resume_cart_rate):
@@ -122,6 +162,9 @@ def _visit(run: SimulationRun, visitor: Visitor, offset: float, returning: bool)
             yield offset, run.event(visit, "newsletter_signup", offset)
         return
 
+    compared: list[Product] = []
+    if run.chance(profile.compare_rate):
+        offset, compared = yield from _compare(run, visit, offset)
     if run.chance(profile.search_rate):
         offset += run.delay(profile.browse_gap)
         term = rng.choice(SEARCH_TERMS)
@@ -129,7 +172,8 @@ def _visit(run: SimulationRun, visitor: Visitor, offset: float, returning: bool)
         yield offset, run.event(visit, "search", offset, query=term)
     viewed: list[Product] = []
     while True:
-        product = run.catalog.pick(rng)
+        # After a comparison, the first product page is that of one compared.
+        product = compared.pop(0) if compared else run.catalog.pick(rng)
         offset = yield from _product_page(run, visit, offset, product)
         viewed.append(product)
         if not run.chance(profile.more_products_rate):
@@ -139,6 +183,10 @@ def _visit(run: SimulationRun, visitor: Visitor, offset: float, returning: bool)
     if run.chance(profile.newsletter_rate):
         offset += run.delay(profile.browse_gap)
         yield offset, run.event(visit, "newsletter_signup", offset)
+    if run.chance(profile.demo_rate):
+        offset = yield from _page(run, visit, offset, f"{SHOP_URL}/pages/book-a-demo")
+        offset += run.delay(profile.browse_gap)
+        yield offset, run.event(visit, "demo_requested", offset)
 
     intent = (
         profile.cart_add_rate
@@ -167,16 +215,51 @@ def _product_page(run: SimulationRun, visit: Visit, offset: float, product: Prod
     offset = yield from _page(run, visit, offset, product.url)
     offset += run.delay(run.profile.product_view_gap)
     yield offset, run.event(visit, "product_view", offset, product_id=product.product_id)
+    if visit.user_id is not None and run.chance(run.profile.feature_rate):
+        feature = run.rng.choices(_FEATURE_NAMES, weights=_FEATURE_WEIGHTS)[0]
+        offset += run.delay(run.profile.browse_gap) / 2
+        yield offset, run.event(visit, "feature_used", offset, feature=feature)
     return offset
 
 
 def _signup(run: SimulationRun, visit: Visit, offset: float) -> Steps:
-    """The visitor creates an account and is logged in from then on."""
+    """The visitor creates an account and is logged in from then on. An invited visitor's
+    signup names the inviter (`referrer_id`)."""
     offset = yield from _page(run, visit, offset, f"{SHOP_URL}/account/register")
-    visit.visitor.account_id = visit.user_id = run.new_account_id()
+    visitor = visit.visitor
+    visitor.account_id = visit.user_id = run.new_account_id()
     offset += run.delay(run.profile.browse_gap)
-    yield offset, run.event(visit, "signup", offset)
+    fields = {} if visitor.referrer_id is None else {"referrer_id": visitor.referrer_id}
+    yield offset, run.event(visit, "signup", offset, **fields)
     return offset
+
+
+def _invite(run: SimulationRun, visit: Visit, offset: float) -> Steps:
+    """A logged-in customer invites one or more people; each may follow the invitation
+    later, as a new visitor referred by this one (`_invited`)."""
+    profile = run.profile
+    referrer_id = visit.user_id
+    assert referrer_id is not None
+    offset = yield from _page(run, visit, offset, f"{SHOP_URL}/account/invite")
+    for _ in range(run.rng.randint(1, profile.most_invites)):
+        offset += run.delay(profile.browse_gap) / 2
+        yield offset, run.event(visit, "invite_sent", offset)
+        if run.chance(profile.invite_accept_rate):
+            accepted = offset + run.delay(profile.invite_accept_delay)
+            run.schedule(_invited(run, referrer_id, accepted))
+    return offset
+
+
+def _compare(run: SimulationRun, visit: Visit, offset: float) -> Comparison:
+    """Two or three products side by side (fewer when the same one is picked twice)."""
+    picked = (run.catalog.pick(run.rng) for _ in range(run.rng.randint(2, 3)))
+    products = list({product.product_id: product for product in picked}.values())
+    ids = ",".join(product.product_id for product in products)
+    offset = yield from _page(run, visit, offset, f"{SHOP_URL}/compare?ids={ids}")
+    offset += run.delay(run.profile.product_view_gap)
+    lines = tuple({"product_id": product.product_id} for product in products)
+    yield offset, run.event(visit, "products_compared", offset, products=lines)
+    return offset, products
 
 
 def _fill_cart(
@@ -232,6 +315,10 @@ def _checkout(run: SimulationRun, visit: Visit, cart: Cart, offset: float) -> Sc
         visit.user_id = visitor.account_id
     elif run.chance(profile.checkout_signup_rate):
         offset = yield from _signup(run, visit, offset)
+    if visit.user_id is not None and run.chance(profile.gift_wrap_rate):
+        offset += run.delay(profile.browse_gap) / 2
+        visit.url = f"{SHOP_URL}/cart"
+        yield offset, run.event(visit, "feature_used", offset, feature=GIFT_WRAP)
     offset += run.delay(profile.browse_gap)
     visit.url = f"{SHOP_URL}/checkout"
     yield offset, run.event(visit, "checkout_started", offset, cart)
@@ -260,6 +347,8 @@ def _checkout(run: SimulationRun, visit: Visit, cart: Cart, offset: float) -> Sc
         failure_rate = profile.payment_failure_rates[method] if outage_rate is None else outage_rate
         if not run.chance(failure_rate):
             yield offset, _order(run, visit, cart, offset, method)
+            if run.chance(profile.nps_response_rate):
+                yield from _post_purchase_survey(run, visit, offset)
             return
         reasons = FAILURE_REASONS[method] if outage_rate is None else OUTAGE_REASONS
         yield (
@@ -314,7 +403,46 @@ def _order(
         run.schedule(
             _refund(run, visitor, offset + run.delay(run.profile.refund_delay), order_id, revenue)
         )
+    if run.chance(run.profile.support_survey_rate):
+        run.schedule(
+            _support_survey(run, visitor, offset + run.delay(run.profile.support_survey_delay))
+        )
     return event
+
+
+def _post_purchase_survey(run: SimulationRun, visit: Visit, offset: float) -> Script:
+    """The NPS question on the order confirmation page; an nps-drop incident skews the
+    answers given while it lasts to detractors."""
+    offset += run.delay(run.profile.survey_gap)
+    score = nps_score(run.rng, run.timeline.nps_detractor_share(offset))
+    yield (
+        offset,
+        run.event(
+            visit, "survey_response", offset, scale="nps", score=score, survey=POST_PURCHASE_SURVEY
+        ),
+    )
+
+
+def _support_survey(run: SimulationRun, visitor: Visitor, offset: float) -> Script:
+    """After a support contact about the order, the customer follows the CSAT survey's
+    link in the e-mail: a short visit of its own, logged in when the customer has an
+    account."""
+    visit = Visit(
+        visitor,
+        run.new_id("sess"),
+        DIRECT_SOURCE,
+        visitor.account_id,
+        f"{SHOP_URL}/pages/support-feedback",
+    )
+    yield offset, run.event(visit, "page_view", offset)
+    offset += run.delay(run.profile.survey_gap)
+    yield (
+        offset,
+        run.event(
+            visit, "survey_response", offset, scale="csat", score=csat_score(run.rng),
+            survey=SUPPORT_SURVEY,
+        ),
+    )
 
 
 def _refund(

@@ -30,7 +30,8 @@ class Cart:
 @dataclass(slots=True)
 class Visitor:
     """A browser on a device: `anonymous_id` is its cookie, kept across visits.
-    `account_id` is the user_id once the visitor has an account."""
+    `account_id` is the user_id once the visitor has an account; `referrer_id` the user_id
+    of whoever invited the visitor, which their signup carries."""
 
     anonymous_id: str
     agent: UserAgent
@@ -39,6 +40,7 @@ class Visitor:
     orders: int = 0
     open_cart: Cart | None = None
     in_session: bool = False
+    referrer_id: str | None = None
 
 
 @dataclass(slots=True)

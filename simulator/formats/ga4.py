@@ -19,6 +19,11 @@ EVENT_NAMES: dict[str, str] = {
     "search": "search",
     "signup": "sign_up",
     "newsletter_signup": "newsletter_signup",
+    "invite_sent": "invite_sent",
+    "survey_response": "survey_response",
+    "feature_used": "feature_used",
+    "demo_requested": "demo_requested",
+    "products_compared": "products_compared",
     "cart_add": "add_to_cart",
     "cart_remove": "remove_from_cart",
     "checkout_started": "begin_checkout",
@@ -26,7 +31,9 @@ EVENT_NAMES: dict[str, str] = {
     "order_completed": "purchase",
     "order_refunded": "refund",
 }
-"""Canonical type -> GA4 event name; checkout steps are named by their step."""
+"""Canonical type -> GA4 event name; checkout steps are named by their step. GA4 recommends
+no event for the user journey's (invite_sent, survey_response, ...): they are custom events
+of the canonical names, as kpiwatch reads them."""
 
 STEP_NAMES = {"shipping": "add_shipping_info", "payment": "add_payment_info"}
 
@@ -65,6 +72,18 @@ def _params(event_type: str, fields: dict[str, Any]) -> dict[str, Any]:
             return {"items": [{"item_id": fields["product_id"]}]}
         case "search":
             return {"search_term": fields["query"]}
+        case "signup" if "referrer_id" in fields:
+            return {"referrer_id": fields["referrer_id"]}
+        case "survey_response":
+            return {
+                "survey_name": fields["survey"],
+                "scale": fields["scale"],
+                "score": fields["score"],
+            }
+        case "feature_used":
+            return {"feature_name": fields["feature"]}
+        case "products_compared":
+            return {"items": [{"item_id": line["product_id"]} for line in fields["products"]]}
         case "cart_add" | "cart_remove":
             item = {
                 "item_id": fields["product_id"],

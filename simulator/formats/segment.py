@@ -1,7 +1,13 @@
 """Segment's shape (Spec: E-commerce Events v2): a `page` call for page views, `track`
 calls named as the spec names them for the rest, campaign and page in `context`, and
 numbers as JSON numbers, as analytics.js sends them. Every event carries all its fields
-(cart_id, payment_method, ...); `spec_shape` leaves out what the spec does."""
+(cart_id, payment_method, ...); `spec_shape` leaves out what the spec does.
+
+The user journey's events: Invite Sent as the B2B SaaS spec has it (the invitee's e-mail,
+names and role: fake people at example.com, `simulator.journey.invitee`), Signed Up with
+`referrer_id`, and the names kpiwatch reads where no spec has one (Survey Responded with
+survey_name, survey_type and score; Feature Used with feature_name; Demo Requested;
+Products Compared with its products)."""
 
 from decimal import Decimal
 from typing import Any
@@ -9,12 +15,18 @@ from urllib.parse import urlsplit
 
 from simulator.events import SimulatedEvent
 from simulator.formats.timestamps import iso_millis
+from simulator.journey import invitee
 
 TRACK_NAMES: dict[str, str] = {
     "product_view": "Product Viewed",
     "search": "Products Searched",
     "signup": "Signed Up",
     "newsletter_signup": "Newsletter Subscribed",
+    "invite_sent": "Invite Sent",
+    "survey_response": "Survey Responded",
+    "feature_used": "Feature Used",
+    "demo_requested": "Demo Requested",
+    "products_compared": "Products Compared",
     "cart_add": "Product Added",
     "cart_remove": "Product Removed",
     "checkout_started": "Checkout Started",
@@ -25,7 +37,13 @@ TRACK_NAMES: dict[str, str] = {
 }
 """Canonical type -> Segment track event name; page views are page calls."""
 
-_PROPERTY_NAMES = {"items": "products", "amount": "total"}
+_PROPERTY_NAMES = {
+    "items": "products",
+    "amount": "total",
+    "survey": "survey_name",
+    "scale": "survey_type",
+    "feature": "feature_name",
+}
 _LIBRARY = {"name": "analytics.js", "version": "next-1.70.0"}
 
 
@@ -51,6 +69,8 @@ def encode(event: SimulatedEvent) -> dict[str, Any]:
         properties["cart_id"] = event.cart_id
     for name, value in event.fields.items():
         properties[_PROPERTY_NAMES.get(name, name)] = _number(value)
+    if event.type == "invite_sent":
+        properties.update(invitee(event.event_id))
     message["properties"] = properties
     message["context"] = _context(event)
     return message

@@ -63,7 +63,9 @@ def test_the_mixed_format_sends_all_three_and_each_visitor_keeps_one():
 
 
 def test_traffic_covers_every_channel_device_and_some_bots():
-    events = [labelled.event for labelled in simulate(minutes=20, rate=30)]
+    # The run of test_rates (cached): long enough that refunds (about 30 min after an
+    # order) and support surveys occur whatever the draws.
+    events = [labelled.event for labelled in simulate(minutes=40, rate=50)]
     assert {event.channel for event in events} == set(SIMULATED_CHANNELS)
     assert Channel.OTHER not in {event.channel for event in events}
     browsing = [event for event in events if event.type != "order_refunded" and not event.is_bot]
@@ -82,4 +84,9 @@ def test_traffic_covers_every_channel_device_and_some_bots():
         "payment_failed",
         "order_completed",
         "order_refunded",
+        "invite_sent",
+        "survey_response",
+        "feature_used",
+        "demo_requested",
+        "products_compared",
     }
