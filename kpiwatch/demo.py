@@ -98,9 +98,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         f"{' and '.join(DEFAULT_INCIDENTS)}); 'none' for none; e.g. "
                         "campaign-waste@45s+600s:channel=paid_search,factor=6 for the waste alone. "
                         "See python -m simulator --help")
-    parser.add_argument("--until-alert", action="store_true",
-                        help="stop as soon as an alert fires (a smoke test of the whole chain); "
-                        "--duration still bounds the run")
+    parser.add_argument("--until-alert", nargs="?", const="", default=None, metavar="RULE",
+                        help="stop as soon as an alert fires, or the named rule's (a smoke test "
+                        "of the whole chain); --duration still bounds the run")
     parser.add_argument("--keep-stack", action="store_true",
                         help="leave Kafka, Redis and Prometheus running on exit")
     parser.add_argument("--no-board", action="store_true",
@@ -326,11 +326,16 @@ def _show(worker_url: str, args: argparse.Namespace, settings) -> None:
         except Exception:  # the KPIs are still worth showing; the next read reconnects
             return None
 
-    if args.until_alert:
+    if args.until_alert is not None:
         plain_running = running
+        wanted = args.until_alert
+        if wanted and wanted not in {rule.name for rule in ruleset.rules}:
+            raise SystemExit(f"--until-alert {wanted}: no such rule in {settings.rules_file}; "
+                             f"one of: {', '.join(rule.name for rule in ruleset.rules)}")
 
         def running() -> bool:
-            return plain_running() and not any(a["status"] == "firing" for a in alerts() or [])
+            return plain_running() and not any(
+                a["status"] == "firing" and wanted in ("", a["rule"]) for a in alerts() or [])
 
     try:
         if args.no_board:
@@ -340,7 +345,7 @@ def _show(worker_url: str, args: argparse.Namespace, settings) -> None:
                 while running():
                     live.update(board(fetch_kpis(worker_url), ruleset, alerts()))
                     time.sleep(2)
-        if args.until_alert:
+        if args.until_alert is not None:
             _wait_for_delivery(redis_reader)
     finally:
         redis_reader.close()

@@ -258,8 +258,8 @@ def test_the_demo_campaign_waste_fires_roas_low_on_its_channel(local_stack):
     before = log.read_text() if log.exists() else ""
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "kpiwatch.demo", "--duration", "480", "--until-alert", "--no-board",
-         "--rate", "100",
+        [sys.executable, "-m", "kpiwatch.demo", "--duration", "480", "--until-alert", "roas_low",
+         "--no-board", "--rate", "100",
          "--incident", "campaign-waste@0s+600s:channel=paid_search,factor=6"],
         env=env, cwd=REPO, capture_output=True, text=True, timeout=700,
     )
