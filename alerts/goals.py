@@ -50,7 +50,13 @@ GOAL_KPIS: dict[str, str] = {
     "conversion_rate": "level", "add_to_cart_rate": "level", "average_order_value": "level",
     "cart_abandonment_rate": "level", "roas": "level", "cac": "level", "cpa": "level",
     "gross_margin": "level", "bounce_rate": "level",
+    # The user journey's are the whole shop's (no channel).
+    "activations": "sum", "referred_signups": "sum", "invites_sent": "sum",
+    "nps": "level", "csat": "level", "activation_rate": "level", "virality": "level",
+    "referred_conversion": "level",
 }
+SHOP_WIDE_KPIS = frozenset({"activations", "referred_signups", "invites_sent", "nps", "csat",
+                            "activation_rate", "virality", "referred_conversion"})
 STATUSES = ("on_track", "at_risk", "achieved", "missed", "not_started", "no_data")
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
@@ -76,6 +82,9 @@ class Goal(BaseModel):
         if self.kpi not in GOAL_KPIS:
             raise ValueError(f"kpi: unknown {self.kpi!r}; a goal can be set on: "
                              f"{', '.join(GOAL_KPIS)}")
+        if self.channel is not None and self.kpi in SHOP_WIDE_KPIS:
+            raise ValueError(f"channel: {self.kpi} is the whole shop's (users and their answers "
+                             "have no channel); remove channel")
         if (self.period is None) == (self.start is None and self.deadline is None):
             raise ValueError("give either period (day, week, month, quarter) or start and "
                              "deadline (dates, both inclusive)")

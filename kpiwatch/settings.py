@@ -394,6 +394,17 @@ class Settings(BaseSettings):
             keys.append(key)
         return sorted(set(keys))
 
+    @field_validator("activation_window")
+    @classmethod
+    def _activation_within_memory(cls, window: timedelta) -> timedelta:
+        # A user is forgotten after 61 days of inactivity (streams/kpis/kpi_settings.py): a
+        # longer window would lose the cohort count of signups that never came back.
+        if not timedelta(0) < window <= timedelta(days=60):
+            raise PydanticCustomError(
+                "activation_window", "must be more than 0 and at most 60 days (users are "
+                "remembered for 61 days of inactivity), e.g. 7d or 30d")
+        return window
+
     @field_validator("activation_event")
     @classmethod
     def _activating_type(cls, name: str) -> str:
@@ -402,7 +413,7 @@ class Settings(BaseSettings):
         if name not in CANONICAL_TYPES or name == "signup":
             raise PydanticCustomError(
                 "activation_event",
-                f"{name!r} is not an event type that can activate a user: use one of "
+                f"{name!r} cannot activate a user: use one of "
                 f"{', '.join(sorted(CANONICAL_TYPES - {'signup'}))}",
             )
         return name

@@ -172,6 +172,9 @@ def journey(values: Values) -> dict:
     features = sorted({k.split("|")[1] for k in values if k.startswith("feature_users|")})
     users = values.get("users", 0)
     return {
+        "activations": int(values.get("activations", 0)),
+        "referred_signups": int(values.get("referred_signups", 0)),
+        "invites_sent": int(values.get("invites_sent", 0)),
         "nps": nps(values),
         "nps_responses": int(total(values, "nps_responses")),
         "csat": ratio(total(values, "csat_satisfied"), total(values, "csat_responses")),

@@ -53,6 +53,10 @@ def test_environment_overrides(monkeypatch):
         ("KPIWATCH_KAFKA_BOOTSTRAP_SERVERS", "localhost", "is not host:port"),
         ("KPIWATCH_REDIS_URL", "localhost:6379", "KPIWATCH_REDIS_URL"),
         ("KPIWATCH_LOG_LEVEL", "loud", "'debug', 'info', 'warning' or 'error'"),
+        ("KPIWATCH_ACTIVATION_WINDOW", "90d", "at most 60 days"),
+        ("KPIWATCH_ACTIVATION_EVENT", "signup", "cannot activate a user: use one of"),
+        ("KPIWATCH_SURVEYS", '["other"]', "not a usable label"),
+        ("KPIWATCH_FEATURES", '["wish list!"]', "feature 'wish list!' is not a usable label"),
     ],
 )
 def test_a_wrong_value_names_the_variable_and_the_fix(monkeypatch, variable, value, expected):

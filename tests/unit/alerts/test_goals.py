@@ -105,3 +105,14 @@ def test_the_shipped_goals_file_is_valid():
     assert Goal(name="x", kpi="orders", target=1, start=date(2026, 12, 1),
                 deadline=date(2026, 12, 1) + timedelta(days=1)).span(date(2030, 1, 1))[0] \
         == date(2026, 12, 1)
+
+
+def test_a_journey_goal_is_the_whole_shops():
+    nps_goal = goal(kpi="nps", target=40)
+    values = Counter({"nps_responses|post_purchase": 10, "nps_promoters|post_purchase": 6,
+                      "nps_detractors|post_purchase": 1})
+    got = judge(nps_goal, date(2026, 12, 1), date(2026, 12, 31), values,
+                MONTH_START + 5 * DAY, UTC)
+    assert (got.value, got.status) == (50.0, "on_track")
+    with pytest.raises(ValueError, match="whole shop"):
+        goal(kpi="activations", channel="email")
