@@ -88,6 +88,19 @@ def _cell(value) -> str:
     return str(value)
 
 
+def columns_of(chosen: str | None) -> tuple[str, ...]:
+    """The --kpi columns, checked against the KPIs a window has (a UsageError names them)."""
+    if chosen is None:
+        return COLUMNS
+    known = [name for name, value in readout.derived({}).items() if not isinstance(value, dict)]
+    names = tuple(name.strip() for name in chosen.split(",") if name.strip())
+    unknown = [name for name in names if name not in known]
+    if unknown or not names:
+        raise click.UsageError(f"--kpi {chosen!r}: unknown {', '.join(unknown) or 'empty'}; "
+                               f"one or more of: {', '.join(known)}")
+    return names
+
+
 def _retention() -> str:
     from streams.kpis.kpi_settings import DAY_MS, WINDOW_RETENTION_MS
 
@@ -110,12 +123,17 @@ HELP = f"""KPIs of the settled windows of a past range, summed over every worker
               help="One row per window and channel.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
               show_default=True, help="json has every KPI and the raw counts.")
+@click.option("--kpi", "chosen", default=None, metavar="NAME,...",
+              help="The columns of the table and CSV forms, e.g. nps,csat,churn_rate "
+                   f"(default: {','.join(COLUMNS)}); any KPI of the json form.")
 @click.option("--worker", "workers", multiple=True, metavar="URL",
               help="A worker's base URL, repeatable: give every worker of the deployment "
                    "(default: this machine's worker on KPIWATCH_WEB_PORT).")
 def kpis(size: str, start: str, end: str | None, by: str | None, fmt: str,
-         workers: tuple[str, ...]) -> None:
+         chosen: str | None, workers: tuple[str, ...]) -> None:
     from kpiwatch.settings import load_settings
+
+    columns = columns_of(chosen)
 
     settings = load_settings()
     end = end or datetime.now(UTC).isoformat()
@@ -134,9 +152,9 @@ def kpis(size: str, start: str, end: str | None, by: str | None, fmt: str,
     if fmt == "json":
         click.echo(json.dumps(out, indent=2, default=str))
         return
-    header = ["start", *(["channel"] if by else []), *COLUMNS, "complete"]
+    header = ["start", *(["channel"] if by else []), *columns, "complete"]
     lines = [[r["start"], *([r["channel"]] if by else []),
-              *(_cell(r["kpis"].get(c)) for c in COLUMNS), "yes" if r["complete"] else "no"]
+              *(_cell(r["kpis"].get(c)) for c in columns), "yes" if r["complete"] else "no"]
              for r in out]
     if fmt == "csv":
         writer = csv.writer(sys.stdout)

@@ -49,3 +49,14 @@ def test_rows_by_channel():
     merged = merge([history(table(0, 2), [0], "1h", DAY, DAY + 2 * HOUR, UTC)], partitions=1)
     assert [(r["start"], r["channel"], r["kpis"]["orders"]) for r in rows(merged, "channel")] == [
         ("2026-12-03T00:00:00Z", "email", 1), ("2026-12-03T01:00:00Z", "email", 1)]
+
+
+def test_the_kpi_option_picks_the_columns_and_names_the_known_ones():
+    import click
+
+    from kpiwatch.history_cli import COLUMNS, columns_of
+
+    assert columns_of(None) == COLUMNS
+    assert columns_of("nps, csat,churn_rate") == ("nps", "csat", "churn_rate")
+    with pytest.raises(click.UsageError, match="unknown nsp; one or more of: sessions"):
+        columns_of("nsp")
