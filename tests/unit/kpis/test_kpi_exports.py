@@ -52,3 +52,17 @@ def test_kpis_document_derives_the_cart_and_session_figures():
     assert sum(kpis["checkout_abandonments"].values()) > 0
     assert kpis["session_duration_p50_seconds"] is not None
     assert set(kpis["payment_failure_rate_by_method"]) >= {"card", "other"}
+
+
+def test_only_the_latest_retention_cohorts_are_exported():
+    from datetime import date, timedelta
+
+    from metrics.catalog import RETAINED_COHORTS
+    from metrics.kpi_collector import recent_cohorts
+
+    weeks = [(date(2026, 1, 5) + timedelta(weeks=k)).isoformat() for k in range(20)]
+    values = {f"retention_cohort|{week}|0": 10 for week in weeks} | {"customers|direct": 3}
+    kept = recent_cohorts(values)
+    assert {key.split("|")[1] for key in kept if key.startswith("retention_cohort|")} \
+        == set(weeks[-RETAINED_COHORTS:])
+    assert kept["customers|direct"] == 3
