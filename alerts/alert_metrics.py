@@ -1,4 +1,5 @@
-"""The evaluator's own metrics (declared in metrics/catalog.py), on an injected registry."""
+"""The evaluator's and the goal watcher's own metrics (declared in metrics/catalog.py), on an
+injected registry."""
 
 from __future__ import annotations
 
@@ -6,7 +7,16 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from metrics.catalog import ALERT_EVALUATIONS, ALERT_STATE_ERRORS, ALERTS_ACTIVE, MetricSpec
+from metrics.catalog import (
+    ALERT_EVALUATIONS,
+    ALERT_STATE_ERRORS,
+    ALERTS_ACTIVE,
+    GOAL_EXPECTED,
+    GOAL_STATUS,
+    GOAL_TARGET,
+    GOAL_VALUE,
+    MetricSpec,
+)
 
 
 def _name(spec: MetricSpec) -> str:
@@ -31,3 +41,17 @@ class AlertMetrics:
             Counter(_name(ALERT_STATE_ERRORS), ALERT_STATE_ERRORS.help,
                     ALERT_STATE_ERRORS.labels, registry=registry),
         )
+
+
+@dataclass
+class GoalMetrics:
+    value: Gauge
+    expected: Gauge
+    target: Gauge
+    status: Gauge
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry | None = None) -> GoalMetrics:
+        registry = registry if registry is not None else CollectorRegistry()
+        return cls(*(Gauge(spec.name, spec.help, spec.labels, registry=registry)
+                     for spec in (GOAL_VALUE, GOAL_EXPECTED, GOAL_TARGET, GOAL_STATUS)))

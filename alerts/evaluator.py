@@ -34,7 +34,7 @@ from alerts.compose import compose
 from alerts.kpi_values import Dimension, dimension_key
 from alerts.notification import Notification
 from alerts.publisher import settled_windows
-from alerts.rules import SEVERITIES, Rule, RuleSet
+from alerts.rules import Rule, RuleSet
 from alerts.state_machine import AlertState, advance
 from alerts.state_store import StateStore, incident_id
 from alerts.window_store import WindowStore
@@ -52,13 +52,7 @@ class Sink(Protocol):
 
 
 def in_quiet_hours(rule: Rule, now: datetime, tz: ZoneInfo) -> bool:
-    quiet = rule.quiet_hours
-    if quiet is None or SEVERITIES.index(rule.severity) >= SEVERITIES.index(quiet.min_severity):
-        return False
-    local = now.astimezone(tz).time()
-    if quiet.start <= quiet.end:
-        return quiet.start <= local < quiet.end
-    return local >= quiet.start or local < quiet.end
+    return rule.quiet_hours is not None and rule.quiet_hours.hold(rule.severity, now, tz)
 
 
 def week_ago_window(window: Window, tz: ZoneInfo) -> Window:

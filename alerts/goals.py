@@ -13,6 +13,18 @@ track (alerts/goals.yaml, or KPIWATCH_GOALS_FILE).
         start: 2026-12-01        # or a span of your own, both dates inclusive
         deadline: 2026-12-31
 
+A goal can alert (``alert:``) when it turns at risk, is missed or achieved, and when it is
+back on track; a ``digest:`` posts every goal's progress once a day (alerts/goal_watch.py):
+
+    digest: {at: "09:00", targets: [default], quiet_hours: {start: "22:00", end: "07:00"}}
+    goals:
+      - name: paid_search_conversion_today
+        kpi: conversion_rate
+        channel: paid_search
+        target: 0.015
+        period: day
+        alert: {severity: warning, min_volume: {sessions: 500}}
+
 A goal on a count or an amount (revenue, orders, new customers, ...) is judged against a
 straight path from 0 at the start to the target at the deadline: on track while the value so
 far is at least the path's value now (less ``tolerance``), at risk below it. A goal on a rate
@@ -28,15 +40,17 @@ counts as ``kpiwatch kpis``), so a goal's progress equals a recomputation from t
 from __future__ import annotations
 
 import os
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from alerts.rules import describe_rule_errors, read_yaml
+from alerts.rules import MinVolume, QuietHours, RuleSet, describe_rule_errors, read_yaml
 from models.channels import Channel
 from streams.kpis.readout import Values, derived
 
@@ -62,6 +76,33 @@ STATUSES = ("on_track", "at_risk", "achieved", "missed", "not_started", "no_data
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 
 
+class GoalAlert(BaseModel):
+    """Slack (or any target of the rules file) hears when the goal turns at risk, is missed or
+    achieved, and when it is back on track. Below ``min_volume`` (the sessions, orders or
+    survey answers behind the value so far) the goal is not judged: 0 orders of 10 sessions
+    at 8 a.m. is no news."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    severity: Literal["info", "warning", "critical"] = "warning"
+    targets: list[str] = Field(default_factory=lambda: ["default"])
+    min_volume: MinVolume = MinVolume()
+    quiet_hours: QuietHours | None = None
+    runbook_url: str = ""
+    dashboard: str = Field("kpiwatch-journey", pattern=r"^[a-z0-9-]+$")
+
+
+class Digest(BaseModel):
+    """Every goal's progress in one message, once a day at ``at`` (business time zone), or
+    as soon as the quiet hours end when ``at`` falls inside them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    at: time = time(9, 0)
+    targets: list[str] = Field(default_factory=lambda: ["default"])
+    quiet_hours: QuietHours | None = None
+
+
 class Goal(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -76,6 +117,7 @@ class Goal(BaseModel):
     deadline: date | None = None
     # How far behind the path (a share of it) still counts as on track: 0.05 = 5 % behind.
     tolerance: float = Field(0.0, ge=0, lt=1)
+    alert: GoalAlert | None = None
 
     @model_validator(mode="after")
     def _span(self) -> Goal:
@@ -115,6 +157,7 @@ class GoalSet(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     goals: list[Goal] = Field(default_factory=list)
+    digest: Digest | None = None
 
     @model_validator(mode="after")
     def _unique(self) -> GoalSet:
@@ -129,8 +172,30 @@ class GoalsError(SystemExit):
     """The goals file is wrong: the message names the file, the goal and the field."""
 
 
+def check_targets(goal_set: GoalSet, ruleset: RuleSet, path: Path | str) -> None:
+    """Alerts and the digest go to the rules file's targets: a name it does not define, or a
+    digest for Alertmanager (it takes alerts, not reports), stops startup."""
+    for goal in goal_set.goals:
+        for target in goal.alert.targets if goal.alert else ():
+            if target not in ruleset.targets:
+                raise GoalsError(f"{path}: goal {goal.name!r}: alert.targets: {target!r} is not "
+                                 f"a target of the rules file ({', '.join(ruleset.targets)})")
+    for target in goal_set.digest.targets if goal_set.digest else ():
+        if target not in ruleset.targets:
+            raise GoalsError(f"{path}: digest.targets: {target!r} is not a target of the rules "
+                             f"file ({', '.join(ruleset.targets)})")
+        if ruleset.targets[target].type == "alertmanager":
+            raise GoalsError(f"{path}: digest.targets: {target!r} is an Alertmanager, which "
+                             "takes alerts, not reports; send the digest to a slack, webhook "
+                             "or console target")
+
+
+def goals_path() -> Path:
+    return Path(os.environ.get("KPIWATCH_GOALS_FILE") or DEFAULT_GOALS_PATH)
+
+
 def load_goals(path: Path | str | None = None) -> GoalSet:
-    path = Path(path or os.environ.get("KPIWATCH_GOALS_FILE") or DEFAULT_GOALS_PATH)
+    path = Path(path) if path else goals_path()
     raw = read_yaml(path, "goals", "KPIWATCH_GOALS_FILE", GoalsError) or {}
     try:
         return GoalSet.model_validate(raw)
@@ -159,6 +224,39 @@ class Progress:
 
 def day_start_ms(day: date, tz: ZoneInfo) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=tz).timestamp() * 1000)
+
+
+# (window start ms, end ms, missing: not settled on every partition, values)
+Span = tuple[int, int, bool, Counter]
+Fetch = Callable[[str, int, int], Awaitable[Sequence[Span]]]  # (size, from ms, to ms)
+
+
+async def values_so_far(goal: Goal, now_ms: int, fetch: Fetch, tz: ZoneInfo,
+                        sizes: Sequence[str] = ("1d", "1h")) -> tuple[date, date, Counter, int]:
+    """The goal's span around ``now_ms``, its values summed from its start and how far they
+    cover: whole days first, then the largest windows settled since, each only while every
+    partition has settled it (a gap stops the sum there)."""
+    today = datetime.fromtimestamp(now_ms / 1000, tz).date()
+    first, last = goal.span(today)
+    start_ms = day_start_ms(first, tz)
+    end_ms = day_start_ms(last + timedelta(days=1), tz)
+    values: Counter = Counter()
+    covered = start_ms
+    if start_ms < now_ms:
+        for size in sizes:
+            for window_start, window_end, missing, window_values in await fetch(
+                    size, covered, min(end_ms, now_ms)):
+                if missing or window_start != covered:
+                    break
+                values.update(window_values)
+                covered = window_end
+    return first, last, values, covered
+
+
+async def progress_of(goal: Goal, now_ms: int, fetch: Fetch, tz: ZoneInfo,
+                      sizes: Sequence[str] = ("1d", "1h")) -> Progress:
+    first, last, values, covered = await values_so_far(goal, now_ms, fetch, tz, sizes)
+    return judge(goal, first, last, values, covered, tz)
 
 
 def judge(goal: Goal, first: date, last: date, values: Values, covered_ms: int | None,
@@ -201,4 +299,5 @@ def _status(goal: Goal, kind: str, value: float | None, expected: float, covered
     return "on_track" if on_path else "at_risk"
 
 
-__all__ = ["GOAL_KPIS", "Goal", "GoalSet", "GoalsError", "Progress", "judge", "load_goals"]
+__all__ = ["GOAL_KPIS", "Digest", "Goal", "GoalAlert", "GoalSet", "GoalsError", "Progress",
+           "check_targets", "judge", "load_goals", "progress_of", "values_so_far"]

@@ -12,7 +12,7 @@ from typing import Literal
 
 import orjson
 
-Kind = Literal["firing", "reminder", "resolved", "test"]
+Kind = Literal["firing", "reminder", "resolved", "test", "digest"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,10 @@ class Notification:
     runbook_url: str = ""
     dashboard_url: str = ""
     created_at: str = ""  # ISO 8601 UTC, when the evaluator decided
+    # What ``benchmark`` is: a rule's benchmark, or a goal's ("goal": the target of a rate;
+    # "goal path": where a count should be by now on the way to its target).
+    subject: str = "benchmark"
+    details: list[str] = field(default_factory=list)  # a goal's target, a digest's lines
 
     def to_json(self) -> bytes:
         return orjson.dumps(asdict(self))

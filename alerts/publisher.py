@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from zoneinfo import ZoneInfo
 
-from alerts.window_store import HISTORY_TTL_SECONDS, WindowStore
+from alerts.window_store import WindowStore, ttl_seconds
 from streams.kpis.kpi_settings import WINDOW_RETENTION_MS
 from streams.kpis.readout import partition_progress, stored_values
 from streams.kpis.working_set import aggregate_key
@@ -72,7 +72,7 @@ class SettledWindowPublisher:
                 # empty would read as "no activity" (after a Redis outage of days, say).
                 kept_from = until - WINDOW_RETENTION_MS.get(size, until)
                 if since is None:  # the first backfill: as far back as Redis keeps history
-                    kept_from = max(kept_from, until - HISTORY_TTL_SECONDS * 1000)
+                    kept_from = max(kept_from, until - ttl_seconds(size) * 1000)
                 for window in settled_windows(size, until, kept_from if since is None else since,
                                               self.tz, MAX_WINDOWS_PER_PUBLISH):
                     if window.end_ms <= kept_from:

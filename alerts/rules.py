@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import time
+from datetime import datetime, time
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import (
@@ -131,6 +132,15 @@ class QuietHours(_Strict):
     start: time
     end: time
     min_severity: Literal["info", "warning", "critical"] = "critical"
+
+    def hold(self, severity: str, now: datetime, tz: ZoneInfo) -> bool:
+        """Whether a message of ``severity`` waits at ``now``."""
+        if SEVERITIES.index(severity) >= SEVERITIES.index(self.min_severity):
+            return False
+        local = now.astimezone(tz).time()
+        if self.start <= self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
 
 
 class Target(_Strict):

@@ -9,7 +9,8 @@ values are the sum of the partitions' values.
 Writes are idempotent (a settled window's values are final, so a partition published twice, by
 a restarted worker or by two workers during a rebalance, writes the same values), the values go
 out before the ``settled_until`` that vouches for them, and ``settled_until`` only moves
-forward. Values expire after ``HISTORY_TTL`` (8 days): enough for week-ago benchmarks.
+forward. Values expire after ``HISTORY_TTL`` (8 days): enough for week-ago benchmarks; whole
+days after ``DAY_TTL`` (100 days), so a quarter's goal can be summed from them.
 
 Keys (prefix ``kpiwatch:<app_id>:alerts:``): ``win:<size>:<start ms>`` hash partition -> JSON
 values; ``settled`` hash partition -> settled_until ms.
@@ -26,6 +27,12 @@ import redis.asyncio as redis
 from streams.kpis.readout import decoded
 
 HISTORY_TTL_SECONDS = 8 * 24 * 3600
+DAY_TTL_SECONDS = 100 * 24 * 3600
+
+
+def ttl_seconds(size: str) -> int:
+    """How long Redis keeps a window of ``size``."""
+    return DAY_TTL_SECONDS if size == "1d" else HISTORY_TTL_SECONDS
 
 # settled_until only moves forward, whatever order two workers write it in.
 _ADVANCE = """
@@ -62,7 +69,7 @@ class WindowStore:
                 key = self._window_key(size, start_ms)
                 pipe.hset(key, str(partition), orjson.dumps(
                     {k: str(v) if isinstance(v, Decimal) else v for k, v in values.items()}))
-                pipe.expire(key, HISTORY_TTL_SECONDS)
+                pipe.expire(key, ttl_seconds(size))
             await pipe.execute()
         await self._advance(keys=[self.prefix + "settled"],
                             args=[str(partition), str(settled_until)])

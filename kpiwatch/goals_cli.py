@@ -8,35 +8,21 @@ whole day, each only while every partition has settled it (a gap stops the sum t
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections import Counter
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import click
 
-from alerts.goals import Goal, Progress, day_start_ms, judge, load_goals
+from alerts.goals import Span, load_goals, progress_of
 from kpiwatch.history_cli import fetch_history, merge
 from streams.windows import iso, to_ms
 
-Fetch = Callable[[str, int, int], list[dict]]  # (size, from ms, to ms) -> merged windows
 
-
-def progress_of(goal: Goal, now_ms: int, fetch: Fetch, tz) -> Progress:
-    today = datetime.fromtimestamp(now_ms / 1000, tz).date()
-    first, last = goal.span(today)
-    start_ms = day_start_ms(first, tz)
-    end_ms = day_start_ms(last + timedelta(days=1), tz)
-    values: Counter = Counter()
-    covered = start_ms
-    if start_ms < now_ms:
-        for size in ("1d", "1h"):
-            for window in fetch(size, covered, min(end_ms, now_ms)):
-                if window["missing"] or to_ms(datetime.fromisoformat(window["start"])) != covered:
-                    break
-                values.update(window["values"])
-                covered = to_ms(datetime.fromisoformat(window["end"]))
-    return judge(goal, first, last, values, covered, tz)
+def span_of(window: dict) -> Span:
+    return (to_ms(datetime.fromisoformat(window["start"])),
+            to_ms(datetime.fromisoformat(window["end"])), bool(window["missing"]),
+            window["values"])
 
 
 @click.command("goals")
@@ -58,12 +44,16 @@ def goals(workers: tuple[str, ...], as_json: bool) -> None:
         return
     urls = list(workers) or [f"http://127.0.0.1:{settings.web_port}"]
 
-    def fetch(size: str, from_ms: int, to_ms_: int) -> list[dict]:
+    async def fetch(size: str, from_ms: int, to_ms_: int) -> list[Span]:
         documents = [fetch_history(url, size, iso(from_ms), iso(to_ms_)) for url in urls]
-        return merge(documents, settings.topic_partitions)
+        return [span_of(w) for w in merge(documents, settings.topic_partitions)]
 
-    now = to_ms(datetime.now(UTC))
-    report = [progress_of(goal, now, fetch, settings.timezone) for goal in goal_set.goals]
+    async def report_all() -> list:
+        now = to_ms(datetime.now(UTC))
+        return [await progress_of(goal, now, fetch, settings.timezone)
+                for goal in goal_set.goals]
+
+    report = asyncio.run(report_all())
     if as_json:
         click.echo(json.dumps([p.as_dict() for p in report], indent=2))
         return

@@ -380,3 +380,37 @@ NOTIFICATION_LATENCY = MetricSpec(
     help="From the evaluator's decision (Notification.created_at) to the endpoint's 2xx.",
     promql="histogram_quantile(0.99, sum by (le) (rate(kpiwatch_notification_latency_seconds_bucket[1h])))",
 )
+
+# Goals (alerts/goal_watch.py): every worker exports the same shop-wide progress (read from
+# the settled windows in Redis), so dashboards take max by (goal).
+GOAL_VALUE = MetricSpec(
+    name="kpiwatch_goal_value",
+    type="gauge",
+    labels=("goal", "kpi"),
+    help="A goal's KPI so far over its span (day, week, month, quarter or its own dates), from "
+         "the windows settled on every partition; absent while it has no value.",
+    promql="max by (goal) (kpiwatch_goal_value)",
+)
+GOAL_EXPECTED = MetricSpec(
+    name="kpiwatch_goal_expected",
+    type="gauge",
+    labels=("goal", "kpi"),
+    help="Where the goal should be by now: a straight path from 0 to the target for a count or "
+         "an amount, the target itself for a rate.",
+    promql="max by (goal) (kpiwatch_goal_expected)",
+)
+GOAL_TARGET = MetricSpec(
+    name="kpiwatch_goal_target",
+    type="gauge",
+    labels=("goal", "kpi"),
+    help="A goal's target at its deadline.",
+    promql="max by (goal) (kpiwatch_goal_target)",
+)
+GOAL_STATUS = MetricSpec(
+    name="kpiwatch_goal_status",
+    type="gauge",
+    labels=("goal", "kpi", "status"),
+    help="1 for a goal's status (on_track, at_risk, achieved, missed, not_started, no_data), "
+         "0 for the others.",
+    promql='max by (goal) (kpiwatch_goal_status{status="at_risk"}) == 1',
+)

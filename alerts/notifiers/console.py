@@ -50,6 +50,8 @@ def render(n: Notification, target: str, stands_in_for: str = "console") -> str:
     via = f" (no URL configured for this {stands_in_for} target)" if stands_in_for != "console" else ""
     lines = [f"--- {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC  notification to {target!r}{via}",
              fallback_text(n)]
+    if n.kind == "digest":
+        return "\n".join([*lines, f"id {n.id}"])
     lines += [field.replace("*", "").replace("\n", ": ", 1) for field in fields(n)]
     if n.contributors:
         lines.append("Contributing: " + contributors_line(n.contributors, n.kpi).replace("*", ""))

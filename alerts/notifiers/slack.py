@@ -38,6 +38,8 @@ class SlackNotifier(HttpNotifier):
 
 
 def render(n: Notification) -> dict:
+    if n.kind == "digest":
+        return render_digest(n)
     blocks = [
         {"type": "header", "text": plain(header(n), MAX_HEADER_TEXT)},
         {"type": "section", "text": mrkdwn(escape(n.summary or fallback_text(n)))},
@@ -55,27 +57,43 @@ def render(n: Notification) -> dict:
     return {"text": clip(fallback_text(n), MAX_FALLBACK_TEXT), "blocks": fit(blocks)}
 
 
+def render_digest(n: Notification) -> dict:
+    lines = "\n".join(escape(line) for line in n.details) or "no goals"
+    blocks = [{"type": "header", "text": plain(n.summary, MAX_HEADER_TEXT)},
+              {"type": "section", "text": mrkdwn(lines)}]
+    if is_link(n.dashboard_url):
+        blocks.append({"type": "actions", "elements": [button("Dashboard", n.dashboard_url)]})
+    blocks.append({"type": "context", "elements": [mrkdwn(f"`{escape(n.rule)}` \u00b7 "
+                                                          f"{escape(n.created_at)}")]})
+    return {"text": clip(fallback_text(n), MAX_FALLBACK_TEXT), "blocks": fit(blocks)}
+
+
 def header(n: Notification) -> str:
     if n.kind == "resolved":
-        return f"\u2705 RESOLVED: {kpi_title(n.kpi)} back to normal \u00b7 {where(n.dimension)}"
+        back = "back on track" if n.subject != "benchmark" else "back to normal"
+        return f"\u2705 RESOLVED: {kpi_title(n.kpi)} {back} \u00b7 {where(n.dimension)}"
     prefix = {"reminder": "still firing: ", "test": "test: "}.get(n.kind, "")
     return (f"{HEADER_ICON.get(n.severity, '')} {n.severity.upper()}: {prefix}{kpi_title(n.kpi)}"
-            f" {n.condition} benchmark \u00b7 {where(n.dimension)}").strip()
+            f" {n.condition} {n.subject} \u00b7 {where(n.dimension)}").strip()
 
 
 def fallback_text(n: Notification) -> str:
+    if n.kind == "digest":
+        return "\n".join([n.summary, *n.details])
     state = {"firing": n.severity.upper(), "reminder": f"{n.severity.upper()} (still firing)",
              "resolved": "RESOLVED", "test": "TEST"}[n.kind]
     text = (f"[{state}] {n.kpi} on {where(n.dimension)}: {fmt(n.kpi, n.value)}"
-            f" vs benchmark {fmt(n.kpi, n.benchmark)}")
+            f" vs {n.subject} {fmt(n.kpi, n.benchmark)}")
     return f"{text}. {n.summary}" if n.summary else text
 
 
 def fields(n: Notification) -> list[str]:
     value = f"*Value*\n{fmt(n.kpi, n.value)}"
-    value += (f" (benchmark {fmt(n.kpi, n.benchmark)}, recovered)" if n.kind == "resolved"
-              else f" ({n.condition} benchmark {fmt(n.kpi, n.benchmark)})")
-    if n.week_ago is None:
+    value += (f" ({n.subject} {fmt(n.kpi, n.benchmark)}, recovered)" if n.kind == "resolved"
+              else f" ({n.condition} {n.subject} {fmt(n.kpi, n.benchmark)})")
+    if n.details:
+        week = "*Goal*\n" + "\n".join(escape(d) for d in n.details)
+    elif n.week_ago is None:
         week = "*vs one week earlier*\nno history"
     else:
         week = (f"*vs one week earlier*\n{fmt_change(change(n.value, n.week_ago))}"

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from alerts.goals import Goal, GoalsError, judge, load_goals
-from kpiwatch.goals_cli import progress_of
-from streams.windows import iso
+from alerts.goals import Goal, GoalsError, check_targets, judge, load_goals, progress_of
+from alerts.rules import RuleSet
 
 MONTH_START = int(datetime(2026, 12, 1, tzinfo=UTC).timestamp() * 1000)
 DAY = 86_400_000
@@ -68,23 +68,22 @@ def test_a_level_goal_is_judged_against_the_target():
     assert none.status == "no_data"  # no spend: no ROAS
 
 
-def windows(size: str, start: int, count: int, missing_at: int | None = None) -> list[dict]:
+def windows(size: str, start: int, count: int, missing_at: int | None = None) -> list[tuple]:
     length = DAY if size == "1d" else 3_600_000
-    return [{"start": iso(start + k * length), "end": iso(start + (k + 1) * length),
-             "values": revenue("10"), "missing": ["1"] if k == missing_at else []}
+    return [(start + k * length, start + (k + 1) * length, k == missing_at, revenue("10"))
             for k in range(count)]
 
 
 def test_progress_sums_whole_days_then_the_hours_since_and_stops_at_a_gap():
     now = MONTH_START + 2 * DAY + 5 * 3_600_000
 
-    def fetch(size, from_ms, to_ms):
+    async def fetch(size, from_ms, to_ms):
         if size == "1d":
             return windows("1d", MONTH_START, 2)
         assert from_ms == MONTH_START + 2 * DAY
         return windows("1h", from_ms, 5, missing_at=3)  # hour 3 not settled everywhere
 
-    progress = progress_of(goal(), now, fetch, UTC)
+    progress = asyncio.run(progress_of(goal(), now, fetch, UTC))
     assert progress.value == 50.0  # 2 days and 3 hours of 10 each
     assert progress.covered_until == "2026-12-03T03:00:00+00:00"
 
@@ -116,3 +115,23 @@ def test_a_journey_goal_is_the_whole_shops():
     assert (got.value, got.status) == (50.0, "on_track")
     with pytest.raises(ValueError, match="whole shop"):
         goal(kpi="activations", channel="email")
+
+
+def test_goal_alerts_and_the_digest_go_to_targets_the_rules_file_defines(tmp_path):
+    ruleset = RuleSet.model_validate({
+        "targets": {"default": {"type": "console"},
+                    "am": {"type": "alertmanager", "url": "http://127.0.0.1:9093"}},
+        "rules": []})
+    path = tmp_path / "goals.yaml"
+    path.write_text("goals:\n  - {name: g, kpi: orders, target: 9, period: day,"
+                    " alert: {targets: [pager]}}\n")
+    with pytest.raises(GoalsError, match="goal 'g': alert.targets: 'pager' is not a target"):
+        check_targets(load_goals(path), ruleset, path)
+    path.write_text("digest: {targets: [am]}\ngoals: []\n")
+    with pytest.raises(GoalsError, match="digest.targets: 'am' is an Alertmanager"):
+        check_targets(load_goals(path), ruleset, path)
+    path.write_text("digest: {at: '08:30'}\ngoals:\n  - {name: g, kpi: orders, target: 9,"
+                    " period: day, alert: {min_volume: {sessions: 10}}}\n")
+    goals = load_goals(path)
+    check_targets(goals, ruleset, path)
+    assert goals.digest.at.hour == 8 and goals.goals[0].alert.severity == "warning"
