@@ -15,3 +15,16 @@ def test_worker_refuses_to_start_with_a_bad_rules_file(tmp_path):
     )
     assert result.returncode == 1
     assert "rule 'conversion_low', field condition" in result.stderr
+
+
+def test_worker_refuses_to_start_when_a_goal_alerts_an_unknown_target(tmp_path):
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("goals:\n  - {name: orders_today, kpi: orders, target: 100, period: day,"
+                     " alert: {targets: [sales]}}\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "kpiwatch", "worker"],
+        env={"KPIWATCH_GOALS_FILE": str(goals), "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 1
+    assert "goal 'orders_today': alert.targets: 'sales' is not a target" in result.stderr

@@ -119,3 +119,29 @@ def test_links_without_http_are_left_out():
     payload = slack.render(make_notification(dashboard_url="", runbook_url="docs/runbooks.md"))
     assert block(payload, "actions") == []
     assert validate(payload) == (200, "ok")
+
+
+def test_a_goal_alert_names_the_goal_path_and_the_target():
+    payload = slack.render(make_notification(
+        rule="goal:paid_conversion", subject="goal", contributors=[], week_ago=None,
+        benchmark=0.02, value=0.0175, summary="Goal paid_conversion at risk",
+        details=["target 2.00% by 2026-11-24 (at least)", "status at risk"]))
+    assert validate(payload) == (200, "ok")
+    [header] = block(payload, "header")
+    assert "conversion rate below goal \u00b7 channel=paid_search" in header["text"]["text"]
+    fields = " ".join(f["text"] for b in block(payload, "section") for f in b.get("fields", []))
+    assert "1.75% (below goal 2.00%)" in fields
+    assert "*Goal*\ntarget 2.00% by 2026-11-24 (at least)" in fields
+    resolved = slack.render(make_notification(kind="resolved", subject="goal path"))
+    assert "back on track" in block(resolved, "header")[0]["text"]["text"]
+
+
+def test_the_digest_is_one_line_per_goal():
+    payload = slack.render(make_notification(
+        kind="digest", rule="goals-digest", summary="Goals: progress on 2026-11-24",
+        details=["a: orders 10 of 20 by 2026-11-30: on track", "b: nps 30 of 40: at risk <"]))
+    assert validate(payload) == (200, "ok")
+    assert block(payload, "header")[0]["text"]["text"] == "Goals: progress on 2026-11-24"
+    [lines] = [b["text"]["text"] for b in block(payload, "section")]
+    assert lines.endswith("on track\nb: nps 30 of 40: at risk &lt;")
+    assert payload["text"].startswith("Goals: progress on 2026-11-24\na: orders")
