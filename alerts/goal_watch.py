@@ -139,8 +139,7 @@ class GoalWatcher:
 
     async def announce(self, judged: list[tuple[Goal, Progress, Counter]], now_ms: int) -> None:
         key = f"{self.prefix}goals:notified"
-        recorded = {k.decode() if isinstance(k, bytes) else k: orjson.loads(v)
-                    for k, v in (await self.client.hgetall(key)).items()}
+        recorded = await recorded_statuses(self.client, self.prefix)
         now = datetime.fromtimestamp(now_ms / 1000, UTC)
         for goal, progress, values in judged:
             alert = goal.alert
@@ -169,7 +168,9 @@ class GoalWatcher:
                 await self.sink.put(notification, list(alert.targets))
                 log.info("goal %s: %s (%s)", goal.name, progress.status, notification.summary)
             await self.client.hset(key, goal.name, orjson.dumps(
-                {"span": progress.start, "status": progress.status, "count": count}))
+                {"span": progress.start, "status": progress.status, "count": count,
+                 "kpi": goal.kpi, "channel": progress.channel, "value": progress.value,
+                 "since": now.isoformat()}))
 
     def compose(self, goal: Goal, p: Progress, kind: Kind, count: int,
                 now: datetime) -> Notification:
@@ -234,3 +235,23 @@ def digest_line(p: Progress) -> str:
     return (f"{p.goal}: {p.kpi}{where} {format_kpi(p.kpi, p.value)} of "
             f"{format_kpi(p.kpi, p.target)} by {p.deadline}, {format_kpi(p.kpi, p.expected)} "
             f"expected by now: {p.status.replace('_', ' ')}")
+
+
+async def recorded_statuses(client: redis.Redis, prefix: str) -> dict[str, dict]:
+    """Goal -> the status last announced (or recorded) for it: span, status, count, kpi,
+    channel, value, since."""
+    return {k.decode() if isinstance(k, bytes) else k: orjson.loads(v)
+            for k, v in (await client.hgetall(f"{prefix}goals:notified")).items()}
+
+
+async def goal_alerts(client: redis.Redis, app_id: str) -> list[dict]:
+    """Goals at risk or missed, shaped as `kpiwatch alerts list` rows (rule ``goal:<name>``)."""
+    out = []
+    for name, state in sorted((await recorded_statuses(client, key_prefix(app_id))).items()):
+        if state["status"] in ("at_risk", "missed"):
+            out.append({"rule": f"goal:{name}", "status": "firing",
+                        "dimension": {"channel": state["channel"]} if state.get("channel")
+                        else {}, "incident": f"goal:{name}|{state['span']}",
+                        "since": state.get("since", ""), "value": state.get("value"),
+                        "benchmark": None, "goal_status": state["status"]})
+    return out

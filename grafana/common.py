@@ -98,22 +98,6 @@ class Panel:
         return out
 
 
-@dataclass
-class Text:
-    """A markdown panel: no query, no unit (a pointer to what the board cannot show)."""
-    title: str
-    description: str
-    content: str
-    width: int = WIDTH
-    height: int = 4
-
-    def to_json(self, panel_id: int, x: int, y: int) -> dict:
-        return {"id": panel_id, "type": "text", "title": self.title,
-                "description": self.description,
-                "gridPos": {"h": self.height, "w": self.width, "x": x, "y": y},
-                "options": {"mode": "markdown", "content": self.content}}
-
-
 _OPTIONS = {
     "timeseries": {"legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
                    "tooltip": {"mode": "multi", "sort": "desc"}},
@@ -214,7 +198,7 @@ def alert_annotations(uid: str) -> list[dict]:
     return out
 
 
-def dashboard(uid: str, title: str, description: str, panels: list[Panel | Text]) -> dict:
+def dashboard(uid: str, title: str, description: str, panels: list[Panel]) -> dict:
     laid_out = []
     x = y = row_height = 0
     for panel_id, panel in enumerate(panels, start=1):

@@ -28,6 +28,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from alerts.goals import goals_path, load_goals
 from alerts.rules import RuleSet, load_rules
 from devstack import DevStack
 from devstack.process import ServiceError
@@ -55,6 +56,7 @@ SPEND_SPAN = "1m"
 DEMO_ENV = {"KPIWATCH_ALLOWED_LATENESS": "PT20S", "KPIWATCH_SOURCE_IDLE_TIMEOUT": "PT1S",
             "KPIWATCH_ALERT_EVALUATION_INTERVAL": "PT0.25S",
             "KPIWATCH_RULES_FILE": str(REPO / "examples" / "demo" / "rules.yaml"),
+            "KPIWATCH_GOALS_FILE": str(REPO / "examples" / "demo" / "goals.yaml"),
             # The simulated shop's campaigns by name, and its products' unit costs (the file is
             # `python -m simulator costs --seed 1`, the demo's seed; a few products have none).
             "KPIWATCH_CAMPAIGNS": json.dumps(CAMPAIGNS),
@@ -99,8 +101,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "campaign-waste@45s+600s:channel=paid_search,factor=6 for the waste alone. "
                         "See python -m simulator --help")
     parser.add_argument("--until-alert", nargs="?", const="", default=None, metavar="RULE",
-                        help="stop as soon as an alert fires, or the named rule's (a smoke test "
-                        "of the whole chain); --duration still bounds the run")
+                        help="stop as soon as a rule's alert fires, or the named rule's, or "
+                        "goal:NAME for a goal's at-risk alert (a smoke test of the whole "
+                        "chain); --duration still bounds the run")
     parser.add_argument("--keep-stack", action="store_true",
                         help="leave Kafka, Redis and Prometheus running on exit")
     parser.add_argument("--no-board", action="store_true",
@@ -149,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
   logs               {log_dir}/{{worker,simulator,kafka,redis,prometheus}}.log
   alerts go to       {notification_destinations(settings)}
   alert rules        {settings.rules_file}  (kpiwatch alerts list: what is firing)
+  goals              {goals_path()}  (kpiwatch goals: their progress)
   incident           {', '.join(incidents) or 'none'}
 """, flush=True)
         _show(worker_url, args, settings)
@@ -322,20 +326,27 @@ def _show(worker_url: str, args: argparse.Namespace, settings) -> None:
 
     def alerts() -> list[dict] | None:
         try:
-            return redis_reader.active_alerts()
+            return redis_reader.active_alerts() + redis_reader.goal_alerts()
         except Exception:  # the KPIs are still worth showing; the next read reconnects
             return None
 
     if args.until_alert is not None:
         plain_running = running
         wanted = args.until_alert
-        if wanted and wanted not in {rule.name for rule in ruleset.rules}:
-            raise SystemExit(f"--until-alert {wanted}: no such rule in {settings.rules_file}; "
-                             f"one of: {', '.join(rule.name for rule in ruleset.rules)}")
+        known = [rule.name for rule in ruleset.rules] + [f"goal:{goal.name}" for goal in
+                                                         load_goals().goals if goal.alert]
+        if wanted and wanted not in known:
+            raise SystemExit(f"--until-alert {wanted}: no such rule in {settings.rules_file} "
+                             f"nor goal with an alert in {goals_path()}; one of: "
+                             f"{', '.join(known)}")
+
+        def fired(alert: dict) -> bool:
+            if alert["status"] != "firing":
+                return False
+            return alert["rule"] == wanted or (not wanted and not alert["rule"].startswith("goal:"))
 
         def running() -> bool:
-            return plain_running() and not any(
-                a["status"] == "firing" and wanted in ("", a["rule"]) for a in alerts() or [])
+            return plain_running() and not any(fired(a) for a in alerts() or [])
 
     try:
         if args.no_board:

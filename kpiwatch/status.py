@@ -185,6 +185,12 @@ class RedisReader:
         return self.read(lambda client: read_active_alerts(client, self.settings.app_id,
                                                            self.ruleset))
 
+    def goal_alerts(self) -> list[dict]:
+        """Goals at risk or missed (alerts/goal_watch.py), as alert rows ``goal:<name>``."""
+        from alerts.goal_watch import goal_alerts
+
+        return self.read(lambda client: goal_alerts(client, self.settings.app_id))
+
     def undelivered(self) -> int:
         """Notifications waiting in the outboxes of every target (alerts/outbox.py)."""
         from alerts.outbox import Outbox, outbox_prefix

@@ -7,7 +7,7 @@ one copy of each): the journey's KPIs have no recorded series of their own yet. 
 numerator is a count may be zero, which is not exported: ``or_zero`` keeps it 0, not missing.
 """
 
-from grafana.common import SETTLED, Target, Text, bargauge, dashboard, gauge, stat, table, timeseries
+from grafana.common import SETTLED, Target, bargauge, dashboard, gauge, stat, table, timeseries
 from prometheus.promql import or_zero, total
 
 UID = "kpiwatch-journey"
@@ -259,14 +259,30 @@ def retention_cohorts():
                                       "valueField": "Value", "emptyValue": "null"}}])
 
 
-def goals():
-    return Text(
-        "Goals", "Where the goals of alerts/goals.yaml (KPIWATCH_GOALS_FILE) are followed.",
-        "Goals (a KPI, a target, a period or a deadline) are not exported to Prometheus yet. "
-        "Run `kpiwatch goals` (or `kpiwatch goals --json`) to see each goal's value so far, "
-        "where a straight path to its target would be now, and its status: on_track, "
-        "at_risk, achieved, missed, not_started or no_data. Goals are defined in "
-        "alerts/goals.yaml or KPIWATCH_GOALS_FILE (schema: alerts/goals.py).")
+GOALS = ("Goals of alerts/goals.yaml (KPIWATCH_GOALS_FILE): every worker exports the same "
+         "shop-wide figures, summed from the windows settled on every partition since the "
+         "goal's start (alerts/goal_watch.py); `kpiwatch goals` lists them.")
+
+
+def goal_progress():
+    return timeseries(
+        "Goals: value so far against the path", GOALS + " The path: where a count should be "
+        "by now on a straight line to its target, or a rate's target.", "none",
+        Target("max by (goal) (kpiwatch_goal_value)", "{{goal}}"),
+        Target("max by (goal) (kpiwatch_goal_expected)", "{{goal}} path"))
+
+
+def goal_status():
+    return table(
+        "Goals: status", GOALS + " One row per goal: on_track, at_risk, achieved, missed, "
+        "not_started (its span has not begun) or no_data.", "none",
+        Target('max by (goal, kpi, status) (kpiwatch_goal_status) == 1', instant=True,
+               format="table"),
+        Target("max by (goal, kpi) (kpiwatch_goal_target)", instant=True, format="table"),
+        transformations=[{"id": "merge"},
+                         {"id": "organize", "options": {
+                             "excludeByName": {"Time": True, "Value #A": True},
+                             "renameByName": {"Value #B": "target"}}}])
 
 
 def build() -> dict:
@@ -281,4 +297,5 @@ def build() -> dict:
          referred_conversion_over_time(), nps_by_survey(), csat_by_survey(), csat_score(),
          survey_responses(), feature_adoption(), feature_uses(), demo_requests(),
          product_comparisons(), product_page_time(), frequency(), churn_rate(),
-         churned_users(), lapsed_lifetime(), cohort_sizes(), retention_cohorts(), goals()])
+         churned_users(), lapsed_lifetime(), cohort_sizes(), retention_cohorts(), goal_progress(),
+         goal_status()])

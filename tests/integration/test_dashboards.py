@@ -257,6 +257,15 @@ def as_tested(expr: str) -> str:
     return substitute(expr, VALUES).replace("offset 1w", "offset 1m")
 
 
+def write_goals_file(path: Path) -> Path:
+    """A goal for the business day that starts at the backfill's midnight: its first hour is
+    settled, so the goal has a value (the goal panels read it)."""
+    path.write_text("goals:\n  - {name: orders_today, kpi: orders, target: 5000, period: day}\n"
+                    "  - {name: paid_conversion_today, kpi: conversion_rate, channel: paid_search,"
+                    " target: 0.02, period: day}\n")
+    return path
+
+
 def test_every_dashboard_panel_query_returns_data(worker_factory, prometheus, stack_settings,
                                                   tmp_path):
     end = traffic_end(datetime.now(UTC).replace(microsecond=0))
@@ -271,7 +280,8 @@ def test_every_dashboard_panel_query_returns_data(worker_factory, prometheus, st
         KPIWATCH_CAMPAIGNS=campaigns_setting(),
         KPIWATCH_FEATURES=json.dumps(list(FEATURES)), KPIWATCH_SURVEYS=json.dumps(list(SURVEYS)),
         KPIWATCH_ACTIVATION_WINDOW=f"PT{int(ACTIVATION_WINDOW.total_seconds())}S",
-        KPIWATCH_PRODUCT_COSTS_FILE=str(write_cost_file(tmp_path / "costs.csv", products)))
+        KPIWATCH_PRODUCT_COSTS_FILE=str(write_cost_file(tmp_path / "costs.csv", products)),
+        KPIWATCH_GOALS_FILE=str(write_goals_file(tmp_path / "goals.yaml")))
     send_spend(bootstrap, spend_topic, spend_rows(start, end))
     send_backdated_traffic(bootstrap, worker_factory.names, start, end, tmp_path, products)
 

@@ -290,3 +290,48 @@ def test_the_demo_campaign_waste_fires_roas_low_on_its_channel(local_stack):
           f"{event['window_end']}, ROAS {event['value']:.2f}); the demo ran {took:.0f} s")
     message = log.read_text()[len(before):]
     assert "roas_low" in message and "paid_search" in message, message[-2000:]
+
+
+def test_the_demo_goal_falls_behind_turns_at_risk_and_alerts(local_stack):
+    """The demo's goal (examples/demo/goals.yaml: paid search converts at 1.5 % or better
+    today): a conversion drop on paid search pulls the day's rate under it, the goal turns at
+    risk once it has the volume, and its Slack message goes to the local log; the worker
+    exports its progress."""
+    import asyncio
+
+    import redis.asyncio as redis
+
+    from alerts.goal_watch import goal_alerts
+
+    port, names = free_port(), unique_names()
+    env = {**os.environ, **TEST_STACK_ENV, **names, "KPIWATCH_WEB_PORT": str(port),
+           "KPIWATCH_ALLOWED_LATENESS": "PT20S"}
+    env.pop("KPIWATCH_SLACK_WEBHOOK_URL", None)
+    env.pop("KPIWATCH_GOALS_FILE", None)  # the demo's own
+    log = REPO / TEST_STACK_ENV["KPIWATCH_RUN_DIR"] / "notifications.log"
+    before = log.read_text() if log.exists() else ""
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "kpiwatch.demo", "--duration", "480", "--no-board", "--rate", "100",
+         "--until-alert", "goal:paid_search_conversion_today",
+         "--incident", "conversion-drop@30s+600s:channel=paid_search,drop=0.95"],
+        env=env, cwd=REPO, capture_output=True, text=True, timeout=700,
+    )
+    took = time.monotonic() - started
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "ALERT firing goal:paid_search_conversion_today [channel=paid_search]" \
+        in result.stdout, result.stdout[-3000:]
+
+    async def recorded() -> list[dict]:
+        client = redis.Redis.from_url(TEST_STACK_ENV["KPIWATCH_REDIS_URL"])
+        try:
+            return await goal_alerts(client, names["KPIWATCH_APP_ID"])
+        finally:
+            await client.aclose()
+
+    [alert] = asyncio.run(recorded())
+    assert alert["goal_status"] == "at_risk" and alert["value"] < 0.015, alert
+    message = log.read_text()[len(before):]
+    assert "Goal paid_search_conversion_today" in message and "at risk" in message, \
+        message[-2000:]
+    print(f"\nconversion drop -> goal at risk at {alert['value']:.2%}; the demo ran {took:.0f} s")

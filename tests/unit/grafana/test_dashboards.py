@@ -21,10 +21,7 @@ STABLE_UIDS = {"kpiwatch-overview", "kpiwatch-checkout", "kpiwatch-channels",
                "kpiwatch-retention", "kpiwatch-economics", "kpiwatch-journey",
                "kpiwatch-pipeline"}
 MODELS = dashboards()
-PANELS = [(uid, panel) for uid, model in MODELS.items() for panel in model["panels"]
-          if panel["type"] != "text"]
-TEXT_PANELS = [(uid, panel) for uid, model in MODELS.items() for panel in model["panels"]
-               if panel["type"] == "text"]
+PANELS = [(uid, panel) for uid, model in MODELS.items() for panel in model["panels"]]
 PANEL_IDS = [f"{uid}:{panel['title']}" for uid, panel in PANELS]
 # Grafana unit ids used here (a typo would show raw numbers).
 KNOWN_UNITS = {"short", "percentunit", "s", "d", "cps", "currencyEUR", "currencyUSD", "none"}
@@ -91,18 +88,18 @@ def test_panel_lint(uid, panel):
                 f"counter {counter} used without rate()/increase(): {expr}")
 
 
-@pytest.mark.parametrize(("uid", "panel"), TEXT_PANELS,
-                         ids=[f"{uid}:{panel['title']}" for uid, panel in TEXT_PANELS])
-def test_text_panels_have_markdown_and_no_query(uid, panel):
-    assert panel["title"] and panel["description"].strip()
-    assert panel["options"]["mode"] == "markdown" and panel["options"]["content"].strip()
-    assert "targets" not in panel
-
-
 def test_the_journey_board_reads_the_journey_gauges_of_the_catalog():
     """Every journey KPI gauge of metrics/catalog.py is on the board, queried raw and summed
-    over partitions; the goals row points to kpiwatch goals while no goal gauge exists."""
-    from metrics.catalog import ACTIVATION_TIME, KPI_GAUGES, LIFETIME_GAUGES
+    over partitions, and every goal gauge."""
+    from metrics.catalog import (
+        ACTIVATION_TIME,
+        GOAL_EXPECTED,
+        GOAL_STATUS,
+        GOAL_TARGET,
+        GOAL_VALUE,
+        KPI_GAUGES,
+        LIFETIME_GAUGES,
+    )
 
     model = MODELS["kpiwatch-journey"]
     exprs = " ".join(t["expr"] for p in model["panels"] for t in p.get("targets", ()))
@@ -112,12 +109,8 @@ def test_the_journey_board_reads_the_journey_gauges_of_the_catalog():
     assert "kpiwatch_retention_cohort_users" in {g.name for g in LIFETIME_GAUGES}
     for name in journey:
         assert re.search(rf"max without \(instance\) \({name}\{{", exprs), name
-    goals = [g.name for g in KPI_GAUGES if g.name.startswith("kpiwatch_goal_")]
-    text = [p for p in model["panels"] if p["type"] == "text"]
-    if goals:
-        assert all(name in exprs for name in goals)
-    else:
-        assert "`kpiwatch goals`" in text[0]["options"]["content"]
+    for spec in (GOAL_VALUE, GOAL_EXPECTED, GOAL_TARGET, GOAL_STATUS):
+        assert "max by (goal" in exprs and f"({spec.name})" in exprs, spec.name
 
 
 @pytest.mark.parametrize("uid", sorted(MODELS))
