@@ -106,7 +106,7 @@ class GoalWatcher:
             self.export(goal, progress)
         if await self.states.lock("goals"):
             try:
-                await self.announce(judged, now_ms)
+                await self.announce(judged, now_ms, complete)
                 await self.digest([p for _, p, _ in judged], now_ms)
             finally:
                 await self.states.unlock("goals")
@@ -114,12 +114,14 @@ class GoalWatcher:
 
     def fetcher(self, complete: int):
         async def fetch(size: str, from_ms: int, to_ms: int) -> list[Span]:
-            # Only windows settled on every partition; one no partition published had no
-            # events (the publisher writes every settled window, empty or not).
+            # Only windows settled on every partition. One that no partition published had no
+            # events (the publisher writes every settled window, empty or not), except a day
+            # that settled before goals were configured (days are published only then): the
+            # walk reads that day's hours instead.
             found = settled_windows(size, min(to_ms, complete), from_ms, self.tz,
                                     MAX_WINDOWS_PER_SIZE)
             values = await self.windows.values_many(size, [w.start_ms for w in found])
-            return [(w.start_ms, w.end_ms, False, v or Counter())
+            return [(w.start_ms, w.end_ms, v is None and size == "1d", v or Counter())
                     for w, v in zip(found, values, strict=True)]
         return fetch
 
@@ -137,40 +139,62 @@ class GoalWatcher:
         for status in STATUSES:
             self.metrics.status.labels(*labels, status).set(int(status == progress.status))
 
-    async def announce(self, judged: list[tuple[Goal, Progress, Counter]], now_ms: int) -> None:
-        key = f"{self.prefix}goals:notified"
+    async def announce(self, judged: list[tuple[Goal, Progress, Counter]], now_ms: int,
+                       complete: int) -> None:
         recorded = await recorded_statuses(self.client, self.prefix)
         now = datetime.fromtimestamp(now_ms / 1000, UTC)
         for goal, progress, values in judged:
-            alert = goal.alert
-            if alert is None or progress.status in ("not_started", "no_data"):
-                continue
-            have = volume(values, {"channel": str(goal.channel)} if goal.channel else {})
-            responses = have["csat_responses" if goal.kpi == "csat" else "nps_responses"]
-            if (have["sessions"] < alert.min_volume.sessions
-                    or have["orders"] < alert.min_volume.orders
-                    or responses < alert.min_volume.responses):
-                continue
-            if alert.quiet_hours is not None and alert.quiet_hours.hold(alert.severity, now,
-                                                                        self.tz):
+            if goal.alert is None:
                 continue
             before = recorded.get(goal.name, {})
-            same_span = before.get("span") == progress.start
-            was = before.get("status") if same_span else None
-            if progress.status == was:
-                continue
-            count = before.get("count", 0) + 1 if same_span else 1
-            kind = NEWS.get(progress.status)
-            if progress.status == "on_track" and was == "at_risk":
-                kind = "resolved"
-            if kind is not None:
-                notification = self.compose(goal, progress, kind, count, now)
-                await self.sink.put(notification, list(alert.targets))
-                log.info("goal %s: %s (%s)", goal.name, progress.status, notification.summary)
-            await self.client.hset(key, goal.name, orjson.dumps(
-                {"span": progress.start, "status": progress.status, "count": count,
+            if goal.period and before.get("span") not in (None, progress.start) \
+                    and before.get("status") not in ("achieved", "missed"):
+                # A period's last windows settle after it ended, when "today" is already the
+                # next one's: say how the one that ended finished, then start the new one.
+                first, last, old_values, covered = await values_so_far(
+                    goal, now_ms, self.fetcher(complete), self.tz, self.sizes,
+                    day=date.fromisoformat(before["span"]))
+                ended = judge(goal, first, last, old_values, covered, self.tz)
+                if ended.status not in ("achieved", "missed"):
+                    continue  # not settled to its end yet
+                outcome, before = await self.consider(goal, ended, old_values, before, now)
+                if outcome == "quiet":
+                    continue
+            await self.consider(goal, progress, values, before, now)
+
+    async def consider(self, goal: Goal, progress: Progress, values: Counter, before: dict,
+                       now: datetime) -> tuple[str, dict]:
+        """Announce the goal's status if it is news, and record it; returns what happened
+        (quiet, low_volume, not_judged, unchanged, recorded) and the state recorded now."""
+        alert = goal.alert
+        assert alert is not None
+        if progress.status in ("not_started", "no_data"):
+            return "not_judged", before
+        have = volume(values, {"channel": str(goal.channel)} if goal.channel else {})
+        responses = have["csat_responses" if goal.kpi == "csat" else "nps_responses"]
+        if (have["sessions"] < alert.min_volume.sessions
+                or have["orders"] < alert.min_volume.orders
+                or responses < alert.min_volume.responses):
+            return "low_volume", before
+        if alert.quiet_hours is not None and alert.quiet_hours.hold(alert.severity, now, self.tz):
+            return "quiet", before
+        same_span = before.get("span") == progress.start
+        was = before.get("status") if same_span else None
+        if progress.status == was:
+            return "unchanged", before
+        count = before.get("count", 0) + 1 if same_span else 1
+        kind = NEWS.get(progress.status)
+        if progress.status == "on_track" and was == "at_risk":
+            kind = "resolved"
+        if kind is not None:
+            notification = self.compose(goal, progress, kind, count, now)
+            await self.sink.put(notification, list(alert.targets))
+            log.info("goal %s: %s (%s)", goal.name, progress.status, notification.summary)
+        state = {"span": progress.start, "status": progress.status, "count": count,
                  "kpi": goal.kpi, "channel": progress.channel, "value": progress.value,
-                 "since": now.isoformat()}))
+                 "since": now.isoformat()}
+        await self.client.hset(f"{self.prefix}goals:notified", goal.name, orjson.dumps(state))
+        return "recorded", state
 
     def compose(self, goal: Goal, p: Progress, kind: Kind, count: int,
                 now: datetime) -> Notification:

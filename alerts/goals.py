@@ -232,20 +232,22 @@ Fetch = Callable[[str, int, int], Awaitable[Sequence[Span]]]  # (size, from ms, 
 
 
 async def values_so_far(goal: Goal, now_ms: int, fetch: Fetch, tz: ZoneInfo,
-                        sizes: Sequence[str] = ("1d", "1h")) -> tuple[date, date, Counter, int]:
-    """The goal's span around ``now_ms``, its values summed from its start and how far they
-    cover: whole days first, then the largest windows settled since, each only while every
-    partition has settled it (a gap stops the sum there)."""
-    today = datetime.fromtimestamp(now_ms / 1000, tz).date()
-    first, last = goal.span(today)
+                        sizes: Sequence[str] = ("1d", "1h"), *, day: date | None = None
+                        ) -> tuple[date, date, Counter, int]:
+    """The goal's span around ``now_ms`` (or around ``day``: a period that has ended), its
+    values summed from its start and how far they cover: whole days first, then the largest
+    windows settled since, each only while every partition has settled it (a gap stops the
+    sum there)."""
+    first, last = goal.span(day or datetime.fromtimestamp(now_ms / 1000, tz).date())
     start_ms = day_start_ms(first, tz)
     end_ms = day_start_ms(last + timedelta(days=1), tz)
+    until = end_ms if day is not None else min(end_ms, now_ms)
     values: Counter = Counter()
     covered = start_ms
-    if start_ms < now_ms:
+    if start_ms < until:
         for size in sizes:
             for window_start, window_end, missing, window_values in await fetch(
-                    size, covered, min(end_ms, now_ms)):
+                    size, covered, until):
                 if missing or window_start != covered:
                     break
                 values.update(window_values)

@@ -3,6 +3,7 @@ stack, fed by writing settled windows into the store on every partition (no Kafk
 
 from __future__ import annotations
 
+from collections import Counter
 from zoneinfo import ZoneInfo
 
 from prometheus_client import CollectorRegistry
@@ -32,13 +33,15 @@ GOALS = {
 }
 
 
-def watcher(env, sink, clock_ms: int, registry=None) -> GoalWatcher:
+def watcher(env, sink, clock_ms, registry=None, goals=GOALS) -> GoalWatcher:
+    """``clock_ms``: a time, or a one-item list a test moves."""
     client = env.windows.client.__class__.from_url(env.redis_url)
-    return GoalWatcher(GoalSet.model_validate(GOALS), WindowStore(client, env.app_id, PARTITIONS),
+    clock = clock_ms if isinstance(clock_ms, list) else [clock_ms]
+    return GoalWatcher(GoalSet.model_validate(goals), WindowStore(client, env.app_id, PARTITIONS),
                        StateStore(client, env.app_id), sink, tz=ZoneInfo("UTC"),
                        sizes=("1d", "1h", "15m"), grafana_url="http://localhost:3000",
                        app_id=env.app_id, metrics=GoalMetrics.create(registry),
-                       clock=lambda: clock_ms / 1000)
+                       clock=lambda: clock[0] / 1000)
 
 
 def hour(n: int) -> Window:
@@ -112,3 +115,41 @@ async def test_a_window_not_settled_everywhere_stops_the_sum(alert_env):
     progress = (await watch.tick())[0]
     assert progress.value == 0.04
     assert progress.covered_until.endswith("T01:00:00+00:00")
+
+
+async def test_quiet_hours_hold_the_news_until_they_end(alert_env):
+    sink, clock = RecordingSink(), [DAY_START + 7 * HOUR]
+    quiet = {"goals": [{**GOALS["goals"][0], "alert": {
+        "min_volume": {"sessions": 1000},
+        "quiet_hours": {"start": "22:00", "end": "08:00", "min_severity": "critical"}}}]}
+    watch = watcher(alert_env, sink, clock, goals=quiet)
+    for n in range(4):
+        await alert_env.write(hour(n), DROP)
+    assert (await watch.tick())[0].status == "at_risk"
+    assert sink.sent == []  # 07:00: quiet
+    clock[0] = DAY_START + 8 * HOUR + 60_000
+    await watch.tick()
+    assert [n.kind for n, _ in sink.sent] == ["firing"]
+
+
+async def test_a_day_that_ended_behind_is_missed_and_said_once_it_settled(alert_env):
+    sink, clock = RecordingSink(), [DAY_START + 23 * HOUR + 30 * 60_000]
+    goals = {"goals": [{"name": "orders_day", "kpi": "orders", "target": 2000,
+                        "period": "day", "alert": {}}]}
+    first, second = watcher(alert_env, sink, clock, goals=goals), \
+        watcher(alert_env, sink, clock, goals=goals)
+    for n in range(23):
+        await alert_env.write(hour(n), NORMAL)  # 40 orders an hour, of the 83 a day needs
+    assert [p.status for p in await first.tick()] == ["at_risk"]
+    clock[0] = DAY_START + 24 * HOUR + 20 * 60_000  # the next day: its span has begun
+    assert [p.status for p in await first.tick()] == ["not_started"]
+    assert len(sink.sent) == 1  # the last hour is not settled yet: the day is not over
+    await alert_env.write(hour(23), NORMAL)
+    # As a worker publishes them: the day's window with its hours (the walk reads the day).
+    await alert_env.write(Window("1d", DAY_START, DAY_START + 24 * HOUR),
+                          Counter({k: 24 * v for k, v in NORMAL.items()}))
+    await first.tick()
+    await second.tick()
+    assert [(n.kind, n.summary) for n, _ in sink.sent] == [
+        ("firing", "Goal orders_day (orders) at risk: 920, 1,917 expected by now"),
+        ("firing", "Goal orders_day (orders) missed: 960 against 2,000")]

@@ -11,6 +11,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -106,12 +107,18 @@ def test_kpis_equal_the_batch_recomputation(worker_factory, stack_settings, kill
     # through (table recovery included): they must keep holding the watermark meanwhile.
     costs = tmp_path / "costs.csv"
     costs.write_text(COSTS_CSV)
+    # A goal over the data's span: `kpiwatch goals` and the workers' goal gauges must both
+    # give the oracle's orders (a target out of reach keeps it at risk).
+    goals = tmp_path / "goals.yaml"
+    goals.write_text(f"goals:\n  - name: orders_now\n    kpi: orders\n    target: 1000000\n"
+                     f"    start: {events[0].timestamp.date()}\n    deadline: {now.date()}\n")
     env = {"KPIWATCH_TOPIC_PARTITIONS": "4", "KPIWATCH_ALLOWED_LATENESS": "PT30M",
            "KPIWATCH_SOURCE_IDLE_TIMEOUT": "PT10M", "KPIWATCH_BASE_CURRENCY": "EUR",
            "KPIWATCH_CAMPAIGNS": orjson.dumps(CAMPAIGNS).decode(),
            "KPIWATCH_PRODUCT_COSTS_FILE": str(costs),
            "KPIWATCH_SURVEYS": orjson.dumps(SURVEYS).decode(),
-           "KPIWATCH_FEATURES": orjson.dumps(FEATURES).decode()}
+           "KPIWATCH_FEATURES": orjson.dumps(FEATURES).decode(),
+           "KPIWATCH_GOALS_FILE": str(goals)}
     first, second = worker_factory(**env), worker_factory(**env)
     bootstrap = stack_settings.kafka_bootstrap_servers
     topics = {"clickstream": names["KPIWATCH_TOPIC_CLICKSTREAM"],
@@ -202,19 +209,43 @@ def test_kpis_equal_the_batch_recomputation(worker_factory, stack_settings, kill
 
     # `kpiwatch goals` sums the same windows over a goal's span: its orders so far are the
     # oracle's (the markers' hour, not settled, is not counted).
-    goals = tmp_path / "goals.yaml"
-    goals.write_text(f"goals:\n  - name: orders_now\n    kpi: orders\n    target: 1000000\n"
-                     f"    start: {events[0].timestamp.date()}\n    deadline: {now.date()}\n")
     done = subprocess.run(
         [sys.executable, "-m", "kpiwatch", "goals", "--json", "--worker", first.url,
-         "--worker", second.url], env={**os.environ, **first.env,
-                                       "KPIWATCH_GOALS_FILE": str(goals)},
+         "--worker", second.url], env={**os.environ, **first.env},
         capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     (progress,) = orjson.loads(done.stdout)
     orders = sum(v for (size, _), values in want.items() if size == "1h"
                  for k, v in values.items() if k.startswith("orders|"))
     assert (progress["value"], progress["status"]) == (orders, "at_risk")
+
+    # The goal watcher sums the windows published to Redis down to the rules' 15 minutes, past
+    # the data's end: every settled order, the same figure on both workers.
+    all_orders = sum(v for (size, _), values in want.items() if size == "1m"
+                     for k, v in values.items() if k.startswith("orders|"))
+    labels = {"goal": "orders_now", "kpi": "orders"}
+
+    deadline, values = time.monotonic() + 120, None
+    while values != [all_orders, all_orders] and time.monotonic() < deadline:
+        time.sleep(2)
+        values = [scraped(w.url, "kpiwatch_goal_value", labels) for w in (first, second)]
+    assert values == [all_orders, all_orders], (values, all_orders)
+    assert scraped(first.url, "kpiwatch_goal_status", {**labels, "status": "at_risk"}) == 1
+
+
+def scraped(url: str, name: str, labels: dict[str, str]) -> float | None:
+    """A sample's value in a worker's /metrics, or None when it is not exported."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return None
 
 
 def _difference(got: Counter | None, want: Counter | None) -> dict:
