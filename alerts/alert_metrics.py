@@ -19,9 +19,13 @@ from metrics.catalog import (
 )
 
 
-def _name(spec: MetricSpec) -> str:
+def declared(specs: tuple[MetricSpec, ...], registry: CollectorRegistry | None) -> list:
+    """A prometheus_client metric per spec, on ``registry`` (a private one when None)."""
+    registry = registry if registry is not None else CollectorRegistry()
     # prometheus_client adds the _total suffix to counters itself.
-    return spec.name.removesuffix("_total")
+    return [(Counter if spec.type == "counter" else Gauge)(
+        spec.name.removesuffix("_total"), spec.help, spec.labels, registry=registry)
+        for spec in specs]
 
 
 @dataclass
@@ -32,15 +36,7 @@ class AlertMetrics:
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> AlertMetrics:
-        registry = registry if registry is not None else CollectorRegistry()
-        return cls(
-            Counter(_name(ALERT_EVALUATIONS), ALERT_EVALUATIONS.help, ALERT_EVALUATIONS.labels,
-                    registry=registry),
-            Gauge(ALERTS_ACTIVE.name, ALERTS_ACTIVE.help, ALERTS_ACTIVE.labels,
-                  registry=registry),
-            Counter(_name(ALERT_STATE_ERRORS), ALERT_STATE_ERRORS.help,
-                    ALERT_STATE_ERRORS.labels, registry=registry),
-        )
+        return cls(*declared((ALERT_EVALUATIONS, ALERTS_ACTIVE, ALERT_STATE_ERRORS), registry))
 
 
 @dataclass
@@ -52,6 +48,4 @@ class GoalMetrics:
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> GoalMetrics:
-        registry = registry if registry is not None else CollectorRegistry()
-        return cls(*(Gauge(spec.name, spec.help, spec.labels, registry=registry)
-                     for spec in (GOAL_VALUE, GOAL_EXPECTED, GOAL_TARGET, GOAL_STATUS)))
+        return cls(*declared((GOAL_VALUE, GOAL_EXPECTED, GOAL_TARGET, GOAL_STATUS), registry))
