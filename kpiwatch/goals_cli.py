@@ -2,8 +2,9 @@
 
 A goal's value is summed from the settled windows of the workers' tables over its span, as
 ``kpiwatch kpis`` reads them: whole business days first, then the hours settled since the last
-whole day, each only while every partition has settled it (a gap stops the sum there, and
-``covered_until`` says how far the value goes).
+whole day, then the alert rules' shorter windows (as the workers' goal gauges are, so both
+give the same figure), each only while every partition has settled it (a gap stops the sum
+there, and ``covered_until`` says how far the value goes).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from datetime import UTC, datetime
 
 import click
 
+from alerts.goal_watch import watched_sizes
 from alerts.goals import Span, load_goals, progress_of
+from alerts.rules import load_rules
 from kpiwatch.history_cli import fetch_history, merge
 from streams.windows import iso, to_ms
 
@@ -50,7 +53,8 @@ def goals(workers: tuple[str, ...], as_json: bool) -> None:
 
     async def report_all() -> list:
         now = to_ms(datetime.now(UTC))
-        return [await progress_of(goal, now, fetch, settings.timezone)
+        sizes = watched_sizes([rule.window for rule in load_rules(settings.rules_file).rules])
+        return [await progress_of(goal, now, fetch, settings.timezone, sizes)
                 for goal in goal_set.goals]
 
     report = asyncio.run(report_all())
