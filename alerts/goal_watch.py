@@ -56,6 +56,8 @@ log = logging.getLogger(__name__)
 # Recompute at least this often even when nothing settled: a new day, the digest's hour.
 REFRESH_MS = 60_000
 MAX_WINDOWS_PER_SIZE = 400  # a quarter of days; a day of hours; an hour of minutes
+DAY_MS = 86_400_000
+SIZE_MS = {"1h": 3_600_000, "15m": 900_000, "5m": 300_000, "1m": 60_000}
 NEWS = {"at_risk": "firing", "missed": "firing", "achieved": "resolved"}
 
 
@@ -118,8 +120,9 @@ class GoalWatcher:
             # events (the publisher writes every settled window, empty or not), except a day
             # that settled before goals were configured (days are published only then): the
             # walk reads that day's hours instead.
-            found = settled_windows(size, min(to_ms, complete), from_ms, self.tz,
-                                    MAX_WINDOWS_PER_SIZE)
+            # The first MAX_WINDOWS_PER_SIZE from from_ms (settled_windows keeps the latest).
+            until = min(to_ms, complete, from_ms + MAX_WINDOWS_PER_SIZE * SIZE_MS.get(size, DAY_MS))
+            found = settled_windows(size, until, from_ms, self.tz, MAX_WINDOWS_PER_SIZE)
             values = await self.windows.values_many(size, [w.start_ms for w in found])
             return [(w.start_ms, w.end_ms, v is None and size == "1d", v or Counter())
                     for w, v in zip(found, values, strict=True)]
